@@ -46,19 +46,19 @@ public class EngineTests
         // A decodes alone with 10 ms iterations; B arrives 25 ms into A's run: A's third iteration ends at 30 ms,
         // then B's prompt joins A's decode in a mixed iteration.
         var perf = new AffineModel(promptBase: 1_000_000, perPromptToken: 0, decodeBase: 9_000_000, perDecode: 1_000_000, mixedExtra: 500_000);
-        const long promptA = 1_000_000;
-        var trace = SimKit.Trace((0, 100, 20), (promptA + 25_000_000, 50, 2));
+        const long PromptA = 1_000_000;
+        var trace = SimKit.Trace((0, 100, 20), (PromptA + 25_000_000, 50, 2));
         SimKit.Result result = SimKit.Run(trace, [SimKit.Instance(perf)]);
         var rows = SimKit.Rows(result.RequestsCsv!).ToDictionary(r => r["request_id"]);
 
-        long cut = promptA + 30_000_000;                   // three 10 ms decode iterations of A
+        long cut = PromptA + 30_000_000;                   // three 10 ms decode iterations of A
         long mixed = 1_000_000 + 500_000 + 1_000_000;      // B's prompt + A's decode
         long bFirst = cut + mixed;
-        Assert.Equal(cut - (promptA + 25_000_000), SimKit.Ns(rows["1"]["queue_s"]));
-        Assert.Equal(bFirst - (promptA + 25_000_000), SimKit.Ns(rows["1"]["ttft_s"]));
+        Assert.Equal(cut - (PromptA + 25_000_000), SimKit.Ns(rows["1"]["queue_s"]));
+        Assert.Equal(bFirst - (PromptA + 25_000_000), SimKit.Ns(rows["1"]["ttft_s"]));
         // After the mixed iteration both decode together (11 ms) until B's single remaining token; A then alone.
         long bDone = bFirst + 11_000_000;
-        Assert.Equal(bDone - (promptA + 25_000_000), SimKit.Ns(rows["1"]["e2e_s"]));
+        Assert.Equal(bDone - (PromptA + 25_000_000), SimKit.Ns(rows["1"]["e2e_s"]));
         // A: 1 prompt token + 3 + 1 (mixed) + 1 (with B) = 6 tokens by bDone; 14 more alone at 10 ms.
         long aDone = bDone + (14 * 10_000_000);
         Assert.Equal(aDone, SimKit.Ns(rows["0"]["e2e_s"]));
