@@ -38,7 +38,8 @@ public static class FigureData
             }
 
             figures.Add(new Figure($"{slug}-arrivals", $"{name}: arrivals over time (TIMESTAMP histogram)", "time (UTC)", "requests per bin",
-                [ArrivalHistogram(name, t.PerMinute, MaxBins)]) { XIsTime = true });
+                [ArrivalHistogram(name, t.PerMinute, MaxBins)])
+            { XIsTime = true });
             figures.Add(new Figure($"{slug}-input-tokens", $"{name}: ContextTokens histogram", "ContextTokens", "requests",
                 [Histogram(name, t.Input, MaxBins)]));
             figures.Add(new Figure($"{slug}-output-tokens", $"{name}: GeneratedTokens histogram", "GeneratedTokens", "requests",
@@ -47,12 +48,14 @@ public static class FigureData
                 [new FigureSeries(name, SeriesKind.Points, [.. t.SampleInputs.Select(v => (double)v)], [.. t.SampleOutputs.Select(v => (double)v)])]));
             double[] minutes = MinuteAxis(t.PerMinute);
             figures.Add(new Figure($"{slug}-requests-per-minute", $"{name}: invocations per minute", "time (UTC)", "requests per minute",
-                [new FigureSeries(name, SeriesKind.Line, minutes, [.. t.PerMinute.Requests.Select(v => (double)v)])]) { XIsTime = true });
+                [new FigureSeries(name, SeriesKind.Line, minutes, [.. t.PerMinute.Requests.Select(v => (double)v)])])
+            { XIsTime = true });
             figures.Add(new Figure($"{slug}-tokens-per-minute", $"{name}: tokens per minute", "time (UTC)", "tokens per minute",
                 [
                     new FigureSeries("input (ContextTokens)", SeriesKind.Line, minutes, [.. t.PerMinute.InputTokens.Select(v => (double)v)]),
                     new FigureSeries("output (GeneratedTokens)", SeriesKind.Line, minutes, [.. t.PerMinute.OutputTokens.Select(v => (double)v)]),
-                ]) { XIsTime = true });
+                ])
+            { XIsTime = true });
         }
 
         return figures;
