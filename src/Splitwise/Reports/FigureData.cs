@@ -75,7 +75,13 @@ public static class FigureData
         }
 
         long min = distribution.Min, max = distribution.Max;
+        // Bins start at a multiple of the width (readable edges); widen until they fit in maxBins.
         long width = Math.Max(1, (max - min + maxBins) / maxBins); // ceil((max - min + 1) / maxBins)
+        while ((max - (min - (min % width))) / width >= maxBins)
+        {
+            width++;
+        }
+
         long start = min - (min % width);
         int bins = (int)(((max - start) / width) + 1);
         double[] x = new double[bins], y = new double[bins];

@@ -11,8 +11,24 @@ public static class FigureRenderer
     public static byte[] RenderPng(Figure figure, int width = Width, int height = Height) =>
         Build(figure).GetImageBytes(width, height, ImageFormat.Png);
 
-    public static string RenderSvg(Figure figure, int width = Width, int height = Height) =>
-        Build(figure).GetSvgXml(width, height);
+    /// <remarks>ScottPlot numbers SVG clip paths from a process-wide counter; they are renumbered from 1 so the same figure always gives the same bytes.</remarks>
+    public static string RenderSvg(Figure figure, int width = Width, int height = Height)
+    {
+        string svg = Build(figure).GetSvgXml(width, height);
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        return s_clipId.Replace(svg, m =>
+        {
+            if (!ids.TryGetValue(m.Value, out string? id))
+            {
+                id = "cl_" + (ids.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                ids.Add(m.Value, id);
+            }
+
+            return id;
+        });
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex s_clipId = new(@"\bcl_[0-9]+\b", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     private static Plot Build(Figure figure)
     {
