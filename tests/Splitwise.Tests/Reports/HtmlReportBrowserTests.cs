@@ -1,6 +1,6 @@
 using Splitwise.Reports;
-using Splitwise.Traces;
 using Splitwise.Tests.Cli;
+using Splitwise.Traces;
 
 namespace Splitwise.Tests.Reports;
 
