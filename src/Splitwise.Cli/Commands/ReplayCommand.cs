@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using Splitwise.Designs;
+using Splitwise.Hardware;
+using Splitwise.Performance;
 using Splitwise.Replay;
 using Splitwise.Traces;
 
@@ -32,9 +35,14 @@ public static class ReplayCommand
         var noMin = new Option<bool>("--no-min-tokens") { Description = "Do not send min_tokens (for servers that reject it)" };
         var noUsage = new Option<bool>("--no-usage") { Description = "Do not ask for stream_options.include_usage" };
         var json = new Option<bool>("--json") { Description = "Print summary.json instead of the table" };
+        var predict = new Option<string?>("--predict") { Description = $"Also simulate the same requests on this design ({string.Join(", ", ClusterConfig.DesignNames)}) and report measured beside predicted" };
+        var predictMachines = new Option<int>("--predict-machines") { Description = "Machines of the --predict design", DefaultValueFactory = _ => 1 };
+        var serverSpeedup = new Option<double>("--server-speedup") { Description = "The server is 'splitwise serve --speedup S': predict for that time compression", DefaultValueFactory = _ => 1.0 };
+        var profile = new Option<string?>("--profile") { Description = "perf_model.csv for --predict (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv)" };
+        var noWarmup = new Option<bool>("--no-warmup") { Description = "Skip the unmeasured warm-up request that checks endpoint and model first" };
 
         var command = new Command("replay", "Replay a trace open-loop against an OpenAI-compatible server and measure TTFT, ITL/TPOT, E2E and goodput");
-        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json])
+        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, predict, predictMachines, serverSpeedup, profile])
         {
             command.Options.Add(o);
         }
@@ -69,6 +77,7 @@ public static class ReplayCommand
                 Timeout = DurationText.Parse(pr.GetValue(timeout)!, "--timeout"),
                 ApiKey = pr.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"),
                 Seed = pr.GetValue(seed),
+                Warmup = !pr.GetValue(noWarmup),
                 Slo = SloSet.Parse(pr.GetValue(slo)),
                 OutputDirectory = pr.GetValue(output)!,
             };
@@ -81,13 +90,33 @@ public static class ReplayCommand
             ReplaySummary summary = context.Interactive
                 ? await RunWithProgressAsync(context, runner, token)
                 : await runner.RunAsync(token);
-            ReplayReport.Write(options.OutputDirectory, summary, runner.Results, predicted: null);
+            PredictedRun? predicted = null;
+            if (pr.GetValue(predict) is { } designName)
+            {
+                ClusterConfig cluster = ClusterConfig.ForDesign(designName, pr.GetValue(predictMachines));
+                ProfileTable table = ProfileTable.Load(ServeCommand.ResolveProfile(pr.GetValue(profile), pr.GetValue(dataDir)));
+                predicted = ReplayPrediction.Run(runner.Plan, cluster, Catalog.BuiltIn, table, pr.GetValue(serverSpeedup), Path.Combine(options.OutputDirectory, "predicted"), token).Run;
+            }
+
+            ReplayReport.Write(options.OutputDirectory, summary, runner.Results, predicted);
             await context.Output.WriteAsync(pr.GetValue(json) ? summary.ToJson() + "\n" : summary.ToText());
+            if (predicted is not null)
+            {
+                await context.Output.WriteLineAsync(Compare("TTFT", summary.TtftMs, predicted.Ttft));
+                await context.Output.WriteLineAsync(Compare("TPOT", summary.TpotMs, predicted.Tpot));
+                await context.Output.WriteLineAsync(Compare("E2E", summary.E2eMs, predicted.E2e));
+            }
             await context.Error.WriteLineAsync($"wrote {Path.Combine(options.OutputDirectory, "requests.csv")}, requests.jsonl, summary.json, report.html");
             return summary.Failed > 0 && summary.Completed == 0 ? ExitCodes.Failure : ExitCodes.Success;
         }, ct));
         return command;
     }
+
+    private static string Compare(string name, LatencyStats measured, LatencyStats predicted) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"{name,-5} measured/predicted ms  p50 {measured.P50:0.0}/{predicted.P50:0.0} ({Err(measured.P50, predicted.P50)})  p90 {measured.P90:0.0}/{predicted.P90:0.0} ({Err(measured.P90, predicted.P90)})  p99 {measured.P99:0.0}/{predicted.P99:0.0} ({Err(measured.P99, predicted.P99)})");
+
+    private static string Err(double m, double p) => (100 * (m - p) / p).ToString("+0.0;-0.0", CultureInfo.InvariantCulture) + "%";
 
     private static async Task<ReplaySummary> RunWithProgressAsync(CliContext context, ReplayRunner runner, CancellationToken token)
     {

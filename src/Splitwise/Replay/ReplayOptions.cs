@@ -60,6 +60,12 @@ public sealed record ReplayOptions
     /// <summary>Seed of the prompt texts (each request's prompt is seeded by this and its index).</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>
+    /// Send one short request before the run (not measured): it checks the endpoint and model, failing fast with the
+    /// server's message, and warms both sides' code paths.
+    /// </summary>
+    public bool Warmup { get; init; } = true;
+
     /// <summary>Latency objectives for goodput.</summary>
     public SloSet Slo { get; init; } = SloSet.Empty;
 

@@ -87,6 +87,11 @@ public sealed class ReplayRunner
             bodies[i] = client.BuildBody(prompt.Text, _plan.Outputs[i]);
         });
 
+        if (_options.Warmup)
+        {
+            await WarmupAsync(client, builder, cancellationToken);
+        }
+
         Directory.CreateDirectory(_options.OutputDirectory);
         bool interrupted = false;
         await using (var sink = new ResultSink(_options.OutputDirectory))
@@ -172,6 +177,19 @@ public sealed class ReplayRunner
         AtomicFile.WriteAllText(Path.Combine(_options.OutputDirectory, "summary.json"), summary.ToJson() + "\n");
         cancellationToken.ThrowIfCancellationRequested();
         return summary;
+    }
+
+    private async Task WarmupAsync(OpenAiClient client, PromptBuilder builder, CancellationToken token)
+    {
+        var probe = new RequestResult { OutputTokens = 2, InputTokens = 16 };
+        await client.SendAsync(client.BuildBody(builder.Build(16, _options.Seed ^ 0xFEEDUL).Text, 2), probe, Stopwatch.GetTimestamp(), token);
+        token.ThrowIfCancellationRequested();
+        if (!probe.Succeeded)
+        {
+            throw new SplitwiseException(
+                $"warm-up request to {OpenAiClient.EndpointUrl(_options.Endpoint, _options.Api)} failed: {probe.Error} ({probe.ErrorDetail}); check --endpoint, --model and --api, or pass --no-warmup",
+                ExitCodes.Failure);
+        }
     }
 
     private static async Task SendOneAsync(OpenAiClient client, byte[] body, RequestResult result, long start, Action<RequestResult> finish, CancellationToken token)

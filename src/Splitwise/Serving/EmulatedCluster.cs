@@ -1,5 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Splitwise.Designs;
+using Splitwise.Hardware;
+using Splitwise.Performance;
+using Splitwise.Simulation;
 
 namespace Splitwise.Serving;
 
@@ -19,7 +23,8 @@ public readonly record struct ClusterCounters(
 /// A cluster of emulated instances in real time. One clock thread runs every instance's iteration loop: it takes the
 /// current batch, asks the performance model for the iteration time, waits for that absolute deadline (compressed by
 /// the speed-up), emits one token to each request in the batch and selects the next batch. Requests are routed at
-/// arrival to the instance with the fewest pending tokens (SplitwiseSim's token-JSQ).
+/// arrival by the simulation engine's own <see cref="ClusterScheduler"/> (token-JSQ by default), on the same
+/// instance specs (performance model, KV capacity, batch limits) the simulator builds for the design.
 /// </summary>
 /// <remarks>
 /// Deadlines chain on the previous deadline, not on when the thread woke, so timer jitter does not accumulate; the
@@ -30,7 +35,7 @@ public sealed class EmulatedCluster : IDisposable
     private const long SpinWindowNs = 500_000;
 
     private readonly EmulatedInstance[] _instances;
-    private readonly long[] _pendingTokens;
+    private readonly ClusterScheduler _scheduler;
     private readonly ConcurrentQueue<EmulatedRequest> _arrivals = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private readonly double _ticksPerModelNs;
@@ -48,7 +53,25 @@ public sealed class EmulatedCluster : IDisposable
     private long _kvUsed;
     private long _maxLateTicks;
 
-    public EmulatedCluster(IReadOnlyList<EmulatedInstanceSpec> instances, double speedup)
+    /// <summary>Emulates a simulator cluster: its instances, limits and cluster scheduler.</summary>
+    public static EmulatedCluster FromConfig(ClusterConfig config, Catalog catalog, ProfileTable? profile, double speedup)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        IReadOnlyList<InstanceSpec> specs = config.BuildInstances(catalog, profile);
+        var emulated = new EmulatedInstanceSpec[specs.Count];
+        for (int i = 0; i < specs.Count; i++)
+        {
+            InstanceSpec s = specs[i];
+            emulated[i] = new EmulatedInstanceSpec(s.Performance, s.KvCapacityBytes, s.KvBytesPerToken, s.Limits.MaxBatchRequests, s.Limits.MaxBatchTokens, s.Limits.MaxPreemptions);
+        }
+
+        return new EmulatedCluster(emulated, speedup, ClusterScheduler.Create(config.Scheduler, specs.Count)) { Design = config.Design };
+    }
+
+    /// <summary>The design name, for /v1/models and logs.</summary>
+    public string Design { get; init; } = "custom";
+
+    public EmulatedCluster(IReadOnlyList<EmulatedInstanceSpec> instances, double speedup, ClusterScheduler? scheduler = null)
     {
         ArgumentNullException.ThrowIfNull(instances);
         if (instances.Count == 0)
@@ -67,7 +90,7 @@ public sealed class EmulatedCluster : IDisposable
             _instances[i] = new EmulatedInstance(i, instances[i]);
         }
 
-        _pendingTokens = new long[instances.Count];
+        _scheduler = scheduler ?? ClusterScheduler.Create("token-jsq", instances.Count);
         Speedup = speedup;
         _ticksPerModelNs = Stopwatch.Frequency / 1e9 / speedup;
         _onPromptDone = OnPromptDone;
@@ -198,17 +221,8 @@ public sealed class EmulatedCluster : IDisposable
     {
         while (_arrivals.TryDequeue(out EmulatedRequest? r))
         {
-            // Token-JSQ: fewest pending tokens, first on ties.
-            int best = 0;
-            for (int i = 1; i < _pendingTokens.Length; i++)
-            {
-                if (_pendingTokens[i] < _pendingTokens[best])
-                {
-                    best = i;
-                }
-            }
-
-            _pendingTokens[best] += r.PromptTokens + 1;
+            // Baseline designs run both phases on one instance: the prompt instance is the token instance.
+            _scheduler.Assign(r.PromptTokens, r.OutputTokens, out int best, out _);
             EmulatedInstance inst = _instances[best];
             inst.EnqueuePrompt(r);
             if (!inst.Busy)
@@ -255,12 +269,12 @@ public sealed class EmulatedCluster : IDisposable
 
     private void OnPromptDone(EmulatedRequest r)
     {
-        _pendingTokens[r.Instance] -= r.PromptTokens;
+        _scheduler.OnPromptDone(r.Instance, r.PromptTokens);
     }
 
     private void OnRequestDone(EmulatedRequest r)
     {
-        _pendingTokens[r.Instance] -= 1;
+        _scheduler.OnRequestDone(r.Instance, r.Instance);
         if (r.Cancelled)
         {
             Interlocked.Increment(ref _aborted);
