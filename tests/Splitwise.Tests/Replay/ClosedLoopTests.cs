@@ -19,9 +19,10 @@ namespace Splitwise.Tests.Replay;
 /// HTTP, SSE parsing and thread-pool hops on a shared 2-core machine). In trace time that allowance is multiplied by
 /// the speed-up. TPOT is an average over a request's tokens, so its noise shrinks with the output length.
 /// </remarks>
+[Collection("ClosedLoop")]
 public class ClosedLoopTests
 {
-    private const double Speedup = 6;
+    private const double Speedup = 4;
     private const int Machines = 2;
     private const double NoiseAllowanceWallMs = 3;
 
