@@ -12,23 +12,23 @@ public class SloTests
             batch.Prompts > 0 ? 100L * batch.PromptTokens : 1000L * Math.Max(1, batch.DecodeRequests);
     }
 
-    private static readonly ISloReference Reference = new PerformanceModelSloReference(new LinearModel());
+    private static readonly ISloReference s_reference = new PerformanceModelSloReference(new LinearModel());
 
     [Fact]
     public void Ideal_latency_is_one_prompt_iteration_plus_a_decode_iteration_per_later_token()
     {
-        IdealLatency ideal = Reference.For(100, 11);
+        IdealLatency ideal = s_reference.For(100, 11);
         Assert.Equal(10_000, ideal.TtftNs);
         Assert.Equal(20_000, ideal.E2ENs);
         Assert.Equal(1000, ideal.TbtNs(11));
-        Assert.Equal(0, Reference.For(100, 1).TbtNs(1));
+        Assert.Equal(0, s_reference.For(100, 1).TbtNs(1));
     }
 
     [Fact]
     public void Requests_served_at_their_ideal_latency_pass_every_paper_slo()
     {
         var requests = new SloRequests([100, 200], [11, 2], [10_000, 20_000], [20_000, 21_000]);
-        SloReport report = SloEvaluator.Evaluate(SloSet.Paper, requests, Reference, spanSeconds: 4);
+        SloReport report = SloEvaluator.Evaluate(SloSet.Paper, requests, s_reference, spanSeconds: 4);
         Assert.True(report.AllPass);
         Assert.All(report.Outcomes, o => Assert.Equal(1.0, o.Value, 12));
         Assert.Equal(2, report.GoodRequests);
@@ -45,7 +45,7 @@ public class SloTests
         int[] outputs = Enumerable.Repeat(11, n).ToArray();
         long[] ttft = Enumerable.Range(1, n).Select(k => 10_000L * k).ToArray();
         long[] e2e = ttft.Select(t => t + 10_000).ToArray();
-        SloReport report = SloEvaluator.Evaluate(SloSet.Paper, new SloRequests(prompts, outputs, ttft, e2e), Reference, 10);
+        SloReport report = SloEvaluator.Evaluate(SloSet.Paper, new SloRequests(prompts, outputs, ttft, e2e), s_reference, 10);
 
         SloOutcome p50 = report.Outcomes.Single(o => o.Name == "ttft_p50");
         Assert.Equal(5.5, p50.Value, 12);        // between the 5th and 6th of 1..10
@@ -75,7 +75,7 @@ public class SloTests
         ttft[^1] = -1;
         e2e[^1] = -1;
         e2e[^2] = -1;
-        SloReport report = SloEvaluator.Evaluate(SloSet.Paper, new SloRequests(prompts, outputs, ttft, e2e), Reference, 1);
+        SloReport report = SloEvaluator.Evaluate(SloSet.Paper, new SloRequests(prompts, outputs, ttft, e2e), s_reference, 1);
         SloOutcome e2e99 = report.Outcomes.Single(o => o.Name == "e2e_p99");
         Assert.True(double.IsPositiveInfinity(e2e99.Value));
         Assert.False(e2e99.Pass);
