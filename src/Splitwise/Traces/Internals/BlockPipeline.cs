@@ -1,0 +1,453 @@
+using System.Collections.Concurrent;
+using System.IO.Compression;
+using Microsoft.Win32.SafeHandles;
+
+namespace Splitwise.Traces.Internals;
+
+/// <summary>
+/// Reads a trace file in blocks of whole lines, parses the blocks in parallel and hands back their chunks in file
+/// order with bounded memory (a few blocks in flight).
+/// </summary>
+/// <remarks>
+/// Plain files: block k owns the lines that start in <c>[dataStart + k·B, dataStart + (k+1)·B)</c>; each worker reads its
+/// own byte range with <see cref="RandomAccess"/> (so reading is parallel too), skips the partial line at its start and
+/// reads on past its end to finish its last line. Gzip files: one sequential decompressor cuts blocks at the last
+/// newline and carries the rest over; parsing stays parallel. Line numbers are exact: each block counts its newlines
+/// and errors are placed when the blocks are merged in order.
+/// </remarks>
+internal sealed class BlockPipeline : IDisposable
+{
+    /// <summary>Block size: large enough to amortise scheduling, small enough that a few in flight stay a few tens of MB.</summary>
+    public const int DefaultBlockSize = 4 << 20;
+
+    /// <summary>Longest line accepted (a data row is tens of bytes; anything this long is not a trace).</summary>
+    public const int MaxLineLength = 16 << 20;
+
+    private const int HeadSize = 1 << 20;
+
+    private readonly string _path;
+    private readonly TraceReadReport _report;
+    private readonly bool _skipInvalid;
+    private readonly int _blockSize;
+    private readonly int _overhang;
+    private readonly SafeFileHandle _handle;
+    private readonly long _fileLength;
+    private readonly Stream? _gzip;
+    private readonly ConcurrentBag<byte[]> _buffers = [];
+    private readonly ConcurrentBag<TraceChunk> _chunks = [];
+    private readonly TraceLayout _layout;
+    private readonly long _dataStart;
+
+    // Gzip only: the first decompressed bytes (header and the data after it).
+    private readonly byte[]? _gzipHead;
+    private readonly int _gzipHeadLength;
+
+    private BlockPipeline(string path, TraceReadOptions options, TraceReadReport report, int blockSize)
+    {
+        _path = path;
+        _report = report;
+        _skipInvalid = options.SkipInvalid;
+        _blockSize = blockSize;
+        _overhang = Math.Min(64 << 10, Math.Max(blockSize, 256));
+        try
+        {
+            _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new SplitwiseException($"{path}: no such file; give a trace file or a named trace (code-2023, conv-2023, code-2024, conv-2024)");
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new SplitwiseException($"{path}: cannot be read ({ex.Message})");
+        }
+
+        try
+        {
+            _fileLength = RandomAccess.GetLength(_handle);
+            Span<byte> magic = stackalloc byte[2];
+            int m = _fileLength >= 2 ? RandomAccess.Read(_handle, magic, 0) : 0;
+            byte[] head;
+            int headLength;
+            bool complete;
+            if (m == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+            {
+                _gzip = new GZipStream(new FileStream(_handle, FileAccess.Read, 1 << 16), CompressionMode.Decompress);
+                head = new byte[Math.Max(HeadSize, blockSize) + BlockParser.Slack + 1];
+                headLength = FillFromGzip(head, 0, HeadSize, out bool eof);
+                complete = eof;
+            }
+            else
+            {
+                head = new byte[(int)Math.Min(HeadSize, _fileLength)];
+                headLength = ReadFully(_handle, head, 0);
+                complete = headLength == _fileLength;
+            }
+
+            _layout = TraceLayout.Resolve(head.AsSpan(0, headLength), complete, options.Format, path);
+            _dataStart = _layout.DataOffset;
+            if (_gzip is not null)
+            {
+                _gzipHead = head;
+                _gzipHeadLength = headLength;
+            }
+
+            report.Format = _layout.Format;
+        }
+        catch
+        {
+            _gzip?.Dispose();
+            _handle.Dispose();
+            throw;
+        }
+    }
+
+    public TraceLayout Layout => _layout;
+
+    public static BlockPipeline Open(string path, TraceReadOptions options, TraceReadReport report, int blockSize = DefaultBlockSize)
+        => new(path, options, report, blockSize);
+
+    public void Dispose()
+    {
+        _gzip?.Dispose();
+        _handle.Dispose();
+    }
+
+    /// <summary>The chunks in file order. Each chunk returns to the pool when the enumeration moves past it.</summary>
+    public IEnumerable<TraceChunk> Chunks()
+    {
+        var inflight = new Queue<Task<Block>>();
+        int depth = Math.Max(2, Environment.ProcessorCount + 1);
+        long line = _layout.HeaderLines + 1;
+        long previousLast = long.MinValue;
+        bool firstRows = true;
+        IEnumerator<Task<Block>> producer = (_gzip is null ? PlainBlocks() : GzipBlocks()).GetEnumerator();
+        bool more = true;
+        try
+        {
+            while (true)
+            {
+                while (more && inflight.Count < depth)
+                {
+                    more = producer.MoveNext();
+                    if (more)
+                    {
+                        inflight.Enqueue(producer.Current);
+                    }
+                }
+
+                if (inflight.Count == 0)
+                {
+                    break;
+                }
+
+                Block block = inflight.Dequeue().GetAwaiter().GetResult();
+                BlockResult r = block.Result;
+                foreach (BlockError e in r.Errors)
+                {
+                    long at = line + e.LocalLine;
+                    if (r.Fatal)
+                    {
+                        ReturnChunk(r.Chunk);
+                        throw new TraceFormatException(_path, at, e.Column, e.Reason + "; fix the row or pass --skip-invalid");
+                    }
+
+                    _report.AddError(TraceFormatException.Describe(_path, at, e.Column, e.Reason));
+                }
+
+                line += r.Lines;
+                TraceChunk chunk = r.Chunk;
+                _report.SkippedRows += r.Skipped;
+                _report.OutOfOrder += r.OutOfOrder;
+                if (chunk.Count > 0)
+                {
+                    if (chunk.ArrivalTicks[0] < previousLast)
+                    {
+                        _report.OutOfOrder++;
+                    }
+
+                    previousLast = chunk.ArrivalTicks[chunk.Count - 1];
+                    if (firstRows)
+                    {
+                        _report.FirstOffsetMinutes = r.FirstOffsetMinutes;
+                        firstRows = false;
+                    }
+
+                    _report.Rows = checked(_report.Rows + chunk.Count);
+                    yield return chunk;
+                }
+
+                ReturnChunk(chunk);
+            }
+        }
+        finally
+        {
+            // Let workers finish before the file and buffers go away; their errors no longer matter.
+            foreach (Task<Block> t in inflight)
+            {
+                try
+                {
+                    t.Wait();
+                }
+                catch (AggregateException)
+                {
+                }
+            }
+
+            producer.Dispose();
+        }
+    }
+
+    private sealed class Block
+    {
+        public required BlockResult Result { get; init; }
+    }
+
+    private IEnumerable<Task<Block>> PlainBlocks()
+    {
+        long dataLength = _fileLength - _dataStart;
+        long blocks = (dataLength + _blockSize - 1) / _blockSize;
+        for (long k = 0; k < blocks; k++)
+        {
+            long index = k;
+            yield return Task.Run(() => ReadAndParse(index));
+        }
+    }
+
+    private Block ReadAndParse(long k)
+    {
+        long s = _dataStart + (k * _blockSize);
+        long e = Math.Min(s + _blockSize, _fileLength);
+        long readFrom = k == 0 ? s : s - 1;
+        byte[] buffer = RentBuffer(_blockSize + _overhang + BlockParser.Slack + 2);
+        try
+        {
+            int want = (int)Math.Min(e - readFrom + _overhang, _fileLength - readFrom);
+            int n = ReadFully(_handle, buffer.AsSpan(0, want), readFrom);
+            int from = 0;
+            int endIndex = (int)(e - 1 - readFrom);
+            if (k > 0)
+            {
+                int nl = buffer.AsSpan(0, endIndex + 1).IndexOf((byte)'\n');
+                if (nl < 0)
+                {
+                    return Parsed(buffer, 0, 0);
+                }
+
+                from = nl + 1;
+            }
+
+            if (from > endIndex)
+            {
+                return Parsed(buffer, 0, 0);
+            }
+
+            int to;
+            while (true)
+            {
+                int nl = buffer.AsSpan(endIndex, n - endIndex).IndexOf((byte)'\n');
+                if (nl >= 0)
+                {
+                    to = endIndex + nl + 1;
+                    break;
+                }
+
+                if (readFrom + n >= _fileLength)
+                {
+                    to = n;
+                    break;
+                }
+
+                if (n - from > MaxLineLength)
+                {
+                    throw new TraceFormatException(_path, 0, 0, $"a line is longer than {MaxLineLength >> 20} MiB near byte {readFrom + from:N0}; is this a trace file?");
+                }
+
+                // A line runs past the overhang: read more.
+                byte[] bigger = new byte[(buffer.Length * 2) + BlockParser.Slack];
+                Array.Copy(buffer, bigger, n);
+                ReturnBuffer(buffer);
+                buffer = bigger;
+                int more = (int)Math.Min(buffer.Length - BlockParser.Slack - 2 - n, _fileLength - readFrom - n);
+                n += ReadFully(_handle, buffer.AsSpan(n, more), readFrom + n);
+            }
+
+            return Parsed(buffer, from, to);
+        }
+        finally
+        {
+            ReturnBuffer(buffer);
+        }
+    }
+
+    private IEnumerable<Task<Block>> GzipBlocks()
+    {
+        byte[] buffer = _gzipHead!;
+        int length = _gzipHeadLength;
+        int start = (int)_dataStart;
+        bool eof = false;
+        while (true)
+        {
+            // Move unparsed bytes to the front and top the buffer up to one block.
+            if (start > 0)
+            {
+                Array.Copy(buffer, start, buffer, 0, length - start);
+                length -= start;
+                start = 0;
+            }
+
+            if (!eof && length < _blockSize)
+            {
+                length += FillFromGzip(buffer, length, _blockSize - length, out eof);
+            }
+
+            if (length == 0)
+            {
+                ReturnBuffer(buffer);
+                yield break;
+            }
+
+            int nl = buffer.AsSpan(0, length).LastIndexOf((byte)'\n');
+            int to;
+            if (nl >= 0)
+            {
+                to = nl + 1;
+            }
+            else if (eof)
+            {
+                to = length;
+            }
+            else
+            {
+                if (length > MaxLineLength)
+                {
+                    throw new TraceFormatException(_path, 0, 0, $"a line is longer than {MaxLineLength >> 20} MiB; is this a trace file?");
+                }
+
+                // One line longer than a block: grow and read on.
+                byte[] bigger = new byte[(buffer.Length * 2) + BlockParser.Slack];
+                Array.Copy(buffer, bigger, length);
+                buffer = bigger;
+                length += FillFromGzip(buffer, length, buffer.Length - BlockParser.Slack - 2 - length, out eof);
+                continue;
+            }
+
+            // Hand the block to a worker; the tail goes to a fresh buffer first (the sentinel overwrites its first byte).
+            byte[] next = RentBuffer(_blockSize + BlockParser.Slack + 2);
+            int rest = length - to;
+            if (next.Length < rest + BlockParser.Slack + 2)
+            {
+                next = new byte[rest + _blockSize + BlockParser.Slack + 2];
+            }
+
+            Array.Copy(buffer, to, next, 0, rest);
+            byte[] mine = buffer;
+            yield return Task.Run(() =>
+            {
+                try
+                {
+                    return Parsed(mine, 0, to);
+                }
+                finally
+                {
+                    ReturnBuffer(mine);
+                }
+            });
+            buffer = next;
+            length = rest;
+            if (eof && rest == 0)
+            {
+                ReturnBuffer(buffer);
+                yield break;
+            }
+        }
+    }
+
+    private Block Parsed(byte[] buffer, int from, int to)
+    {
+        buffer[to] = (byte)'\n';
+        var result = new BlockResult { Chunk = RentChunk(Math.Max(16, (to - from) / 24)) };
+        BlockParser.Parse(buffer, from, to, _layout, _skipInvalid, result);
+        return new Block { Result = result };
+    }
+
+    private int FillFromGzip(byte[] buffer, int offset, int count, out bool eof)
+    {
+        int total = 0;
+        eof = false;
+        try
+        {
+            while (total < count)
+            {
+                int n = _gzip!.Read(buffer, offset + total, count - total);
+                if (n == 0)
+                {
+                    eof = true;
+                    break;
+                }
+
+                total += n;
+            }
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new SplitwiseException($"{_path}: the gzip data is corrupt or truncated ({ex.Message}); download or compress the file again");
+        }
+
+        return total;
+    }
+
+    private static int ReadFully(SafeFileHandle handle, Span<byte> buffer, long offset)
+    {
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int n = RandomAccess.Read(handle, buffer[total..], offset + total);
+            if (n == 0)
+            {
+                break;
+            }
+
+            total += n;
+        }
+
+        return total;
+    }
+
+    private byte[] RentBuffer(int size)
+    {
+        if (_buffers.TryTake(out byte[]? b) && b.Length >= size)
+        {
+            return b;
+        }
+
+        return new byte[size];
+    }
+
+    private void ReturnBuffer(byte[] buffer)
+    {
+        if (buffer.Length <= (_blockSize * 2) + (1 << 20) && _buffers.Count < 8)
+        {
+            _buffers.Add(buffer);
+        }
+    }
+
+    private TraceChunk RentChunk(int capacity)
+    {
+        if (_chunks.TryTake(out TraceChunk? c))
+        {
+            c.Count = 0;
+            return c;
+        }
+
+        return new TraceChunk(capacity);
+    }
+
+    private void ReturnChunk(TraceChunk chunk)
+    {
+        if (_chunks.Count < 8)
+        {
+            _chunks.Add(chunk);
+        }
+    }
+}
