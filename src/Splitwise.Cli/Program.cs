@@ -15,6 +15,7 @@ namespace Splitwise.Cli
                 "Splitwise: characterise LLM inference traces, simulate phase-split serving clusters, replay traces against servers.");
             root.Options.Add(context.Verbose);
             // Subcommands, one file each under Commands/.
+            root.Subcommands.Add(Commands.SimulateCommand.Create(context));
             return root;
         }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Splitwise.Performance;
 
 namespace Splitwise.Simulation;
@@ -97,6 +98,7 @@ public sealed class Simulator
     public long Now => _now;
 
     /// <summary>Runs the whole source through the cluster and returns the end state.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     public SimulationOutcome Run(ArrivalSource source, Action<SimulationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -263,6 +265,7 @@ public sealed class Simulator
     private void Schedule(long time, EventKind kind, int target, int version) =>
         _events.Enqueue(new Event(kind, target, version), new EventKey(time, _seq++));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     private void OnArrival(long id, long t, int input, int output)
     {
         input = Math.Max(1, input);
@@ -298,7 +301,9 @@ public sealed class Simulator
         _r.KvBytes[slot] = 0;
         p.Assigned++;
         p.Prompts.Enqueue(slot);
-        OnWorkArrived(p, input);
+        // SplitwiseSim submits the token task with the prompt task; on the same instance its arrival (1 token) also
+        // cuts a decode run, even when the prompt alone could not join the next batch.
+        OnWorkArrived(p, input, alsoToken: pi == ti);
     }
 
     /// <summary>
@@ -306,7 +311,8 @@ public sealed class Simulator
     /// iteration if it is idle, or cut its decode-only run at the next iteration boundary when the work can join the
     /// next batch (SplitwiseSim's <c>task_arrival</c> rule).
     /// </summary>
-    private void OnWorkArrived(InstanceState s, int tokens)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
+    private void OnWorkArrived(InstanceState s, int tokens, bool alsoToken = false)
     {
         if (!s.Busy)
         {
@@ -320,7 +326,7 @@ public sealed class Simulator
         }
 
         BatchLimits limits = s.Spec.Limits;
-        bool joins = s.Batch.Count < limits.MaxBatchRequests && s.BatchTokens + tokens <= limits.MaxBatchTokens;
+        bool joins = s.Batch.Count < limits.MaxBatchRequests && s.BatchTokens + (alsoToken ? 1 : tokens) <= limits.MaxBatchTokens;
         bool preempts = tokens > 1 && tokens <= limits.MaxBatchTokens; // a prompt may evict decodes
         if (!joins && !preempts)
         {
@@ -337,6 +343,7 @@ public sealed class Simulator
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     private void OnIterationDone(InstanceState s)
     {
         long now = _now;
@@ -445,6 +452,7 @@ public sealed class Simulator
     /// decodes evicted too often first, then queued prompts FCFS, then evicted decodes, then the running decodes, then
     /// requests waiting to start decoding — within the request and token limits and, for new work, KV memory.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     private void StartIteration(InstanceState s)
     {
         BatchLimits limits = s.Spec.Limits;
