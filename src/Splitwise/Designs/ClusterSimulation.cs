@@ -1,0 +1,48 @@
+using Splitwise.Hardware;
+using Splitwise.Performance;
+using Splitwise.Simulation;
+
+namespace Splitwise.Designs;
+
+/// <summary>Everything one simulation run needs.</summary>
+/// <param name="Cluster">The cluster.</param>
+/// <param name="Arrivals">The requests.</param>
+/// <param name="TraceName">Name of the trace for reports.</param>
+/// <param name="OutputDirectory">Where to write summary.json, summary.csv, requests.csv, instances.csv; null for none.</param>
+/// <param name="Catalog">Hardware and models.</param>
+/// <param name="Profile">The profile table (needed by the profile performance model).</param>
+/// <param name="Options">Engine options (horizon).</param>
+/// <param name="ExactLimit">Values per metric kept for exact percentiles before the bounded histogram takes over.</param>
+public sealed record SimulationJob(
+    ClusterConfig Cluster,
+    ArrivalSource Arrivals,
+    string TraceName,
+    string? OutputDirectory,
+    Catalog Catalog,
+    ProfileTable? Profile,
+    SimulatorOptions? Options = null,
+    long ExactLimit = 4_000_000);
+
+/// <summary>Builds a cluster, runs it and writes the results.</summary>
+public static class ClusterSimulation
+{
+    public static SimulationSummary Run(SimulationJob job, Action<SimulationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        IReadOnlyList<InstanceSpec> instances = job.Cluster.BuildInstances(job.Catalog, job.Profile);
+        ClusterScheduler scheduler = ClusterScheduler.Create(job.Cluster.Scheduler, instances.Count);
+        string? requestsPath = job.OutputDirectory is null ? null : Path.Combine(job.OutputDirectory, "requests.csv");
+        using var recorder = new SimulationRecorder(requestsPath, job.ExactLimit);
+        var simulator = new Simulator(instances, scheduler, recorder, job.Options);
+        SimulationOutcome outcome = simulator.Run(job.Arrivals, progress, cancellationToken);
+        SimulationSummary summary = SimulationSummary.Create(job.Cluster.Design, job.TraceName, job.Cluster.Model,
+            job.Cluster.Performance.ToString().ToLowerInvariant(), scheduler.Name, job.Cluster.MachineCount, recorder, outcome);
+        if (job.OutputDirectory is not null)
+        {
+            recorder.Commit();
+            summary.WriteTo(job.OutputDirectory);
+        }
+
+        return summary;
+    }
+}

@@ -1,0 +1,53 @@
+namespace Splitwise.Performance;
+
+/// <summary>
+/// SplitwiseSim's <c>DatabasePerformanceModel</c>: the iteration time of a batch from the profile curves.
+/// A prompt-only batch costs the prompt curve at x = Σ prompt sizes; a decode-only batch the token curve at
+/// x = number of decoding requests; a mixed batch the prompt curve at x = Σ prompt sizes + decoding requests, × 1.1.
+/// </summary>
+/// <remarks>
+/// Both curves are indexed by prompt_size × batch_size of the profile rows, so a decode batch of n requests reads the
+/// token curve at x = n, usually below its first point, and is extrapolated from the first segment. That quirk is
+/// SplitwiseSim's and is reproduced on purpose (see docs/simulation.md). Times are rounded to whole nanoseconds.
+/// </remarks>
+public sealed class ProfilePerformanceModel : IPerformanceModel
+{
+    /// <summary>SplitwiseSim's factor for a batch mixing prompts and decodes.</summary>
+    public const double MixedBatchFactor = 1.1;
+
+    public ProfilePerformanceModel(ProfileCurve curve)
+    {
+        ArgumentNullException.ThrowIfNull(curve);
+        Curve = curve;
+    }
+
+    public ProfileCurve Curve { get; }
+
+    /// <summary>The iteration time in milliseconds as SplitwiseSim computes it (a double, before rounding).</summary>
+    public double IterationMilliseconds(in BatchShape batch)
+    {
+        if (batch.Prompts > 0 && batch.DecodeRequests == 0)
+        {
+            return Curve.PredictPromptMs(batch.PromptTokens);
+        }
+
+        if (batch.Prompts == 0)
+        {
+            return Curve.PredictTokenMs(batch.DecodeRequests);
+        }
+
+        return Curve.PredictPromptMs(batch.PromptTokens + batch.DecodeRequests) * MixedBatchFactor;
+    }
+
+    public long IterationNanoseconds(in BatchShape batch)
+    {
+        if (batch.IsEmpty)
+        {
+            return 0;
+        }
+
+        double ns = Math.Round(IterationMilliseconds(batch) * 1e6);
+        // SplitwiseSim asserts a positive time; extrapolating far outside the profile could reach zero or below.
+        return ns >= 1 ? (long)ns : 1;
+    }
+}

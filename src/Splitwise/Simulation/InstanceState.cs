@@ -1,0 +1,46 @@
+namespace Splitwise.Simulation;
+
+/// <summary>The mutable state of one instance during a run: its queues, current batch, KV memory and counters.</summary>
+internal sealed class InstanceState(int index, InstanceSpec spec)
+{
+    public readonly int Index = index;
+    public readonly InstanceSpec Spec = spec;
+
+    /// <summary>Prompts waiting to start, FCFS.</summary>
+    public readonly IntQueue Prompts = new();
+
+    /// <summary>Requests whose prompt is done, waiting for KV memory to start decoding here, FCFS.</summary>
+    public readonly IntQueue Waiting = new();
+
+    /// <summary>Decoding requests evicted from the batch (they keep their KV memory).</summary>
+    public readonly IntList Blocked = new();
+
+    /// <summary>Decoding requests in the current batch.</summary>
+    public readonly IntList Batch = new();
+
+    /// <summary>Prompts in the current iteration.</summary>
+    public readonly IntList BatchPrompts = new();
+
+    public readonly IntList Scratch = new();
+
+    public long KvUsed;
+    public long KvPeak;
+
+    public bool Busy;
+    public long RunStart;
+    public long IterationNs;
+    public int RunIterations;
+    public int Version;
+    public int BatchTokens;
+
+    // Counters for instances.csv and the energy model.
+    public long PromptBusyNs;
+    public long TokenBusyNs;
+    public long Iterations;
+    public long PromptTokensDone;
+    public long DecodeTokensDone;
+    public long Assigned;
+    public long Completed;
+    public long Evictions;
+    public int PeakBatch;
+}

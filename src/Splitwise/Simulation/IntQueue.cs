@@ -1,0 +1,72 @@
+namespace Splitwise.Simulation;
+
+/// <summary>A growable FIFO ring of request slots (no allocation once grown).</summary>
+internal sealed class IntQueue
+{
+    private int[] _items = new int[16];
+    private int _head;
+
+    public int Count { get; private set; }
+
+    public int Peek() => _items[_head];
+
+    /// <summary>The i-th item from the head.</summary>
+    public int this[int i] => _items[(_head + i) & (_items.Length - 1)];
+
+    public void Enqueue(int value)
+    {
+        if (Count == _items.Length)
+        {
+            int[] bigger = new int[_items.Length * 2];
+            for (int i = 0; i < Count; i++)
+            {
+                bigger[i] = this[i];
+            }
+
+            _items = bigger;
+            _head = 0;
+        }
+
+        _items[(_head + Count) & (_items.Length - 1)] = value;
+        Count++;
+    }
+
+    public int Dequeue()
+    {
+        int value = _items[_head];
+        _head = (_head + 1) & (_items.Length - 1);
+        Count--;
+        return value;
+    }
+}
+
+/// <summary>A growable list of request slots.</summary>
+internal sealed class IntList
+{
+    private int[] _items = new int[16];
+
+    public int Count { get; private set; }
+
+    public int this[int i]
+    {
+        get => _items[i];
+        set => _items[i] = value;
+    }
+
+    public Span<int> AsSpan() => _items.AsSpan(0, Count);
+
+    public void Add(int value)
+    {
+        if (Count == _items.Length)
+        {
+            Array.Resize(ref _items, _items.Length * 2);
+        }
+
+        _items[Count++] = value;
+    }
+
+    public void Clear() => Count = 0;
+
+    /// <summary>Keeps the first <paramref name="count"/> items.</summary>
+    public void Truncate(int count) => Count = count;
+}

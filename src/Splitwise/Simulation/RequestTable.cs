@@ -1,0 +1,99 @@
+namespace Splitwise.Simulation;
+
+/// <summary>Where a request is in its life.</summary>
+internal enum RequestPhase : byte
+{
+    Free = 0,
+    QueuedPrompt,
+    Prompting,
+    WaitingToken,
+    Decoding,
+    Blocked,
+}
+
+/// <summary>
+/// Per-request state of the requests in flight, struct of arrays indexed by a slot. Slots are recycled when a request
+/// finishes, so memory grows with the requests in flight, not with the trace.
+/// </summary>
+internal sealed class RequestTable
+{
+    private int[] _free = new int[64];
+    private int _freeCount;
+
+    public long[] Id = new long[64];
+    public long[] Arrival = new long[64];
+    public int[] Input = new int[64];
+    public int[] Output = new int[64];
+    public int[] PromptInstance = new int[64];
+    public int[] TokenInstance = new int[64];
+    public RequestPhase[] Phase = new RequestPhase[64];
+    public int[] Generated = new int[64];
+    public long[] PromptStart = new long[64];
+    public long[] FirstToken = new long[64];
+    public long[] LastToken = new long[64];
+    public long[] MaxGap = new long[64];
+    public int[] Preemptions = new int[64];
+    public long[] KvBytes = new long[64];
+
+    public int Capacity => Id.Length;
+
+    public int InFlight { get; private set; }
+
+    public int PeakInFlight { get; private set; }
+
+    public RequestTable()
+    {
+        for (int i = 63; i >= 0; i--)
+        {
+            _free[_freeCount++] = i;
+        }
+    }
+
+    public int Allocate()
+    {
+        if (_freeCount == 0)
+        {
+            Grow();
+        }
+
+        int slot = _free[--_freeCount];
+        InFlight++;
+        if (InFlight > PeakInFlight)
+        {
+            PeakInFlight = InFlight;
+        }
+
+        return slot;
+    }
+
+    public void Release(int slot)
+    {
+        Phase[slot] = RequestPhase.Free;
+        _free[_freeCount++] = slot;
+        InFlight--;
+    }
+
+    private void Grow()
+    {
+        int old = Id.Length, size = old * 2;
+        Array.Resize(ref Id, size);
+        Array.Resize(ref Arrival, size);
+        Array.Resize(ref Input, size);
+        Array.Resize(ref Output, size);
+        Array.Resize(ref PromptInstance, size);
+        Array.Resize(ref TokenInstance, size);
+        Array.Resize(ref Phase, size);
+        Array.Resize(ref Generated, size);
+        Array.Resize(ref PromptStart, size);
+        Array.Resize(ref FirstToken, size);
+        Array.Resize(ref LastToken, size);
+        Array.Resize(ref MaxGap, size);
+        Array.Resize(ref Preemptions, size);
+        Array.Resize(ref KvBytes, size);
+        Array.Resize(ref _free, size);
+        for (int i = size - 1; i >= old; i--)
+        {
+            _free[_freeCount++] = i;
+        }
+    }
+}

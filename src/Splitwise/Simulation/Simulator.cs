@@ -1,0 +1,671 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Splitwise.Performance;
+
+namespace Splitwise.Simulation;
+
+/// <summary>Progress of a running simulation.</summary>
+/// <param name="SimulatedNs">Simulated time reached.</param>
+/// <param name="Arrived">Requests arrived so far.</param>
+/// <param name="Finished">Requests finished so far.</param>
+/// <param name="Events">Events processed.</param>
+/// <param name="KnownTotal">Requests in the trace if known, else -1.</param>
+/// <param name="Elapsed">Wall-clock time so far.</param>
+public readonly record struct SimulationProgress(long SimulatedNs, long Arrived, long Finished, long Events, long KnownTotal, TimeSpan Elapsed);
+
+/// <summary>Engine options.</summary>
+/// <param name="HorizonNs">Stop at this simulated time (requests not finished by then are reported as unfinished);
+/// <see cref="long.MaxValue"/> runs until every request finishes or nothing can make progress.</param>
+public sealed record SimulatorOptions(long HorizonNs = long.MaxValue);
+
+/// <summary>
+/// The discrete-event engine: requests arrive from an <see cref="ArrivalSource"/>, a <see cref="ClusterScheduler"/>
+/// assigns each a prompt instance and a token instance, and every instance runs FCFS continuous (iteration-level)
+/// batching with mixed batches, bounded preemption of decodes and KV admission control.
+/// </summary>
+/// <remarks>
+/// Time is integer nanoseconds. Events are small structs in a <see cref="PriorityQueue{TElement, TPriority}"/>
+/// ordered by (time, sequence), so equal times keep insertion order, and arrivals precede iteration ends at equal
+/// times (as in SplitwiseSim, whose arrivals are scheduled first). A run of decode-only iterations is one event,
+/// cut at the next iteration boundary when new work arrives; it is never simulated token by token. Per-request state
+/// is a struct of arrays over recycled slots; nothing is allocated per event once the arrays have grown.
+/// Deterministic: the same inputs give the same outputs, bit for bit.
+/// </remarks>
+public sealed class Simulator
+{
+    private const int ArrivalBlock = 4096;
+
+    private readonly InstanceState[] _instances;
+    private readonly ClusterScheduler _scheduler;
+    private readonly SimulationRecorder _recorder;
+    private readonly SimulatorOptions _options;
+    private readonly RequestTable _r = new();
+    private readonly PriorityQueue<Event, EventKey> _events = new();
+    private long _seq;
+    private long _now;
+    private long _eventsProcessed;
+    private long _timeViolations;
+
+    public Simulator(IReadOnlyList<InstanceSpec> instances, ClusterScheduler scheduler, SimulationRecorder recorder, SimulatorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(instances);
+        ArgumentNullException.ThrowIfNull(scheduler);
+        ArgumentNullException.ThrowIfNull(recorder);
+        if (instances.Count == 0)
+        {
+            throw SplitwiseException.Usage("a cluster needs at least one instance");
+        }
+
+        _instances = new InstanceState[instances.Count];
+        for (int i = 0; i < instances.Count; i++)
+        {
+            InstanceSpec spec = instances[i];
+            if (spec.KvCapacityBytes <= 0)
+            {
+                throw SplitwiseException.Usage(
+                    $"instance {spec.Name}: the model's weights ({spec.Model.WeightBytes / 1e9:F0} GB) do not fit in {spec.Gpus} × {spec.Machine.Gpu.MemoryBytes / 1e9:F0} GB of GPU memory; use more GPUs per instance (--tp)");
+            }
+
+            _instances[i] = new InstanceState(i, spec);
+        }
+
+        _scheduler = scheduler;
+        _recorder = recorder;
+        _options = options ?? new SimulatorOptions();
+        scheduler.Attach(this);
+    }
+
+    /// <summary>Number of instances.</summary>
+    public int InstanceCount => _instances.Length;
+
+    /// <summary>The instance's static description.</summary>
+    public InstanceSpec Instance(int i) => _instances[i].Spec;
+
+    /// <summary>KV bytes reserved on an instance now (for schedulers that look at memory).</summary>
+    public long KvUsedBytes(int i) => _instances[i].KvUsed;
+
+    /// <summary>Prompts queued on an instance now.</summary>
+    public int QueuedPrompts(int i) => _instances[i].Prompts.Count;
+
+    /// <summary>Requests decoding (in the batch, blocked or waiting for memory) on an instance now.</summary>
+    public int DecodingRequests(int i)
+    {
+        InstanceState s = _instances[i];
+        return s.Batch.Count + s.Blocked.Count + s.Waiting.Count;
+    }
+
+    /// <summary>Current simulated time, nanoseconds.</summary>
+    public long Now => _now;
+
+    /// <summary>Runs the whole source through the cluster and returns the end state.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
+    public SimulationOutcome Run(ArrivalSource source, Action<SimulationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        long[] arrivals = new long[ArrivalBlock];
+        int[] inputs = new int[ArrivalBlock], outputs = new int[ArrivalBlock];
+        int have = 0, next = 0;
+        long arrived = 0, lastArrival = long.MinValue;
+        bool sourceDone = false;
+        long horizon = _options.HorizonNs;
+        long started = Stopwatch.GetTimestamp();
+        long lastReport = started;
+        long reportEvery = Stopwatch.Frequency / 5;
+
+        while (true)
+        {
+            if (next == have && !sourceDone)
+            {
+                have = source.Fill(arrivals, inputs, outputs);
+                next = 0;
+                sourceDone = have == 0;
+            }
+
+            bool hasArrival = next < have;
+            bool hasEvent = _events.TryPeek(out Event ev, out EventKey key);
+            if (!hasArrival && !hasEvent)
+            {
+                break;
+            }
+
+            if (hasArrival && (!hasEvent || arrivals[next] <= key.Time))
+            {
+                long t = arrivals[next];
+                if (t > horizon)
+                {
+                    break;
+                }
+
+                if (t < lastArrival)
+                {
+                    throw new SplitwiseException(
+                        $"trace row {arrived + 1}: arrival goes back in time ({t / 1e9:F6} s after {lastArrival / 1e9:F6} s); sort the trace by arrival time");
+                }
+
+                lastArrival = t;
+                _now = t;
+                OnArrival(arrived, t, inputs[next], outputs[next]);
+                next++;
+                arrived++;
+            }
+            else
+            {
+                if (key.Time > horizon)
+                {
+                    break;
+                }
+
+                _events.Dequeue();
+                if (key.Time < _now)
+                {
+                    _timeViolations++;
+                }
+
+                _now = key.Time;
+                OnEvent(ev);
+            }
+
+            if ((++_eventsProcessed & 0x3FFF) == 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (progress is not null)
+                {
+                    long ts = Stopwatch.GetTimestamp();
+                    if (ts - lastReport >= reportEvery)
+                    {
+                        lastReport = ts;
+                        progress(new SimulationProgress(_now, arrived, _recorder.Finished, _eventsProcessed, source.KnownCount, Stopwatch.GetElapsedTime(started)));
+                    }
+                }
+            }
+        }
+
+        // Whatever is left in flight did not finish: the horizon cut it, or no instance could make progress.
+        long notArrived = 0;
+        if (!sourceDone)
+        {
+            notArrived = have - next;
+            while (true)
+            {
+                int n = source.Fill(arrivals, inputs, outputs);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                notArrived += n;
+            }
+        }
+
+        long endNs = _now;
+        var unfinished = new List<int>();
+        for (int slot = 0; slot < _r.Capacity; slot++)
+        {
+            if (_r.Phase[slot] != RequestPhase.Free)
+            {
+                unfinished.Add(slot);
+            }
+        }
+
+        unfinished.Sort((a, b) => _r.Id[a].CompareTo(_r.Id[b]));
+        foreach (int slot in unfinished)
+        {
+            _recorder.OnUnfinished(_r, slot);
+        }
+
+        progress?.Invoke(new SimulationProgress(_now, arrived, _recorder.Finished, _eventsProcessed, source.KnownCount, Stopwatch.GetElapsedTime(started)));
+        var instances = new InstanceOutcome[_instances.Length];
+        for (int i = 0; i < _instances.Length; i++)
+        {
+            InstanceState s = _instances[i];
+            long busy = s.PromptBusyNs + s.TokenBusyNs;
+            if (s.Busy)
+            {
+                // The run in progress at the horizon counts up to the end.
+                long partial = Math.Max(0, endNs - s.RunStart);
+                if (s.BatchPrompts.Count > 0)
+                {
+                    s.PromptBusyNs += partial;
+                }
+                else
+                {
+                    s.TokenBusyNs += partial;
+                }
+
+                busy += partial;
+            }
+
+            instances[i] = new InstanceOutcome(s.Spec, s.Assigned, s.Completed, s.PromptTokensDone, s.DecodeTokensDone, s.Iterations,
+                s.PromptBusyNs, s.TokenBusyNs, s.Evictions, s.PeakBatch, s.KvPeak);
+        }
+
+        return new SimulationOutcome(endNs, arrived, notArrived, _eventsProcessed, _r.PeakInFlight, instances, Stopwatch.GetElapsedTime(started))
+        {
+            TimeViolations = _timeViolations,
+        };
+    }
+
+    private void OnEvent(in Event ev)
+    {
+        switch (ev.Kind)
+        {
+            case EventKind.IterationDone:
+                InstanceState s = _instances[ev.Target];
+                if (ev.Version == s.Version)
+                {
+                    OnIterationDone(s);
+                }
+
+                break;
+            default:
+                throw new UnreachableException();
+        }
+    }
+
+    private void Schedule(long time, EventKind kind, int target, int version) =>
+        _events.Enqueue(new Event(kind, target, version), new EventKey(time, _seq++));
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
+    private void OnArrival(long id, long t, int input, int output)
+    {
+        input = Math.Max(1, input);
+        output = Math.Max(1, output);
+        _scheduler.Assign(input, output, out int pi, out int ti);
+        InstanceState p = _instances[pi];
+        InstanceState tk = _instances[ti];
+        long need = pi == ti ? (long)(input + output) * p.Spec.KvBytesPerToken : (long)(input + 1) * p.Spec.KvBytesPerToken;
+        long needToken = (long)(input + output) * tk.Spec.KvBytesPerToken;
+        if (need > p.Spec.KvCapacityBytes || needToken > tk.Spec.KvCapacityBytes)
+        {
+            // It could never be admitted and would block its instance forever: report it instead.
+            _recorder.OnRejected(id, t, input, output, pi);
+            _scheduler.OnPromptDone(pi, input);
+            _scheduler.OnRequestDone(pi, ti);
+            return;
+        }
+
+        int slot = _r.Allocate();
+        _r.Id[slot] = id;
+        _r.Arrival[slot] = t;
+        _r.Input[slot] = input;
+        _r.Output[slot] = output;
+        _r.PromptInstance[slot] = pi;
+        _r.TokenInstance[slot] = ti;
+        _r.Phase[slot] = RequestPhase.QueuedPrompt;
+        _r.Generated[slot] = 0;
+        _r.PromptStart[slot] = -1;
+        _r.FirstToken[slot] = -1;
+        _r.LastToken[slot] = -1;
+        _r.MaxGap[slot] = 0;
+        _r.Preemptions[slot] = 0;
+        _r.KvBytes[slot] = 0;
+        p.Assigned++;
+        p.Prompts.Enqueue(slot);
+        // SplitwiseSim submits the token task with the prompt task; on the same instance its arrival (1 token) also
+        // cuts a decode run, even when the prompt alone could not join the next batch.
+        OnWorkArrived(p, input, alsoToken: pi == ti);
+    }
+
+    /// <summary>
+    /// New work (a prompt of <paramref name="tokens"/> tokens, or a decode with 1) joined an instance's queue: start an
+    /// iteration if it is idle, or cut its decode-only run at the next iteration boundary when the work can join the
+    /// next batch (SplitwiseSim's <c>task_arrival</c> rule).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
+    private void OnWorkArrived(InstanceState s, int tokens, bool alsoToken = false)
+    {
+        if (!s.Busy)
+        {
+            StartIteration(s);
+            return;
+        }
+
+        if (s.BatchPrompts.Count > 0 || s.RunIterations <= 1)
+        {
+            return; // the iteration ends at the next boundary anyway
+        }
+
+        BatchLimits limits = s.Spec.Limits;
+        bool joins = s.Batch.Count < limits.MaxBatchRequests && s.BatchTokens + (alsoToken ? 1 : tokens) <= limits.MaxBatchTokens;
+        bool preempts = tokens > 1 && tokens <= limits.MaxBatchTokens; // a prompt may evict decodes
+        if (!joins && !preempts)
+        {
+            return;
+        }
+
+        long done = (_now - s.RunStart) / s.IterationNs;
+        int cut = (int)Math.Min(done + 1, int.MaxValue);
+        if (cut < s.RunIterations)
+        {
+            s.RunIterations = cut;
+            s.Version++;
+            Schedule(s.RunStart + (cut * s.IterationNs), EventKind.IterationDone, s.Index, s.Version);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
+    private void OnIterationDone(InstanceState s)
+    {
+        long now = _now;
+        int n = s.RunIterations;
+        long elapsed = n * s.IterationNs;
+        s.Iterations += n;
+        if (s.BatchPrompts.Count > 0)
+        {
+            s.PromptBusyNs += elapsed;
+        }
+        else
+        {
+            s.TokenBusyNs += elapsed;
+        }
+
+        RequestTable r = _r;
+
+        // Decodes advance n tokens; the first gap is from their last token to the end of the first iteration.
+        IntList batch = s.Batch;
+        int kept = 0;
+        long firstEnd = s.RunStart + s.IterationNs;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            int slot = batch[i];
+            long gap = firstEnd - r.LastToken[slot];
+            long maxGap = Math.Max(r.MaxGap[slot], gap);
+            if (n > 1 && s.IterationNs > maxGap)
+            {
+                maxGap = s.IterationNs;
+            }
+
+            r.MaxGap[slot] = maxGap;
+            r.Generated[slot] += n;
+            r.LastToken[slot] = now;
+            s.DecodeTokensDone += n;
+            if (r.Generated[slot] >= r.Output[slot])
+            {
+                Finish(s, slot);
+            }
+            else
+            {
+                batch[kept++] = slot;
+            }
+        }
+
+        batch.Truncate(kept);
+
+        // Prompts produce the first token.
+        IntList prompts = s.BatchPrompts;
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            int slot = prompts[i];
+            r.Generated[slot] = 1;
+            r.FirstToken[slot] = now;
+            r.LastToken[slot] = now;
+            s.PromptTokensDone += r.Input[slot];
+            _scheduler.OnPromptDone(s.Index, r.Input[slot]);
+            if (r.Output[slot] == 1)
+            {
+                Finish(s, slot);
+            }
+            else
+            {
+                HandOff(s, slot);
+            }
+        }
+
+        prompts.Clear();
+        s.Busy = false;
+        StartIteration(s);
+    }
+
+    /// <summary>
+    /// The prompt is done: the request decodes on its token instance. On the same instance it waits for the next
+    /// batch; on another one its KV cache moves (instantly in this engine; the Splitwise designs add the link model).
+    /// </summary>
+    private void HandOff(InstanceState from, int slot)
+    {
+        int ti = _r.TokenInstance[slot];
+        _r.Phase[slot] = RequestPhase.WaitingToken;
+        if (ti == from.Index)
+        {
+            from.Waiting.Enqueue(slot);
+            return;
+        }
+
+        from.KvUsed -= _r.KvBytes[slot];
+        _r.KvBytes[slot] = 0;
+        InstanceState to = _instances[ti];
+        to.Assigned++;
+        to.Waiting.Enqueue(slot);
+        OnWorkArrived(to, 1);
+    }
+
+    private void Finish(InstanceState s, int slot)
+    {
+        s.KvUsed -= _r.KvBytes[slot];
+        s.Completed++;
+        _scheduler.OnRequestDone(_r.PromptInstance[slot], s.Index);
+        _recorder.OnCompleted(_r, slot);
+        _r.Release(slot);
+    }
+
+    /// <summary>
+    /// Selects the next batch (SplitwiseSim's <c>SplitwiseInstance.select_batch</c> order) and schedules its end:
+    /// decodes evicted too often first, then queued prompts FCFS, then evicted decodes, then the running decodes, then
+    /// requests waiting to start decoding — within the request and token limits and, for new work, KV memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
+    private void StartIteration(InstanceState s)
+    {
+        BatchLimits limits = s.Spec.Limits;
+        int maxReq = limits.MaxBatchRequests, maxTok = limits.MaxBatchTokens, maxPre = limits.MaxPreemptions;
+        bool fullReservation = limits.ReserveFullRequest;
+        long kvPerToken = s.Spec.KvBytesPerToken, capacity = s.Spec.KvCapacityBytes;
+        RequestTable r = _r;
+        IntList next = s.Scratch;
+        next.Clear();
+        IntList prompts = s.BatchPrompts;
+        int size = 0, tokens = 0, promptTokens = 0;
+
+        // 1. Decodes evicted at least maxPre times go first.
+        IntList blocked = s.Blocked;
+        for (int i = 0; i < blocked.Count; i++)
+        {
+            int slot = blocked[i];
+            if (r.Preemptions[slot] < maxPre)
+            {
+                continue;
+            }
+
+            if (size == maxReq || (size > 0 && tokens + 1 > maxTok))
+            {
+                break;
+            }
+
+            next.Add(slot);
+            r.Phase[slot] = RequestPhase.Decoding;
+            size++;
+            tokens++;
+        }
+
+        // 2. Prompts, FCFS; a prompt larger than the token limit runs alone.
+        IntQueue queue = s.Prompts;
+        while (queue.Count > 0 && size < maxReq)
+        {
+            int slot = queue.Peek();
+            int p = r.Input[slot];
+            if (size > 0 && tokens + p > maxTok)
+            {
+                break;
+            }
+
+            long need = (fullReservation ? (long)p + r.Output[slot] : p + 1) * kvPerToken;
+            if (s.KvUsed + need > capacity)
+            {
+                break;
+            }
+
+            queue.Dequeue();
+            s.KvUsed += need;
+            r.KvBytes[slot] = need;
+            r.Phase[slot] = RequestPhase.Prompting;
+            r.PromptStart[slot] = _now;
+            prompts.Add(slot);
+            size++;
+            tokens += p;
+            promptTokens += p;
+        }
+
+        // 3. Evicted decodes, in eviction order.
+        for (int i = 0; i < blocked.Count; i++)
+        {
+            int slot = blocked[i];
+            if (r.Phase[slot] != RequestPhase.Blocked)
+            {
+                continue; // taken in step 1
+            }
+
+            if (size == maxReq || (size > 0 && tokens + 1 > maxTok))
+            {
+                break;
+            }
+
+            next.Add(slot);
+            r.Phase[slot] = RequestPhase.Decoding;
+            size++;
+            tokens++;
+        }
+
+        // Compact the blocked list; those still blocked wait one more iteration (SplitwiseSim counts it).
+        int keptBlocked = 0;
+        for (int i = 0; i < blocked.Count; i++)
+        {
+            int slot = blocked[i];
+            if (r.Phase[slot] == RequestPhase.Blocked)
+            {
+                blocked[keptBlocked++] = slot;
+                r.Preemptions[slot]++;
+            }
+        }
+
+        blocked.Truncate(keptBlocked);
+
+        // 4. The running decodes keep their place while they fit; the rest are evicted.
+        IntList batch = s.Batch;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            int slot = batch[i];
+            if (size < maxReq && !(size > 0 && tokens + 1 > maxTok))
+            {
+                next.Add(slot);
+                size++;
+                tokens++;
+            }
+            else
+            {
+                r.Phase[slot] = RequestPhase.Blocked;
+                r.Preemptions[slot]++;
+                blocked.Add(slot);
+                s.Evictions++;
+            }
+        }
+
+        // 5. Requests waiting to decode here, FCFS, when their KV fits.
+        IntQueue waiting = s.Waiting;
+        while (waiting.Count > 0 && size < maxReq && !(size > 0 && tokens + 1 > maxTok))
+        {
+            int slot = waiting.Peek();
+            long need = r.PromptInstance[slot] != s.Index ? (long)(r.Input[slot] + r.Output[slot]) * kvPerToken
+                : fullReservation ? 0 : (r.Output[slot] - 1) * kvPerToken;
+            if (s.KvUsed + need > capacity)
+            {
+                break;
+            }
+
+            waiting.Dequeue();
+            s.KvUsed += need;
+            r.KvBytes[slot] += need;
+            r.Phase[slot] = RequestPhase.Decoding;
+            next.Add(slot);
+            size++;
+            tokens++;
+        }
+
+        if (s.KvUsed > s.KvPeak)
+        {
+            s.KvPeak = s.KvUsed;
+        }
+
+        // The new decode list becomes the batch (swap the lists' roles by copying: both are small).
+        batch.Clear();
+        long context = 0;
+        int minRemaining = int.MaxValue;
+        for (int i = 0; i < next.Count; i++)
+        {
+            int slot = next[i];
+            batch.Add(slot);
+            context += r.Input[slot] + r.Generated[slot];
+            int remaining = r.Output[slot] - r.Generated[slot];
+            if (remaining < minRemaining)
+            {
+                minRemaining = remaining;
+            }
+        }
+
+        s.BatchTokens = tokens;
+        if (size == 0)
+        {
+            s.Busy = false;
+            return;
+        }
+
+        if (size > s.PeakBatch)
+        {
+            s.PeakBatch = size;
+        }
+
+        var shape = new BatchShape(promptTokens, prompts.Count, batch.Count, context);
+        long iteration = Math.Max(1, s.Spec.Performance.IterationNanoseconds(shape));
+        int n = prompts.Count > 0 ? 1 : minRemaining;
+        s.Busy = true;
+        s.RunStart = _now;
+        s.IterationNs = iteration;
+        s.RunIterations = n;
+        s.Version++;
+        Schedule(_now + (n * iteration), EventKind.IterationDone, s.Index, s.Version);
+    }
+
+    private enum EventKind : byte
+    {
+        IterationDone = 1,
+    }
+
+    private readonly record struct Event(EventKind Kind, int Target, int Version);
+
+    private readonly record struct EventKey(long Time, long Seq) : IComparable<EventKey>
+    {
+        public int CompareTo(EventKey other)
+        {
+            int c = Time.CompareTo(other.Time);
+            return c != 0 ? c : Seq.CompareTo(other.Seq);
+        }
+    }
+}
+
+/// <summary>What one instance did during a run.</summary>
+public sealed record InstanceOutcome(
+    InstanceSpec Spec, long Assigned, long Completed, long PromptTokens, long DecodeTokens, long Iterations,
+    long PromptBusyNs, long TokenBusyNs, long Evictions, int PeakBatch, long KvPeakBytes);
+
+/// <summary>The end state of a run.</summary>
+/// <param name="EndNs">Simulated time at the end (last event, or the horizon's cut).</param>
+/// <param name="Arrived">Requests that arrived.</param>
+/// <param name="NotArrived">Requests after the horizon that never arrived.</param>
+/// <param name="Events">Events processed (arrivals and iteration ends).</param>
+/// <param name="PeakInFlight">Most requests in flight at once (the engine's memory grows with this).</param>
+/// <param name="Instances">Per-instance counters.</param>
+/// <param name="Wall">Wall-clock time of the run.</param>
+public sealed record SimulationOutcome(
+    long EndNs, long Arrived, long NotArrived, long Events, int PeakInFlight, IReadOnlyList<InstanceOutcome> Instances, TimeSpan Wall)
+{
+    /// <summary>Events found earlier than the clock (always 0 unless the engine is broken; checked by the tests).</summary>
+    public long TimeViolations { get; init; }
+}

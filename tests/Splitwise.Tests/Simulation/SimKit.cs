@@ -1,0 +1,98 @@
+using Splitwise.Hardware;
+using Splitwise.Models;
+using Splitwise.Performance;
+using Splitwise.Simulation;
+using Splitwise.Traces;
+
+namespace Splitwise.Tests.Simulation;
+
+/// <summary>An iteration time that is affine in the batch: easy to compute by hand.</summary>
+internal sealed class AffineModel(long promptBase, long perPromptToken, long decodeBase, long perDecode, long mixedExtra = 0) : IPerformanceModel
+{
+    public long IterationNanoseconds(in BatchShape batch)
+    {
+        if (batch.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (batch.Prompts == 0)
+        {
+            return decodeBase + (perDecode * batch.DecodeRequests);
+        }
+
+        long t = promptBase + (perPromptToken * batch.PromptTokens);
+        return batch.DecodeRequests > 0 ? t + mixedExtra + (perDecode * batch.DecodeRequests) : t;
+    }
+}
+
+internal static class SimKit
+{
+    public static MachineSpec Machine => Catalog.BuiltIn.Machine("dgx-h100");
+
+    public static ModelSpec Llama => Catalog.BuiltIn.Model("llama2-70b");
+
+    public static InstanceSpec Instance(IPerformanceModel perf, BatchLimits? limits = null, long? kvCapacity = null, long kvPerToken = 1, int index = 0) =>
+        new($"test/{index}", Machine, index, 8, Llama, perf, kvCapacity ?? 1_000_000_000, kvPerToken, InstanceRoles.Mixed, limits ?? BatchLimits.Default);
+
+    /// <summary>A trace from (arrival ns, input, output) triples; arrivals are rounded to 100 ns ticks.</summary>
+    public static Trace Trace(params (long ArrivalNs, int Input, int Output)[] rows)
+    {
+        long[] ticks = new long[rows.Length];
+        int[] inputs = new int[rows.Length], outputs = new int[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            ticks[i] = rows[i].ArrivalNs / 100;
+            inputs[i] = rows[i].Input;
+            outputs[i] = rows[i].Output;
+        }
+
+        return new Trace("test", DateTimeOffset.UnixEpoch, ticks, inputs, outputs, rows.Length);
+    }
+
+    public sealed record Result(SimulationSummary Summary, SimulationOutcome Outcome, SimulationRecorder Recorder, string? RequestsCsv);
+
+    public static Result Run(Trace trace, IReadOnlyList<InstanceSpec> instances, string scheduler = "token-jsq", long horizon = long.MaxValue, bool csv = true)
+    {
+        string? dir = csv ? Directory.CreateTempSubdirectory("sim-test").FullName : null;
+        try
+        {
+            using var recorder = new SimulationRecorder(dir is null ? null : Path.Combine(dir, "requests.csv"));
+            var sim = new Simulator(instances, ClusterScheduler.Create(scheduler, instances.Count), recorder, new SimulatorOptions(horizon));
+            SimulationOutcome outcome = sim.Run(ArrivalSource.FromTrace(trace), cancellationToken: TestContext.Current.CancellationToken);
+            recorder.Commit();
+            var summary = SimulationSummary.Create("test", trace.Name, "llama2-70b", "test", scheduler, instances.Count, recorder, outcome);
+            string? text = dir is null ? null : File.ReadAllText(Path.Combine(dir, "requests.csv"));
+            return new Result(summary, outcome, recorder, text);
+        }
+        finally
+        {
+            if (dir is not null)
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Rows of requests.csv as dictionaries keyed by column.</summary>
+    public static List<Dictionary<string, string>> Rows(string csv)
+    {
+        string[] lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        string[] header = lines[0].Split(',');
+        var rows = new List<Dictionary<string, string>>();
+        foreach (string line in lines.Skip(1))
+        {
+            string[] cells = line.Split(',');
+            rows.Add(header.Zip(cells).ToDictionary(p => p.First, p => p.Second));
+        }
+
+        return rows;
+    }
+
+    public static long Ns(string seconds)
+    {
+        // "s.nnnnnnnnn" exactly as written by the recorder.
+        string[] parts = seconds.Split('.');
+        return (long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) * 1_000_000_000) + long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
