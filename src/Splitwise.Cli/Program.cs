@@ -16,6 +16,7 @@ namespace Splitwise.Cli
             root.Options.Add(context.Verbose);
             // Subcommands, one file each under Commands/.
             root.Subcommands.Add(Commands.SimulateCommand.Create(context));
+            root.Subcommands.Add(Commands.PerfModelCommand.Create(context));
             return root;
         }
 
