@@ -1,3 +1,9 @@
 using BenchmarkDotNet.Running;
 
+if (args is ["traces-throughput", ..])
+{
+    return Splitwise.Bench.TraceParserThroughput.Run(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

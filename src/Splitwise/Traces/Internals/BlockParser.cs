@@ -476,9 +476,7 @@ internal static unsafe class BlockParser
 
         if (text.IsEmpty && role != FieldRole.Ignore)
         {
-            error = *fieldStart == '\n' || (*fieldStart == '\r' && fieldStart[1] == '\n')
-                ? $"{column}: missing; the row ends after {field} of {layout.Roles.Length} columns ({string.Join(',', layout.Columns)}); is the line truncated?"
-                : $"{column}: empty value";
+            error = $"{column}: empty value";
             return fieldStart;
         }
 
@@ -597,7 +595,10 @@ internal static unsafe class BlockParser
         ticks = 0;
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
         {
-            return "is not a number of seconds";
+            // pandas and numpy spell them nan and inf.
+            ReadOnlySpan<byte> unsigned = text.TrimStart("+-"u8);
+            bool nonFinite = Ascii.EqualsIgnoreCase(unsigned, "nan"u8) || Ascii.EqualsIgnoreCase(unsigned, "inf"u8) || Ascii.EqualsIgnoreCase(unsigned, "infinity"u8);
+            return nonFinite ? "is not a finite number of seconds" : "is not a number of seconds";
         }
 
         if (!double.IsFinite(v))
@@ -716,7 +717,7 @@ internal static unsafe class BlockParser
         input = 0;
         output = 0;
         column = 1;
-        bool hasTime = false, hasInput = false, hasOutput = false;
+        bool hasTime = false, hasInput = false, hasOutput = false, complete = false;
         var reader = new Utf8JsonReader(text, new JsonReaderOptions { AllowTrailingCommas = false, CommentHandling = JsonCommentHandling.Disallow });
         try
         {
@@ -739,7 +740,8 @@ internal static unsafe class BlockParser
 
                 if (reader.TokenType != JsonTokenType.Number)
                 {
-                    return $"{name}: {Show(text.Slice((int)reader.TokenStartIndex, Math.Min(20, text.Length - (int)reader.TokenStartIndex)))} is not a number";
+                    string shown = reader.TokenType == JsonTokenType.String ? $"\"{Show(reader.ValueSpan)}\"" : reader.TokenType.ToString();
+                    return $"{name}: {shown} is not a number";
                 }
 
                 string raw = Encoding.UTF8.GetString(reader.ValueSpan);
@@ -782,10 +784,15 @@ internal static unsafe class BlockParser
             }
 
             column = (int)reader.TokenStartIndex + 2;
+            complete = true;
             if (reader.Read())
             {
                 return "more than one JSON value on the line";
             }
+        }
+        catch (JsonException) when (complete)
+        {
+            return "more than one JSON value on the line";
         }
         catch (JsonException ex)
         {

@@ -40,6 +40,8 @@ internal sealed class BlockPipeline : IDisposable
 
     // Gzip only: the first decompressed bytes (header and the data after it).
     private readonly byte[]? _gzipHead;
+    private long _gzipTotal;
+    private byte _gzipLastByte;
     private readonly int _gzipHeadLength;
 
     private BlockPipeline(string path, TraceReadOptions options, TraceReadReport report, int blockSize)
@@ -383,10 +385,13 @@ internal sealed class BlockPipeline : IDisposable
                 if (n == 0)
                 {
                     eof = true;
+                    CheckGzipEnd();
                     break;
                 }
 
                 total += n;
+                _gzipTotal += n;
+                _gzipLastByte = buffer[offset + total - 1];
             }
         }
         catch (InvalidDataException ex)
@@ -395,6 +400,28 @@ internal sealed class BlockPipeline : IDisposable
         }
 
         return total;
+    }
+
+    /// <summary>
+    /// .NET's GZipStream ends quietly on truncated data. A file cut mid-line is caught here: the data does not end
+    /// with a newline and its length disagrees with the gzip trailer (ISIZE, the length mod 2^32). A file cut at a
+    /// line end still ends in a valid row; files of several gzip members (bgzip) have a last-member ISIZE and pass.
+    /// </summary>
+    private void CheckGzipEnd()
+    {
+        if (_gzipTotal == 0 || _gzipLastByte == '\n' || _fileLength < 18)
+        {
+            return;
+        }
+
+        Span<byte> trailer = stackalloc byte[4];
+        ReadFully(_handle, trailer, _fileLength - 4);
+        uint size = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+        if (size != (uint)_gzipTotal)
+        {
+            throw new SplitwiseException(
+                $"{_path}: the gzip data ends early ({_gzipTotal:N0} bytes decompressed, the gzip trailer says {size:N0}); the file is truncated: download or compress it again");
+        }
     }
 
     private static int ReadFully(SafeFileHandle handle, Span<byte> buffer, long offset)
