@@ -18,6 +18,7 @@ namespace Splitwise.Cli
             root.Subcommands.Add(Commands.AnalyzeCommand.Create(context));
             root.Subcommands.Add(Commands.GenerateCommand.Create(context));
             root.Subcommands.Add(Commands.SimulateCommand.Create(context));
+            root.Subcommands.Add(Commands.PerfModelCommand.Create(context));
             root.Subcommands.Add(Commands.ReplayCommand.Create(context));
             root.Subcommands.Add(Commands.ServeCommand.Create(context));
             return root;
