@@ -100,7 +100,6 @@ public sealed class TraceAccumulator
         ulong sqLo = _gapSqLo, sqHi = _gapSqHi;
         long baseMinute = _baseMinute;
         long[] counts = _minuteCounts, minuteIn = _minuteInputs, minuteOut = _minuteOutputs;
-        PairCountTable pairs = _pairs;
         for (int i = 0; i < n; i++)
         {
             long t = utcTicks[i];
@@ -140,8 +139,9 @@ public sealed class TraceAccumulator
             counts[m]++;
             minuteIn[m] += x;
             minuteOut[m] += y;
-            pairs.Increment(PairCountTable.Pack(x, y));
         }
+
+        _pairs.AddAll(inputs, outputs);
 
         _prev = prev;
         _min = min;
