@@ -16,6 +16,8 @@ namespace Splitwise.Cli
             root.Options.Add(context.Verbose);
             // Subcommands, one file each under Commands/.
             root.Subcommands.Add(Commands.SimulateCommand.Create(context));
+            root.Subcommands.Add(Commands.SweepCommand.Create(context));
+            root.Subcommands.Add(Commands.ProvisionCommand.Create(context));
             return root;
         }
 
