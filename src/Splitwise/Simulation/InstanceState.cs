@@ -12,9 +12,6 @@ internal sealed class InstanceState(int index, InstanceSpec spec)
     /// <summary>Requests whose prompt is done, waiting for KV memory to start decoding here, FCFS.</summary>
     public readonly IntQueue Waiting = new();
 
-    /// <summary>Splitwise: requests whose prompt ran elsewhere, waiting for KV memory here before their transfer starts, FCFS.</summary>
-    public readonly IntQueue Incoming = new();
-
     /// <summary>Decoding requests evicted from the batch (they keep their KV memory).</summary>
     public readonly IntList Blocked = new();
 

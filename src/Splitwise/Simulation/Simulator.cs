@@ -52,6 +52,7 @@ public sealed class Simulator
     private readonly List<int> _kvDone = [];
     private long _kvEventAt = long.MaxValue;
     private int _kvVersion;
+    private readonly List<int> _waitingForDestination = []; // prompt instances whose head prompt waits for token-side memory
 
     // kvTransfers (Splitwise designs): KV-cache transfers between prompt and token machines over their InfiniBand
     // links; null moves a request between instances instantly.
@@ -474,12 +475,13 @@ public sealed class Simulator
     {
         s.KvUsed -= _r.KvBytes[slot];
         s.Completed++;
-        _scheduler.OnRequestDone(_r.PromptInstance[slot], s.Index, _r.Input[slot], _r.Output[slot]);
+        // The assigned token instance (a one-token request finishes on its prompt instance without ever moving).
+        _scheduler.OnRequestDone(_r.PromptInstance[slot], _r.TokenInstance[slot], _r.Input[slot], _r.Output[slot]);
         _recorder.OnCompleted(_r, slot);
         _r.Release(slot);
-        if (_kv is not null && s.Incoming.Count > 0)
+        if (_waitingForDestination.Count > 0)
         {
-            DrainIncoming(s);
+            RetryWaitingForDestination();
         }
     }
 
@@ -534,10 +536,22 @@ public sealed class Simulator
             }
 
             // A prompt handed off to another instance keeps only its own KV here (prompt + first token).
-            bool stays = r.TokenInstance[slot] == s.Index;
+            bool stays = r.TokenInstance[slot] == s.Index || r.Output[slot] == 1; // one token: done with the prompt
             long need = (fullReservation && stays ? (long)p + r.Output[slot] : p + 1) * kvPerToken;
             if (s.KvUsed + need > capacity)
             {
+                break;
+            }
+
+            // Splitwise: the token machine's KV memory is reserved when the prompt starts (before any transfer), in the
+            // same step as the prompt's own, so no request holds memory on one machine while waiting for another.
+            if (_kv is not null && !stays && !_kv.SameMachine(s.Index, r.TokenInstance[slot]) && !TryReserveDestination(slot))
+            {
+                if (!_waitingForDestination.Contains(s.Index))
+                {
+                    _waitingForDestination.Add(s.Index);
+                }
+
                 break;
             }
 
@@ -677,11 +691,11 @@ public sealed class Simulator
         Schedule(_now + (n * iteration), EventKind.IterationDone, s.Index, s.Version);
     }
 
-    // ---- Splitwise: KV-cache transfers (see Simulation/Transfer). The destination's memory is reserved before a
-    // transfer starts; the source keeps the request's KV until the transfer completes.
+    // ---- Splitwise: KV-cache transfers (see Simulation/Transfer). The destination's memory is reserved when the
+    // prompt starts, before any transfer; the source keeps the request's KV until the transfer completes.
 
     /// <summary>A prompt iteration starts: requests bound for another machine with large prompts stream their KV
-    /// layer by layer during it, if the destination has room now.</summary>
+    /// layer by layer during it.</summary>
     private void StartLayerWiseTransfers(InstanceState s, long promptEnd)
     {
         ClusterKvTransfers kv = _kv!;
@@ -690,7 +704,7 @@ public sealed class Simulator
         {
             int slot = prompts[i];
             int ti = _r.TokenInstance[slot];
-            if (ti != s.Index && !kv.SameMachine(s.Index, ti) && kv.IsLayerWise(_r.Input[slot]) && TryReserveDestination(slot))
+            if (ti != s.Index && _r.Output[slot] > 1 && !kv.SameMachine(s.Index, ti) && kv.IsLayerWise(_r.Input[slot]))
             {
                 _r.Transfer[slot] = RequestTable.TransferInFlight;
                 kv.StartLayerWise(slot, s.Index, ti, _r.Input[slot], _now, promptEnd);
@@ -712,16 +726,7 @@ public sealed class Simulator
             case RequestTable.TransferInFlight:
                 break; // layer-wise: the last layer joins the stream now (the link model releases it at the prompt's end)
             default:
-                InstanceState to = _instances[_r.TokenInstance[slot]];
-                if (to.Incoming.Count == 0 && TryReserveDestination(slot))
-                {
-                    StartSerializedTransfer(from.Index, slot);
-                }
-                else
-                {
-                    to.Incoming.Enqueue(slot); // waits for memory on the token instance, FCFS
-                }
-
+                StartSerializedTransfer(from.Index, slot); // its destination memory was reserved with the prompt
                 break;
         }
     }
@@ -752,13 +757,17 @@ public sealed class Simulator
         return true;
     }
 
-    /// <summary>Memory freed on an instance: start the transfers that were waiting for room there, FCFS.</summary>
-    private void DrainIncoming(InstanceState s)
+    /// <summary>KV memory was freed: idle prompt instances whose next prompt waited for token-side memory retry.</summary>
+    private void RetryWaitingForDestination()
     {
-        while (s.Incoming.Count > 0 && TryReserveDestination(s.Incoming.Peek()))
+        for (int i = _waitingForDestination.Count - 1; i >= 0; i--)
         {
-            int slot = s.Incoming.Dequeue();
-            StartSerializedTransfer(_r.PromptInstance[slot], slot);
+            InstanceState p = _instances[_waitingForDestination[i]];
+            if (!p.Busy)
+            {
+                _waitingForDestination.RemoveAt(i);
+                StartIteration(p); // re-adds itself if still blocked
+            }
         }
     }
 
@@ -809,9 +818,9 @@ public sealed class Simulator
         to.Assigned++;
         to.Waiting.Enqueue(slot);
         OnWorkArrived(to, 1);
-        if (from.Incoming.Count > 0)
+        if (_waitingForDestination.Count > 0)
         {
-            DrainIncoming(from);
+            RetryWaitingForDestination();
         }
 
         if (!from.Busy)
