@@ -18,8 +18,11 @@ namespace Splitwise.Cli
             root.Subcommands.Add(Commands.AnalyzeCommand.Create(context));
             root.Subcommands.Add(Commands.GenerateCommand.Create(context));
             root.Subcommands.Add(Commands.SimulateCommand.Create(context));
+            root.Subcommands.Add(Commands.PerfModelCommand.Create(context));
             root.Subcommands.Add(Commands.ReplayCommand.Create(context));
             root.Subcommands.Add(Commands.ServeCommand.Create(context));
+            root.Subcommands.Add(Commands.SweepCommand.Create(context));
+            root.Subcommands.Add(Commands.ProvisionCommand.Create(context));
             return root;
         }
 

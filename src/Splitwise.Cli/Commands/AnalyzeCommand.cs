@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Spectre.Console;
 using Splitwise.Reports;
 
@@ -50,11 +51,21 @@ internal static class AnalyzeCommand
             foreach (string nameOrPath in parseResult.GetValue(traces) ?? [])
             {
                 ct.ThrowIfCancellationRequested();
-                (string path, string name) = traceOptions.Resolve(parseResult, nameOrPath, context);
+                (string path, string name) = traceOptions.Resolve(parseResult, nameOrPath, context, ct);
                 analyses.Add(TraceAnalyzer.AnalyzeFile(path, name, traceOptions.ReadOptions(parseResult, name), plots ? sampleSize : 0, parseResult.GetValue(seed)));
             }
 
             var stats = analyses.Select(a => a.Statistics).ToList();
+            foreach (TraceStatistics s in stats.Where(s => s.SkippedRows > 0))
+            {
+                context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warning: {s.Name}: skipped {s.SkippedRows:N0} invalid rows; first: {string.Join(" | ", s.FirstSkipped)}"));
+            }
+
+            foreach (TraceStatistics s in stats.Where(s => s.OutOfOrder > 0))
+            {
+                context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"note: {s.Name}: {s.OutOfOrder:N0} arrivals earlier than the row before them; inter-arrival statistics use the sorted arrivals"));
+            }
+
             bool asJson = parseResult.GetValue(json);
             if (asJson)
             {

@@ -80,8 +80,13 @@ internal static class GenerateCommand
             DateTimeOffset? sourceStart = null;
             if (parseResult.GetValue(like) is { } source)
             {
-                (string sourcePath, string name) = traceOptions.Resolve(parseResult, source, context);
-                Trace trace = TraceReader.Read(sourcePath, traceOptions.ReadOptions(parseResult, name) with { Sort = true });
+                (string sourcePath, string name) = traceOptions.Resolve(parseResult, source, context, ct);
+                Trace trace = TraceReader.Read(sourcePath, traceOptions.ReadOptions(parseResult, name) with { Sort = true }, out TraceReadReport report);
+                if (report.SkippedRows > 0 || report.OutOfOrder > 0)
+                {
+                    context.Error.WriteLine($"note: {report}{(report.FirstErrors.Count > 0 ? "; first: " + string.Join(" | ", report.FirstErrors) : "")}");
+                }
+
                 if (trace.Count == 0)
                 {
                     throw new SplitwiseException($"--like {source}: the trace has no requests");

@@ -5,6 +5,7 @@ using Splitwise.Designs;
 using Splitwise.Hardware;
 using Splitwise.Performance;
 using Splitwise.Simulation;
+using Splitwise.Simulation.Transfer;
 using Splitwise.Traces;
 
 namespace Splitwise.Cli.Commands;
@@ -25,7 +26,13 @@ internal static class SimulateCommand
         var rate = new Option<double?>("--rate") { Description = "Arrival rate of the generated workload, requests/s (with --like)" };
         var requests = new Option<long?>("--requests") { Description = "Requests to generate (with --like; default: as many as fit --duration, else the size trace's count)" };
         var duration = new Option<double?>("--duration") { Description = "Seconds of generated arrivals (with --like)" };
-        var design = new Option<string>("--design") { Description = $"Cluster design: {string.Join(", ", ClusterConfig.DesignNames)}", DefaultValueFactory = _ => "baseline-h100" };
+        var design = new Option<string>("--design") { Description = $"Cluster design: {string.Join(", ", ClusterConfig.DesignNames.Concat(SplitwiseDesigns.Names))}", DefaultValueFactory = _ => "baseline-h100" };
+        var promptMachines = new Option<int?>("--prompt-machines") { Description = "Splitwise designs: machines in the prompt pool" };
+        var tokenMachines = new Option<int?>("--token-machines") { Description = "Splitwise designs: machines in the token pool" };
+        var kvTransfer = new Option<string>("--kv-transfer") { Description = "Splitwise designs: KV-cache transfer: auto (layer-wise from --layerwise-threshold prompt tokens, else serialized), serialized, layerwise", DefaultValueFactory = _ => "auto" };
+        var layerwiseThreshold = new Option<int>("--layerwise-threshold") { Description = "Splitwise designs: prompts with at least this many tokens transfer their KV layer-wise", DefaultValueFactory = _ => 512 };
+        var promptThreshold = new Option<long>("--prompt-pending-limit") { Description = "Splitwise designs: a prompt machine with queued prompts is overloaded above this many pending prompt tokens (SplitwiseSim: 8192)", DefaultValueFactory = _ => 8192 };
+        var sloOption = new Option<string?>("--slo") { Description = "Judge SLOs: 'paper' (the nine slowdown SLOs vs an idle DGX-A100) or items like ttft_p99=2s,tbt_p99=200ms,e2e_p50=1.25x; writes slo.json" };
         var machines = new Option<int>("--machines") { Description = "Machines in the cluster", DefaultValueFactory = _ => 20 };
         var config = new Option<string?>("--config") { Description = "YAML cluster description (pools, model, scheduler, limits) instead of --design/--machines" };
         var model = new Option<string?>("--model") { Description = "Model: llama2-70b (default), bloom-176b, llama-3.1-8b, llama-3.1-70b, or one from --catalog" };
@@ -44,7 +51,7 @@ internal static class SimulateCommand
         var exactLimit = new Option<long>("--exact-limit") { Description = "Values per metric kept for exact percentiles; beyond, a bounded log histogram (relative error <= 0.4%)", DefaultValueFactory = _ => 4_000_000 };
 
         var command = new Command("simulate", "Simulate an LLM serving cluster on a trace (SplitwiseSim semantics, profile or roofline performance model)");
-        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, design, machines, config, model, perf, profile, scheduler, tp, catalog, compat, noGqa, horizon, seed, output, json, stream, exactLimit })
+        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, design, promptMachines, tokenMachines, kvTransfer, layerwiseThreshold, promptThreshold, sloOption, machines, config, model, perf, profile, scheduler, tp, catalog, compat, noGqa, horizon, seed, output, json, stream, exactLimit })
         {
             command.Options.Add(o);
         }
@@ -54,7 +61,36 @@ internal static class SimulateCommand
             Catalog cat = pr.GetValue(catalog) is { } catalogPath ? Catalog.Load(catalogPath) : Catalog.BuiltIn;
             ClusterConfig cluster = pr.GetValue(config) is { } configPath
                 ? ClusterConfig.Load(configPath)
-                : ClusterConfig.ForDesign(pr.GetValue(design)!, pr.GetValue(machines), pr.GetValue(tp) ?? 8);
+                : SplitwiseDesigns.IsSplitwise(pr.GetValue(design)!)
+                    ? SplitwiseDesigns.Create(pr.GetValue(design)!,
+                        pr.GetValue(promptMachines) ?? throw SplitwiseException.Usage($"--design {pr.GetValue(design)} needs --prompt-machines P and --token-machines T"),
+                        pr.GetValue(tokenMachines) ?? throw SplitwiseException.Usage($"--design {pr.GetValue(design)} needs --prompt-machines P and --token-machines T"),
+                        pr.GetValue(tp) ?? 8)
+                    : ClusterConfig.ForDesign(pr.GetValue(design)!, pr.GetValue(machines), pr.GetValue(tp) ?? 8);
+            if (!SplitwiseDesigns.IsSplit(cluster) && (pr.GetValue(promptMachines) is not null || pr.GetValue(tokenMachines) is not null))
+            {
+                throw SplitwiseException.Usage("--prompt-machines and --token-machines go with a Splitwise design (--design splitwise-aa, -hh, -ha or -hhcap)");
+            }
+
+            KvTransferMode kvMode = pr.GetValue(kvTransfer)!.ToLowerInvariant() switch
+            {
+                "auto" => KvTransferMode.Auto,
+                "serialized" => KvTransferMode.Serialized,
+                "layerwise" or "layer-wise" => KvTransferMode.LayerWise,
+                string other => throw SplitwiseException.Usage($"--kv-transfer {other}: use auto, serialized or layerwise"),
+            };
+            if (pr.GetValue(layerwiseThreshold) < 1 || pr.GetValue(promptThreshold) < 1)
+            {
+                throw SplitwiseException.Usage("--layerwise-threshold and --prompt-pending-limit must be positive");
+            }
+
+            cluster = cluster with
+            {
+                Splitwise = new SplitwiseOptions(
+                    new KvTransferOptions(kvMode, pr.GetValue(layerwiseThreshold)),
+                    new SplitwiseSchedulerOptions(pr.GetValue(promptThreshold))),
+            };
+            SloSet? slos = pr.GetValue(sloOption) is { } sloText ? SloSet.Parse(sloText) : null;
             if (pr.GetValue(config) is not null && pr.GetValue(tp) is { } tpOverride)
             {
                 cluster = cluster with { Pools = [.. cluster.Pools.Select(p => p with { TensorParallel = tpOverride })] };
@@ -135,7 +171,25 @@ internal static class SimulateCommand
             var job = new SimulationJob(cluster, arrivals, traceName, pr.GetValue(output), cat, table,
                 new SimulatorOptions(horizonSeconds is { } h ? (long)(h * 1e9) : long.MaxValue), pr.GetValue(exactLimit));
 
-            SimulationSummary summary = RunWithProgress(context, job, ct);
+            var sloRequests = slos is null ? null : new SloCollector();
+            SimulationSummary summary = RunWithProgress(context, job, ct, sloRequests is null ? null : sloRequests.Add);
+            SloReport? sloReport = null;
+            if (slos is not null)
+            {
+                ISloReference? reference = null;
+                if (slos.NeedsIdealLatency)
+                {
+                    MachineSpec a100 = cat.Machine("dgx-a100");
+                    reference = new PerformanceModelSloReference(PerformanceModels.Create(cluster.Performance, cat.Model(cluster.Model), a100.Gpu, 8, a100, table));
+                }
+
+                sloReport = SloEvaluator.Evaluate(slos, sloRequests!.ToRequests(summary.NotArrived), reference, Math.Max(summary.SpanSeconds, 1e-9));
+                if (job.OutputDirectory is not null)
+                {
+                    SloJson.Write(Path.Combine(job.OutputDirectory, "slo.json"), sloReport);
+                }
+            }
+
             if (pr.GetValue(json))
             {
                 using var buffer = new MemoryStream();
@@ -147,7 +201,12 @@ internal static class SimulateCommand
                 context.Output.Write(summary.ToText());
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"simulated {summary.Events:N0} events in {summary.WallSeconds:F3} s ({summary.Events / Math.Max(summary.WallSeconds, 1e-9) / 1e6:F1} M events/s); peak {summary.PeakInFlight:N0} requests in flight"));
-                context.Output.WriteLine($"wrote {Path.Combine(job.OutputDirectory!, "summary.json")}, summary.csv, requests.csv, instances.csv");
+                if (sloReport is not null)
+                {
+                    context.Output.Write(SloJson.ToText(sloReport));
+                }
+
+                context.Output.WriteLine($"wrote {Path.Combine(job.OutputDirectory!, "summary.json")}, summary.csv, requests.csv, instances.csv{(sloReport is null ? "" : ", slo.json")}");
             }
 
             return ExitCodes.Success;
@@ -155,11 +214,11 @@ internal static class SimulateCommand
         return command;
     }
 
-    private static SimulationSummary RunWithProgress(CliContext context, SimulationJob job, CancellationToken ct)
+    private static SimulationSummary RunWithProgress(CliContext context, SimulationJob job, CancellationToken ct, Action<int, int, long, long>? observer = null)
     {
         if (!context.Interactive)
         {
-            return ClusterSimulation.Run(job, null, ct);
+            return ClusterSimulation.Run(job, null, ct, observer);
         }
 
         SimulationSummary? result = null;
@@ -179,7 +238,7 @@ internal static class SimulateCommand
                         task.MaxValue = p.KnownTotal;
                         task.Value = p.Finished;
                     }
-                }, ct);
+                }, ct, observer);
                 task.Value = task.MaxValue;
             });
         return result!;

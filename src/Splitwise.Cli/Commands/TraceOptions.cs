@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Spectre.Console;
 using Splitwise.Traces;
 
 namespace Splitwise.Cli.Commands;
@@ -63,7 +64,7 @@ internal sealed class TraceOptions
     /// Resolves a named trace (downloading it if missing) or checks that a path exists. Returns the file path and the
     /// display name (the trace name, or the file name).
     /// </summary>
-    public (string Path, string Name) Resolve(ParseResult parseResult, string nameOrPath, CliContext context)
+    public (string Path, string Name) Resolve(ParseResult parseResult, string nameOrPath, CliContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(parseResult);
         ArgumentNullException.ThrowIfNull(nameOrPath);
@@ -71,7 +72,24 @@ internal sealed class TraceOptions
         string? dataDir = parseResult.GetValue(DataDir);
         if (NamedTraces.IsNamed(nameOrPath))
         {
-            return (NamedTraces.Resolve(nameOrPath, dataDir), nameOrPath);
+            if (!context.Interactive)
+            {
+                return (NamedTraces.Resolve(nameOrPath, dataDir, progress: null, baseUrl: null, log: context.Error, ct: cancellationToken), nameOrPath);
+            }
+
+            string resolved = "";
+            context.Console.Progress().AutoClear(true).Start(progress =>
+            {
+                ProgressTask task = progress.AddTask($"downloading {nameOrPath}", autoStart: true, maxValue: 1);
+                var report = new SyncProgress<DownloadProgress>(p =>
+                {
+                    task.IsIndeterminate = p.BytesTotal is null;
+                    task.MaxValue = p.BytesTotal ?? Math.Max(1, p.BytesDone);
+                    task.Value = p.BytesDone;
+                });
+                resolved = NamedTraces.Resolve(nameOrPath, dataDir, report, baseUrl: null, log: context.Error, ct: cancellationToken);
+            });
+            return (resolved, nameOrPath);
         }
 
         if (!File.Exists(nameOrPath))
@@ -84,4 +102,10 @@ internal sealed class TraceOptions
 
         return (nameOrPath, Path.GetFileName(nameOrPath));
     }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that reports on the caller's thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
 }

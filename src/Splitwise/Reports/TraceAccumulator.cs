@@ -71,6 +71,9 @@ public sealed class TraceAccumulator
     /// <summary>Rows skipped as invalid by the reader, reported with the statistics.</summary>
     public long SkippedRows { get; set; }
 
+    /// <summary>The reader's first messages about skipped rows (file:line:column: why).</summary>
+    public IReadOnlyList<string> FirstErrors { get; set; } = [];
+
     /// <summary>Adds a chunk of rows in file order. Arrivals are absolute UTC ticks.</summary>
     public void Add(ReadOnlySpan<long> utcTicks, ReadOnlySpan<int> inputs, ReadOnlySpan<int> outputs)
     {
@@ -97,7 +100,6 @@ public sealed class TraceAccumulator
         ulong sqLo = _gapSqLo, sqHi = _gapSqHi;
         long baseMinute = _baseMinute;
         long[] counts = _minuteCounts, minuteIn = _minuteInputs, minuteOut = _minuteOutputs;
-        PairCountTable pairs = _pairs;
         for (int i = 0; i < n; i++)
         {
             long t = utcTicks[i];
@@ -137,8 +139,9 @@ public sealed class TraceAccumulator
             counts[m]++;
             minuteIn[m] += x;
             minuteOut[m] += y;
-            pairs.Increment(PairCountTable.Pack(x, y));
         }
+
+        _pairs.AddAll(inputs, outputs);
 
         _prev = prev;
         _min = min;
@@ -312,6 +315,7 @@ public sealed class TraceAccumulator
             OutputTokensPerSecond = span > 0 ? output.Sum / span : double.NaN,
             OutOfOrder = _outOfOrder,
             SkippedRows = SkippedRows,
+            FirstSkipped = FirstErrors,
             DistinctPairs = pairIn.Length,
         };
 

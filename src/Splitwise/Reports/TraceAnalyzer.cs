@@ -17,11 +17,15 @@ public static class TraceAnalyzer
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(name);
         var accumulator = new TraceAccumulator(name, sampleSize, seed);
-        foreach (TraceChunk chunk in TraceReader.ReadChunks(path, options))
+        IEnumerable<TraceChunk> chunks = TraceReader.ReadChunks(path, options, out TraceReadReport readReport);
+        foreach (TraceChunk chunk in chunks)
         {
             int n = chunk.Count;
             accumulator.Add(chunk.ArrivalTicks.AsSpan(0, n), chunk.InputTokens.AsSpan(0, n), chunk.OutputTokens.AsSpan(0, n));
         }
+
+        accumulator.SkippedRows = readReport.SkippedRows;
+        accumulator.FirstErrors = readReport.FirstErrors;
 
         if (accumulator.OutOfOrder > 0 && accumulator.Rows > 2)
         {

@@ -54,6 +54,9 @@ public sealed record TraceStatistics
     /// <summary>Rows skipped as invalid (<c>--skip-invalid</c>).</summary>
     public long SkippedRows { get; init; }
 
+    /// <summary>The first skipped rows' messages (file:line:column: why).</summary>
+    public IReadOnlyList<string> FirstSkipped { get; init; } = [];
+
     /// <summary>Distinct (input, output) pairs.</summary>
     public required long DistinctPairs { get; init; }
 }

@@ -194,6 +194,8 @@ public sealed class EmulatedCluster : IDisposable
                 }
             }
 
+            // Arrivals during the spin belong before this boundary: they may cut a decode run here.
+            Admit(Stopwatch.GetTimestamp());
             long late = Stopwatch.GetTimestamp() - next;
             if (late > Interlocked.Read(ref _maxLateTicks))
             {
@@ -229,6 +231,10 @@ public sealed class EmulatedCluster : IDisposable
             {
                 Start(inst, now);
             }
+            else
+            {
+                inst.OnWorkArrived(r.PromptTokens);
+            }
         }
     }
 
@@ -237,7 +243,15 @@ public sealed class EmulatedCluster : IDisposable
         int emitted = inst.CompleteIteration(_onPromptDone, _onRequestDone);
         Interlocked.Add(ref _generationTokens, emitted);
         Interlocked.Increment(ref _iterations);
-        Start(inst, deadline);
+        if (inst.ContinueRun())
+        {
+            inst.SetDeadline(deadline + Math.Max(1, (long)Math.Round(inst.IterationNs * _ticksPerModelNs)));
+            PublishGauges();
+        }
+        else
+        {
+            Start(inst, deadline);
+        }
     }
 
     private void Start(EmulatedInstance inst, long startTicks)

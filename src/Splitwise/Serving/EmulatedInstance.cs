@@ -19,9 +19,11 @@ public sealed record EmulatedInstanceSpec(
 
 /// <summary>
 /// One instance of the emulated cluster: FCFS queues, the continuous batch, KV memory. Mirrors the simulation engine's
-/// machine-level scheduler iteration by iteration (its <c>StartIteration</c>/<c>OnIterationDone</c>: evicted-too-often
-/// decodes, then prompts FCFS, then evicted decodes, then the running decodes, then requests waiting to decode),
-/// but advances one iteration per call so a real-time clock can pace it. Single-threaded: the cluster's clock owns it.
+/// machine-level scheduler (its <c>StartIteration</c>/<c>OnWorkArrived</c>/<c>OnIterationDone</c>: evicted-too-often
+/// decodes, then prompts FCFS, then evicted decodes, then the running decodes, then requests waiting to decode), and
+/// its decode runs: a decode-only batch runs until its shortest request finishes unless new work that can join or
+/// preempt arrives, which cuts the run at the next iteration boundary. It advances one iteration per call so a
+/// real-time clock can pace it and emit every token on time. Single-threaded: the cluster's clock owns it.
 /// </summary>
 internal sealed class EmulatedInstance(int index, EmulatedInstanceSpec spec)
 {
@@ -49,6 +51,47 @@ internal sealed class EmulatedInstance(int index, EmulatedInstanceSpec spec)
     public int Queued => _prompts.Count + _waiting.Count + _blocked.Count;
 
     public long Iterations { get; private set; }
+
+    /// <summary>Iterations left in the current run, this one included (1 for a batch with prompts).</summary>
+    public int RunRemaining { get; private set; }
+
+    /// <summary>Model time of each iteration of the current run, nanoseconds.</summary>
+    public long IterationNs { get; private set; }
+
+    private int _batchTokens;
+
+    /// <summary>
+    /// New work of <paramref name="tokens"/> tokens (a prompt's size) joined the queue while the instance is busy: cut
+    /// a decode-only run at the next iteration boundary when the work could join the batch or preempt it (the engine's
+    /// <c>OnWorkArrived</c>).
+    /// </summary>
+    public void OnWorkArrived(int tokens)
+    {
+        if (!Busy || _batchPrompts.Count > 0 || RunRemaining <= 1)
+        {
+            return;
+        }
+
+        bool joins = _batch.Count < Spec.MaxBatchRequests && _batchTokens + tokens <= Spec.MaxBatchTokens;
+        bool preempts = tokens > 1 && tokens <= Spec.MaxBatchTokens;
+        if (joins || preempts)
+        {
+            RunRemaining = 1;
+        }
+    }
+
+    /// <summary>Continues a decode run with the same batch and iteration time; false when the run is over.</summary>
+    public bool ContinueRun()
+    {
+        if (RunRemaining <= 1 || _batch.Count == 0)
+        {
+            return false;
+        }
+
+        RunRemaining--;
+        Busy = true;
+        return true;
+    }
 
     /// <summary>True when the request could ever fit in this instance's KV memory.</summary>
     public bool CanEverFit(EmulatedRequest r) => (long)(r.PromptTokens + r.OutputTokens) * Spec.KvBytesPerToken <= Spec.KvCapacityBytes;
@@ -265,21 +308,27 @@ internal sealed class EmulatedInstance(int index, EmulatedInstanceSpec spec)
 
         _batch.Clear();
         long context = 0;
+        int minRemaining = int.MaxValue;
         foreach (EmulatedRequest r in next)
         {
             _batch.Add(r);
             context += r.PromptTokens + r.Generated;
+            minRemaining = Math.Min(minRemaining, r.OutputTokens - r.Generated);
         }
 
+        _batchTokens = tokens;
         if (size == 0)
         {
             Busy = false;
+            RunRemaining = 0;
             return 0;
         }
 
         var shape = new BatchShape(promptTokens, _batchPrompts.Count, _batch.Count, context);
         long ns = Math.Max(1, spec.Performance.IterationNanoseconds(shape));
         Busy = true;
+        IterationNs = ns;
+        RunRemaining = _batchPrompts.Count > 0 ? 1 : Math.Max(1, minRemaining);
         return ns;
     }
 

@@ -61,7 +61,9 @@ public sealed class OpenAiServer : IAsyncDisposable
         builder.WebHost.UseKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+            // Bodies up to twice the limit are read to the end and answered 413 cleanly; beyond that Kestrel cuts the
+            // connection (a client still sending then sees a reset instead of the 413).
+            k.Limits.MaxRequestBodySize = Math.Max(2 * options.MaxBodyBytes, options.MaxBodyBytes + (1 << 20));
             k.Limits.MaxConcurrentConnections = null;
             k.Limits.MinResponseDataRate = null; // token streams are slow by design
             if (string.Equals(options.Host, "localhost", StringComparison.OrdinalIgnoreCase))
@@ -239,14 +241,9 @@ public sealed class OpenAiServer : IAsyncDisposable
     private async Task<byte[]> ReadBodyAsync(HttpContext ctx)
     {
         long? length = ctx.Request.ContentLength;
-        if (length > _options.MaxBodyBytes)
-        {
-            throw TooLarge();
-        }
-
         try
         {
-            using var ms = new MemoryStream(length is > 0 and < int.MaxValue ? (int)length.Value : 4096);
+            using var ms = new MemoryStream(length is > 0 && length <= _options.MaxBodyBytes ? (int)length.Value : 4096);
             await ctx.Request.Body.CopyToAsync(ms, ctx.RequestAborted);
             if (ms.Length > _options.MaxBodyBytes)
             {
