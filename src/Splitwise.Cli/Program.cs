@@ -17,6 +17,12 @@ namespace Splitwise.Cli
             // Subcommands, one file each under Commands/.
             root.Subcommands.Add(Commands.AnalyzeCommand.Create(context));
             root.Subcommands.Add(Commands.GenerateCommand.Create(context));
+            root.Subcommands.Add(Commands.SimulateCommand.Create(context));
+            root.Subcommands.Add(Commands.PerfModelCommand.Create(context));
+            root.Subcommands.Add(Commands.ReplayCommand.Create(context));
+            root.Subcommands.Add(Commands.ServeCommand.Create(context));
+            root.Subcommands.Add(Commands.SweepCommand.Create(context));
+            root.Subcommands.Add(Commands.ProvisionCommand.Create(context));
             return root;
         }
 

@@ -106,6 +106,30 @@ internal sealed class BlockPipeline : IDisposable
 
     public TraceLayout Layout => _layout;
 
+    /// <summary>
+    /// Rows the whole file probably holds, extrapolated from the rows of the first block (which covers the first
+    /// <c>blockSize</c> data bytes): lets <see cref="TraceReader.Read(string, TraceReadOptions?)"/> allocate once.
+    /// For gzip the decompressed size comes from the gzip trailer (exact below 4 GiB).
+    /// </summary>
+    public long EstimateRows(int firstBlockRows)
+    {
+        long dataBytes = _fileLength - _dataStart;
+        if (_gzip is not null)
+        {
+            Span<byte> trailer = stackalloc byte[4];
+            dataBytes = _fileLength >= 18 && ReadFully(_handle, trailer, _fileLength - 4) == 4
+                ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer) - _dataStart
+                : 0;
+        }
+
+        if (dataBytes <= _blockSize || firstBlockRows == 0)
+        {
+            return firstBlockRows;
+        }
+
+        return (long)Math.Ceiling((double)dataBytes / _blockSize * firstBlockRows * 1.01) + 1024;
+    }
+
     public static BlockPipeline Open(string path, TraceReadOptions options, TraceReadReport report, int blockSize = DefaultBlockSize)
         => new(path, options, report, blockSize);
 
