@@ -44,7 +44,7 @@ public static class FigureData
                 [Histogram(name, t.Input, MaxBins)]));
             figures.Add(new Figure($"{slug}-output-tokens", $"{name}: GeneratedTokens histogram", "GeneratedTokens", "requests",
                 [Histogram(name, t.Output, MaxBins)]));
-            figures.Add(new Figure($"{slug}-scatter", $"{name}: input vs output tokens ({t.SampleInputs.Length:N0} sampled requests)", "ContextTokens", "GeneratedTokens",
+            figures.Add(new Figure($"{slug}-scatter", ScatterTitle(name, t.SampleInputs.Length, t.Statistics.Requests), "ContextTokens", "GeneratedTokens",
                 [new FigureSeries(name, SeriesKind.Points, [.. t.SampleInputs.Select(v => (double)v)], [.. t.SampleOutputs.Select(v => (double)v)])]));
             double[] minutes = MinuteAxis(t.PerMinute);
             figures.Add(new Figure($"{slug}-requests-per-minute", $"{name}: invocations per minute", "time (UTC)", "requests per minute",
@@ -147,6 +147,10 @@ public static class FigureData
 
         return new FigureSeries(label, SeriesKind.Step, [.. x], [.. y]);
     }
+
+    private static string ScatterTitle(string name, int sampled, long requests) => sampled >= requests
+        ? string.Create(CultureInfo.InvariantCulture, $"{name}: input vs output tokens (all {requests:N0} requests)")
+        : string.Create(CultureInfo.InvariantCulture, $"{name}: input vs output tokens ({sampled:N0} of {requests:N0} requests, seeded uniform sample)");
 
     /// <summary>OLE Automation date of the start of each minute.</summary>
     public static double[] MinuteAxis(MinuteSeries perMinute)

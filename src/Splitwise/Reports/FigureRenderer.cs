@@ -83,6 +83,11 @@ public static class FigureRenderer
         {
             plot.Axes.SetLimitsY(0, 100);
         }
+        else if (figure.Series.All(s => s.Kind != SeriesKind.Points))
+        {
+            // Counts start at zero: no margin below the axis.
+            plot.Axes.Margins(bottom: 0);
+        }
 
         if (figure.Series.Count > 1)
         {

@@ -127,4 +127,51 @@ public class AnalyzeCommandTests
         Assert.Equal("b.csv", doc.RootElement.GetProperty("traces")[1].GetProperty("name").GetString());
         Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("traces")[1].GetProperty("inter_arrival_cv").ValueKind);
     }
+
+    [Fact]
+    public async Task Skip_invalid_reports_the_skipped_rows_and_without_it_the_bad_row_fails()
+    {
+        using var dir = new CliRun.TempDir();
+        string path = dir.File("bad.csv");
+        File.WriteAllText(path, "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:17:03.0000000,10,2\n2023-11-16 18:17:04.0000000,12x,3\n2023-11-16 18:17:05.0000000,20,3\n");
+        (int exit, string stdout, string stderr) = await CliRun.RunAsync("analyze", path, "--json", "--no-plots", "--skip-invalid");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("skipped 1 invalid rows", stderr, StringComparison.Ordinal);
+        Assert.Contains("bad.csv:3", stderr, StringComparison.Ordinal);
+        using (JsonDocument doc = JsonDocument.Parse(stdout))
+        {
+            Assert.Equal(2, doc.RootElement.GetProperty("traces")[0].GetProperty("requests").GetInt64());
+            Assert.Equal(1, doc.RootElement.GetProperty("traces")[0].GetProperty("skipped_rows").GetInt64());
+        }
+
+        (exit, stdout, stderr) = await CliRun.RunAsync("analyze", path, "--no-plots");
+        Assert.Equal(1, exit);
+        Assert.Equal("", stdout);
+        Assert.Contains("bad.csv:3", Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Out_of_order_file_gets_the_same_statistics_as_the_sorted_file()
+    {
+        using var dir = new CliRun.TempDir();
+        var rng = new Random(4);
+        var rows = Enumerable.Range(0, 500)
+            .Select(i => (T: new DateTime(2023, 11, 16, 18, 0, 0, DateTimeKind.Utc).AddTicks(rng.NextInt64(TimeSpan.TicksPerHour)), X: rng.Next(1, 9000), Y: rng.Next(1, 900)))
+            .ToList();
+        static string Csv(IEnumerable<(DateTime T, int X, int Y)> r) =>
+            "TIMESTAMP,ContextTokens,GeneratedTokens\n" + string.Concat(r.Select(v => v.T.ToString("yyyy-MM-dd HH:mm:ss.fffffff", CultureInfo.InvariantCulture) + $",{v.X},{v.Y}\n"));
+        File.WriteAllText(dir.File("shuffled.csv"), Csv(rows));
+        File.WriteAllText(dir.File("sorted.csv"), Csv(rows.OrderBy(r => r.T)));
+        (int exit, string shuffled, string err) = await CliRun.RunAsync("analyze", dir.File("shuffled.csv"), "--json", "--no-plots");
+        Assert.True(exit == 0, err);
+        Assert.Contains("arrivals earlier than the row before them", err, StringComparison.Ordinal);
+        (_, string sorted, _) = await CliRun.RunAsync("analyze", dir.File("sorted.csv"), "--json", "--no-plots");
+        using JsonDocument a = JsonDocument.Parse(shuffled), b = JsonDocument.Parse(sorted);
+        JsonElement ta = a.RootElement.GetProperty("traces")[0], tb = b.RootElement.GetProperty("traces")[0];
+        Assert.True(ta.GetProperty("out_of_order_rows").GetInt64() > 100);
+        foreach (string key in new[] { "inter_arrival_cv", "mean_rate_per_second", "peak_minute_rate_per_second", "spearman", "pearson" })
+        {
+            Assert.Equal(tb.GetProperty(key).GetDouble(), ta.GetProperty(key).GetDouble(), 9);
+        }
+    }
 }
