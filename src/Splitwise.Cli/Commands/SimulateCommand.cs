@@ -37,7 +37,7 @@ internal static class SimulateCommand
         var compat = new Option<bool>("--splitwise-sim") { Description = "SplitwiseSim's memory rules: KV without GQA, prompt reserves prompt+1 tokens and decode output-1 more (can stall under memory pressure)" };
         var noGqa = new Option<bool>("--no-gqa") { Description = "Size the KV cache without grouped-query attention (SplitwiseSim's 2 × hidden × layers × bytes per token)" };
         var horizon = new Option<double?>("--horizon") { Description = "Stop at this simulated time, seconds; requests not finished are reported as unfinished" };
-        var seed = new Option<int>("--seed") { Description = "Seed of generated workloads", DefaultValueFactory = _ => 1 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of generated workloads", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Output directory for summary.json, summary.csv, requests.csv, instances.csv", DefaultValueFactory = _ => "simulate-out" };
         var json = new Option<bool>("--json") { Description = "Print summary.json to stdout instead of the table" };
         var stream = new Option<bool>("--stream") { Description = "Stream the trace file (arrival-ordered files only) instead of loading it; automatic above 256 MiB" };
@@ -105,7 +105,7 @@ internal static class SimulateCommand
                 Trace sizes = TraceReader.Read(ResolveTrace(likeName, data, context), readOptions with { DisplayName = likeName });
                 long? count = pr.GetValue(requests);
                 double? seconds = pr.GetValue(duration);
-                long n = count ?? (seconds is null ? sizes.Count : -1);
+                long n = count ?? (seconds is null ? sizes.Count : long.MaxValue);
                 long d = seconds is { } sec ? (long)(sec * 1e9) : -1;
                 arrivals = new PoissonArrivals(sizes, r, n, d, pr.GetValue(seed));
                 traceName = string.Create(CultureInfo.InvariantCulture, $"poisson({r} req/s, sizes of {likeName}, seed {pr.GetValue(seed)})");
