@@ -40,11 +40,12 @@ internal static class SimulateCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of generated workloads", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Output directory for summary.json, summary.csv, requests.csv, instances.csv", DefaultValueFactory = _ => "simulate-out" };
         var json = new Option<bool>("--json") { Description = "Print summary.json to stdout instead of the table" };
+        var noRequests = new Option<bool>("--no-requests-csv") { Description = "Do not write requests.csv (one row per request: 3 GB for a week of traffic)" };
         var stream = new Option<bool>("--stream") { Description = "Stream the trace file (arrival-ordered files only) instead of loading it; automatic above 256 MiB" };
-        var exactLimit = new Option<long>("--exact-limit") { Description = "Values per metric kept for exact percentiles; beyond, a bounded log histogram (relative error <= 0.4%)", DefaultValueFactory = _ => 4_000_000 };
+        var exactLimit = new Option<long>("--exact-limit") { Description = "Values per metric kept for exact percentiles; beyond, a bounded log histogram (relative error <= 0.4%)", DefaultValueFactory = _ => 1_048_576 };
 
         var command = new Command("simulate", "Simulate an LLM serving cluster on a trace (SplitwiseSim semantics, profile or roofline performance model)");
-        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, design, machines, config, model, perf, profile, scheduler, tp, catalog, compat, noGqa, horizon, seed, output, json, stream, exactLimit })
+        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, design, machines, config, model, perf, profile, scheduler, tp, catalog, compat, noGqa, horizon, seed, output, json, noRequests, stream, exactLimit })
         {
             command.Options.Add(o);
         }
@@ -133,7 +134,10 @@ internal static class SimulateCommand
 
             double? horizonSeconds = pr.GetValue(horizon);
             var job = new SimulationJob(cluster, arrivals, traceName, pr.GetValue(output), cat, table,
-                new SimulatorOptions(horizonSeconds is { } h ? (long)(h * 1e9) : long.MaxValue), pr.GetValue(exactLimit));
+                new SimulatorOptions(horizonSeconds is { } h ? (long)(h * 1e9) : long.MaxValue), pr.GetValue(exactLimit))
+            {
+                WriteRequests = !pr.GetValue(noRequests),
+            };
 
             SimulationSummary summary = RunWithProgress(context, job, ct);
             if (pr.GetValue(json))
@@ -147,7 +151,7 @@ internal static class SimulateCommand
                 context.Output.Write(summary.ToText());
                 context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"simulated {summary.Events:N0} events in {summary.WallSeconds:F3} s ({summary.Events / Math.Max(summary.WallSeconds, 1e-9) / 1e6:F1} M events/s); peak {summary.PeakInFlight:N0} requests in flight"));
-                context.Output.WriteLine($"wrote {Path.Combine(job.OutputDirectory!, "summary.json")}, summary.csv, requests.csv, instances.csv");
+                context.Output.WriteLine($"wrote {Path.Combine(job.OutputDirectory!, "summary.json")}, summary.csv, {(job.WriteRequests ? "requests.csv, " : "")}instances.csv");
             }
 
             return ExitCodes.Success;
