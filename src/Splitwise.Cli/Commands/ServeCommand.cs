@@ -59,13 +59,8 @@ public static class ServeCommand
             await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"serving {options.ModelName} at {server.BaseAddress}v1 — {cluster.Design} × {cluster.MachineCount} machine(s), {emulated.InstanceCount} instance(s), {cluster.Performance.ToString().ToLowerInvariant()} model, speed-up {emulated.Speedup}; Ctrl+C stops"));
             await context.Output.FlushAsync(token);
-            try
-            {
-                await Task.Delay(Timeout.Infinite, token);
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            // Ctrl+C reaches either the command's token or ASP.NET's console lifetime, whichever sees it first.
+            await Task.WhenAny(Task.Delay(Timeout.Infinite, token), server.WaitForShutdownAsync(CancellationToken.None));
 
             ClusterCounters c = emulated.Counters;
             await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,

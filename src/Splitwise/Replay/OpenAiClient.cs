@@ -203,9 +203,13 @@ public sealed class OpenAiClient : IDisposable
         {
             Fail(result, "cancelled", "the run was interrupted");
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
             Fail(result, "timeout", $"no complete response within {_options.Timeout.TotalSeconds:0.###} s");
+        }
+        catch (OperationCanceledException ex)
+        {
+            Fail(result, "connect_timeout", ex.Message);
         }
         catch (HttpRequestException ex)
         {

@@ -47,6 +47,39 @@ public sealed class ReplayRunner
 
     public ReplayPlan Plan => _plan;
 
+    /// <summary>
+    /// The in-flight cap actually used: <see cref="ReplayOptions.MaxConcurrency"/>, or when unlimited the process's
+    /// open-file limit minus a reserve (each request holds a socket; past the limit the runtime cannot open one), 0
+    /// when no limit is known. A send waiting for a slot shows as send lag.
+    /// </summary>
+    public int EffectiveConcurrency { get; private set; }
+
+    /// <summary>Soft RLIMIT_NOFILE from /proc/self/limits minus 256 for the process's own files; 0 when unknown.</summary>
+    internal static int OpenFileLimitConcurrency()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/limits"))
+            {
+                if (line.StartsWith("Max open files", StringComparison.Ordinal))
+                {
+                    string[] parts = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    return int.TryParse(parts[0], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int soft)
+                        ? Math.Max(16, soft - 256)
+                        : 0;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return 0;
+    }
+
     /// <summary>Rows of the run so far (null for requests not yet sent).</summary>
     public IReadOnlyList<RequestResult?> Results => _results;
 
@@ -76,7 +109,8 @@ public sealed class ReplayRunner
     public async Task<ReplaySummary> RunAsync(CancellationToken cancellationToken)
     {
         var builder = new PromptBuilder(TextTokenizer.Create(_options.Tokenizer));
-        int concurrency = _options.MaxConcurrency > 0 ? _options.MaxConcurrency : 0;
+        int concurrency = _options.MaxConcurrency > 0 ? _options.MaxConcurrency : OpenFileLimitConcurrency();
+        EffectiveConcurrency = concurrency;
         using var client = new OpenAiClient(_options, concurrency);
         byte[][] bodies = new byte[_plan.Count][];
         int[] encoded = new int[_plan.Count];
@@ -173,7 +207,7 @@ public sealed class ReplayRunner
             interrupted = cancellationToken.IsCancellationRequested;
         }
 
-        ReplaySummary summary = ReplaySummary.Build(_options, _trace.Name, _results, interrupted, _plan.Span.TotalSeconds);
+        ReplaySummary summary = ReplaySummary.Build(_options, _trace.Name, _results, interrupted, _plan.Span.TotalSeconds) with { EffectiveConcurrency = EffectiveConcurrency };
         AtomicFile.WriteAllText(Path.Combine(_options.OutputDirectory, "summary.json"), summary.ToJson() + "\n");
         cancellationToken.ThrowIfCancellationRequested();
         return summary;

@@ -23,6 +23,9 @@ public sealed record ReplaySummary
 
     public int MaxConcurrency { get; init; }
 
+    /// <summary>The in-flight cap used: --max-concurrency, or the open-file limit when that was unlimited (0 = none).</summary>
+    public int EffectiveConcurrency { get; init; }
+
     public bool Interrupted { get; init; }
 
     public int RequestsPlanned { get; init; }
@@ -42,7 +45,7 @@ public sealed record ReplaySummary
     /// <summary>First send → last completion, seconds.</summary>
     public double DurationSeconds { get; init; }
 
-    /// <summary>Sends per second actually achieved over the schedule (the offered load).</summary>
+    /// <summary>Sends per second actually achieved: (sent − 1) / (last send − first send), the load really offered.</summary>
     public double OfferedRps { get; init; }
 
     public double RequestThroughputRps { get; init; }
@@ -99,7 +102,7 @@ public sealed record ReplaySummary
         var e2e = new List<long>();
         int sent = 0, completed = 0, exact = 0, promptMismatch = 0, outputMismatch = 0, missingUsage = 0, good = 0;
         long outputTokens = 0, inputTokens = 0;
-        long firstSend = long.MaxValue, lastEnd = long.MinValue;
+        long firstSend = long.MaxValue, lastSend = long.MinValue, lastEnd = long.MinValue;
         long ttftBound = options.Slo.BoundNanoseconds(SloMetric.Ttft);
         long tbtBound = options.Slo.BoundNanoseconds(SloMetric.Tbt);
         long e2eBound = options.Slo.BoundNanoseconds(SloMetric.E2e);
@@ -118,6 +121,7 @@ public sealed record ReplaySummary
             }
 
             firstSend = Math.Min(firstSend, r.SentNs);
+            lastSend = Math.Max(lastSend, r.SentNs);
             if (!r.Succeeded)
             {
                 failures[r.Error!] = failures.GetValueOrDefault(r.Error!) + 1;
@@ -180,7 +184,7 @@ public sealed record ReplaySummary
             Failures = failures,
             ScheduleSeconds = scheduleSeconds,
             DurationSeconds = duration,
-            OfferedRps = scheduleSeconds > 0 ? sent / scheduleSeconds : 0,
+            OfferedRps = sent > 1 && lastSend > firstSend ? (sent - 1) / ((lastSend - firstSend) / 1e9) : 0,
             RequestThroughputRps = duration > 0 ? completed / duration : 0,
             OutputTokenThroughputTps = duration > 0 ? outputTokens / duration : 0,
             InputTokenThroughputTps = duration > 0 ? inputTokens / duration : 0,

@@ -55,7 +55,7 @@ internal sealed record CompletionRequest(
             string model = RequireString(root, "model");
             if (!string.Equals(model, servedModel, StringComparison.Ordinal))
             {
-                throw new ApiError(400, $"The model `{model}` does not exist; this server serves `{servedModel}`.", param: "model", code: "model_not_found");
+                throw new ApiError(400, $"The model '{model}' does not exist; this server serves '{servedModel}'.", param: "model", code: "model_not_found");
             }
 
             int promptTokens = 0;
