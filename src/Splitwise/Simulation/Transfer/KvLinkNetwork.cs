@@ -44,6 +44,8 @@ public sealed class KvLinkNetwork
     // Scratch for the water filling.
     private readonly double[] _resLeft;
     private readonly int[] _resUsers;
+    private readonly bool[] _resMarked;
+    private readonly int[] _usedResources;
     private bool[] _frozen = new bool[16];
     private bool[] _saturated = new bool[16];
 
@@ -80,6 +82,8 @@ public sealed class KvLinkNetwork
 
         _resLeft = new double[resources];
         _resUsers = new int[resources];
+        _resMarked = new bool[resources];
+        _usedResources = new int[resources];
         Machines = linkBytesPerSecond.Length;
     }
 
@@ -318,6 +322,7 @@ public sealed class KvLinkNetwork
     {
         Array.Copy(_capacity, _resLeft, _capacity.Length);
         Array.Clear(_resUsers);
+        Array.Clear(_resMarked);
         int unfrozen = 0;
         for (int i = 0; i < _count; i++)
         {
@@ -332,46 +337,60 @@ public sealed class KvLinkNetwork
             }
         }
 
+        // Only the resources some active transfer uses take part (at most two per transfer).
+        int used = 0;
+        for (int i = 0; i < _count; i++)
+        {
+            if (!_frozen[i])
+            {
+                used = AddUsed(_egress[i], used);
+                used = AddUsed(_ingress[i], used);
+            }
+        }
+
         while (unfrozen > 0)
         {
             double level = double.PositiveInfinity;
-            for (int r = 0; r < _resLeft.Length; r++)
+            for (int k = 0; k < used; k++)
             {
+                int r = _usedResources[k];
                 if (_resUsers[r] > 0)
                 {
                     level = Math.Min(level, _resLeft[r] / _resUsers[r]);
                 }
             }
 
+            // Transfers capped below the fair level are bound by their caps: freeze them all at once at their caps.
+            bool capped = false;
             for (int i = 0; i < _count; i++)
             {
-                if (!_frozen[i])
+                if (!_frozen[i] && _cap[i] <= level)
                 {
-                    level = Math.Min(level, _cap[i]);
+                    Freeze(i, _cap[i]);
+                    unfrozen--;
+                    capped = true;
                 }
             }
 
-            // Mark every transfer whose cap or one of whose sides is the bottleneck at this level, then freeze them
-            // all at once (two passes, so the shares tested are those of this round).
+            if (capped)
+            {
+                continue;
+            }
+
+            // Otherwise the most contended sides saturate: mark every transfer through one of them, then freeze them
+            // all at that level (two passes, so the shares tested are those of this round).
             for (int i = 0; i < _count; i++)
             {
                 int e = _egress[i], g = _ingress[i];
-                _saturated[i] = !_frozen[i]
-                    && (_cap[i] <= level || _resLeft[e] / _resUsers[e] <= level || _resLeft[g] / _resUsers[g] <= level);
+                _saturated[i] = !_frozen[i] && (_resLeft[e] / _resUsers[e] <= level || _resLeft[g] / _resUsers[g] <= level);
             }
 
             for (int i = 0; i < _count; i++)
             {
                 if (_saturated[i])
                 {
-                    int e = _egress[i], g = _ingress[i];
-                    _rate[i] = level;
-                    _frozen[i] = true;
+                    Freeze(i, level);
                     unfrozen--;
-                    _resLeft[e] = Math.Max(0, _resLeft[e] - level);
-                    _resLeft[g] = Math.Max(0, _resLeft[g] - level);
-                    _resUsers[e]--;
-                    _resUsers[g]--;
                 }
             }
         }
@@ -392,6 +411,28 @@ public sealed class KvLinkNetwork
                 _finishAt[i] = ns >= 9e18 ? Never : _now + (long)ns;
             }
         }
+    }
+
+    private int AddUsed(int resource, int used)
+    {
+        if (!_resMarked[resource])
+        {
+            _resMarked[resource] = true;
+            _usedResources[used++] = resource;
+        }
+
+        return used;
+    }
+
+    private void Freeze(int i, double rate)
+    {
+        int e = _egress[i], g = _ingress[i];
+        _rate[i] = rate;
+        _frozen[i] = true;
+        _resLeft[e] = Math.Max(0, _resLeft[e] - rate);
+        _resLeft[g] = Math.Max(0, _resLeft[g] - rate);
+        _resUsers[e]--;
+        _resUsers[g]--;
     }
 
     private void Move(int from, int to)
