@@ -6,6 +6,7 @@ using Splitwise.Hardware;
 using Splitwise.Performance;
 using Splitwise.Replay;
 using Splitwise.Traces;
+using SloSet = Splitwise.Replay.SloSet;
 
 namespace Splitwise.Cli.Commands;
 

@@ -39,6 +39,9 @@ public sealed record ClusterConfig
     /// <summary>KV bytes kept free per instance (activations, fragmentation).</summary>
     public long KvReserveBytes { get; init; }
 
+    /// <summary>Splitwise designs (prompt/token pools): KV transfer and scheduler settings; null for the defaults.</summary>
+    public SplitwiseOptions? Splitwise { get; init; }
+
     /// <summary>The designs this engine builds by name.</summary>
     public static IReadOnlyList<string> DesignNames { get; } = ["baseline-a100", "baseline-h100"];
 

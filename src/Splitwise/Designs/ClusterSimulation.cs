@@ -21,19 +21,36 @@ public sealed record SimulationJob(
     Catalog Catalog,
     ProfileTable? Profile,
     SimulatorOptions? Options = null,
-    long ExactLimit = 4_000_000);
+    long ExactLimit = 1_048_576)
+{
+    /// <summary>Write <c>requests.csv</c> (one row per request) into the output directory.</summary>
+    public bool WriteRequests { get; init; } = true;
+}
 
 /// <summary>Builds a cluster, runs it and writes the results.</summary>
 public static class ClusterSimulation
 {
-    public static SimulationSummary Run(SimulationJob job, Action<SimulationProgress>? progress = null, CancellationToken cancellationToken = default)
+    // requestObserver receives each request's sizes, TTFT and E2E (ns; -1 if unfinished), e.g. for SLOs.
+    public static SimulationSummary Run(SimulationJob job, Action<SimulationProgress>? progress = null, CancellationToken cancellationToken = default,
+        Action<int, int, long, long>? requestObserver = null)
     {
         ArgumentNullException.ThrowIfNull(job);
         IReadOnlyList<InstanceSpec> instances = job.Cluster.BuildInstances(job.Catalog, job.Profile);
-        ClusterScheduler scheduler = ClusterScheduler.Create(job.Cluster.Scheduler, instances.Count);
-        string? requestsPath = job.OutputDirectory is null ? null : Path.Combine(job.OutputDirectory, "requests.csv");
+        ClusterScheduler scheduler;
+        Simulation.Transfer.ClusterKvTransfers? transfers = null;
+        if (SplitwiseDesigns.IsSplit(job.Cluster))
+        {
+            (instances, scheduler, transfers) = SplitwiseDesigns.Build(instances, job.Cluster.Splitwise);
+        }
+        else
+        {
+            scheduler = ClusterScheduler.Create(job.Cluster.Scheduler, instances.Count);
+        }
+
+        string? requestsPath = job.OutputDirectory is null || !job.WriteRequests ? null : Path.Combine(job.OutputDirectory, "requests.csv");
         using var recorder = new SimulationRecorder(requestsPath, job.ExactLimit);
-        var simulator = new Simulator(instances, scheduler, recorder, job.Options);
+        recorder.RequestObserver = requestObserver;
+        var simulator = new Simulator(instances, scheduler, recorder, job.Options, transfers);
         SimulationOutcome outcome = simulator.Run(job.Arrivals, progress, cancellationToken);
         SimulationSummary summary = SimulationSummary.Create(job.Cluster.Design, job.TraceName, job.Cluster.Model,
             job.Cluster.Performance.ToString().ToLowerInvariant(), scheduler.Name, job.Cluster.MachineCount, recorder, outcome);

@@ -20,6 +20,69 @@ public abstract class ArrivalSource
     /// <summary>Arrivals from an in-memory trace, relative to its first arrival (stably sorted if the trace is not).</summary>
     public static ArrivalSource FromTrace(Trace trace) => new TraceArrivals(trace);
 
+    /// <summary>
+    /// Arrivals streamed from trace chunks (e.g. <see cref="TraceReader.ReadChunks(string, TraceReadOptions?)"/>), relative
+    /// to the first row; memory stays at one chunk. The rows must be in arrival order (the engine reports the first row
+    /// that goes back in time).
+    /// </summary>
+    public static ArrivalSource FromChunks(IEnumerable<TraceChunk> chunks, long knownCount = -1) => new ChunkArrivals(chunks, knownCount);
+
+    private sealed class ChunkArrivals(IEnumerable<TraceChunk> chunks, long knownCount) : ArrivalSource, IDisposable
+    {
+        private IEnumerator<TraceChunk>? _enumerator;
+        private TraceChunk? _chunk;
+        private int _next;
+        private long _origin = long.MinValue;
+        private bool _done;
+
+        public override long KnownCount => knownCount;
+
+        public override int Fill(Span<long> arrivalNs, Span<int> inputTokens, Span<int> outputTokens)
+        {
+            int written = 0;
+            while (written < arrivalNs.Length && !_done)
+            {
+                if (_chunk is null || _next == _chunk.Count)
+                {
+                    _enumerator ??= chunks.GetEnumerator();
+                    if (!_enumerator.MoveNext())
+                    {
+                        _done = true;
+                        _enumerator.Dispose();
+                        break;
+                    }
+
+                    _chunk = _enumerator.Current;
+                    _next = 0;
+                    continue;
+                }
+
+                if (_origin == long.MinValue)
+                {
+                    _origin = _chunk.ArrivalTicks[0];
+                }
+
+                int n = Math.Min(arrivalNs.Length - written, _chunk.Count - _next);
+                ReadOnlySpan<long> ticks = _chunk.Arrivals.Slice(_next, n);
+                Span<long> dest = arrivalNs.Slice(written, n);
+                long origin = _origin;
+                for (int i = 0; i < ticks.Length; i++)
+                {
+                    dest[i] = (ticks[i] - origin) * 100;
+                }
+
+                _chunk.Inputs.Slice(_next, n).CopyTo(inputTokens[written..]);
+                _chunk.Outputs.Slice(_next, n).CopyTo(outputTokens[written..]);
+                _next += n;
+                written += n;
+            }
+
+            return written;
+        }
+
+        public void Dispose() => _enumerator?.Dispose();
+    }
+
     private sealed class TraceArrivals : ArrivalSource
     {
         private readonly Trace _trace;

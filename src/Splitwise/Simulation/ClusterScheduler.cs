@@ -28,6 +28,11 @@ public abstract class ClusterScheduler
     {
     }
 
+    /// <summary>The request finished; with its sizes, for schedulers that track memory (Splitwise). Calls the
+    /// two-argument overload by default.</summary>
+    public virtual void OnRequestDone(int promptInstance, int tokenInstance, int inputTokens, int outputTokens) =>
+        OnRequestDone(promptInstance, tokenInstance);
+
     /// <summary>Creates a colocated scheduler by name: <c>round-robin</c>, <c>jsq</c> or <c>token-jsq</c>.</summary>
     public static ClusterScheduler Create(string name, int instances) => name.ToLowerInvariant() switch
     {

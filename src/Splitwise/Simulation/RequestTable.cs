@@ -35,6 +35,16 @@ internal sealed class RequestTable
     public int[] Preemptions = new int[64];
     public long[] KvBytes = new long[64];
 
+    // Splitwise (phase-split) designs: the KV-cache transfer from the prompt to the token instance.
+    public long[] KvDest = new long[64];      // bytes reserved on the token instance for the transfer (0: none yet)
+    public byte[] Transfer = new byte[64];    // TransferNone / TransferInFlight / TransferDone
+    public long[] KvArrived = new long[64];   // when the KV cache was complete on the token instance (-1: no transfer)
+    public long[] SecondToken = new long[64]; // time of the second output token (-1: none yet)
+
+    public const byte TransferNone = 0;
+    public const byte TransferInFlight = 1;
+    public const byte TransferDone = 2;
+
     public int Capacity => Id.Length;
 
     public int InFlight { get; private set; }
@@ -90,6 +100,10 @@ internal sealed class RequestTable
         Array.Resize(ref MaxGap, size);
         Array.Resize(ref Preemptions, size);
         Array.Resize(ref KvBytes, size);
+        Array.Resize(ref KvDest, size);
+        Array.Resize(ref Transfer, size);
+        Array.Resize(ref KvArrived, size);
+        Array.Resize(ref SecondToken, size);
         Array.Resize(ref _free, size);
         for (int i = size - 1; i >= old; i--)
         {

@@ -10,7 +10,7 @@ public sealed class SimulationRecorder : IDisposable
 {
     /// <summary>The header of <c>requests.csv</c>.</summary>
     public const string RequestsHeader =
-        "request_id,arrival_s,input_tokens,output_tokens,prompt_instance,token_instance,status,queue_s,ttft_s,e2e_s,tbt_s,tpot_s,tbt_max_s,preemptions";
+        "request_id,arrival_s,input_tokens,output_tokens,prompt_instance,token_instance,status,queue_s,ttft_s,e2e_s,tbt_s,tpot_s,tbt_max_s,preemptions,kv_transfer_s,second_token_s";
 
     private readonly string? _requestsPath;
     private readonly string? _tempPath;
@@ -19,7 +19,7 @@ public sealed class SimulationRecorder : IDisposable
 
     /// <param name="requestsCsvPath">Where to write <c>requests.csv</c> (atomically, on <see cref="Commit"/>); null for none.</param>
     /// <param name="exactLimit">Values per metric kept for exact percentiles before switching to the histogram.</param>
-    public SimulationRecorder(string? requestsCsvPath = null, long exactLimit = 4_000_000)
+    public SimulationRecorder(string? requestsCsvPath = null, long exactLimit = 1_048_576)
     {
         Ttft = new MetricAccumulator(exactLimit);
         Tbt = new MetricAccumulator(exactLimit);
@@ -27,6 +27,8 @@ public sealed class SimulationRecorder : IDisposable
         Queue = new MetricAccumulator(exactLimit);
         Tpot = new MetricAccumulator(exactLimit);
         TbtMax = new MetricAccumulator(exactLimit);
+        KvTransfer = new MetricAccumulator(exactLimit);
+        SecondToken = new MetricAccumulator(exactLimit);
         if (requestsCsvPath is not null)
         {
             _requestsPath = Path.GetFullPath(requestsCsvPath);
@@ -60,6 +62,19 @@ public sealed class SimulationRecorder : IDisposable
 
     /// <summary>Largest gap between consecutive tokens of a request (requests with at least two tokens), ns.</summary>
     public MetricAccumulator TbtMax { get; }
+
+    /// <summary>Splitwise: time a request waited for its KV cache after its prompt completed (requests that moved
+    /// to another machine), ns.</summary>
+    public MetricAccumulator KvTransfer { get; }
+
+    /// <summary>Second-token latency: first → second output token, the gap a KV transfer inflates, ns.</summary>
+    public MetricAccumulator SecondToken { get; }
+
+    /// <summary>
+    /// Called once per request, in the order requests complete (then rejected and unfinished ones): input tokens,
+    /// output tokens, TTFT and E2E in ns (both −1 when the request did not finish). For SLO evaluation.
+    /// </summary>
+    public Action<int, int, long, long>? RequestObserver { get; set; }
 
     public long Finished { get; private set; }
 
@@ -96,6 +111,20 @@ public sealed class SimulationRecorder : IDisposable
             TbtMax.Add(r.MaxGap[slot]);
         }
 
+        long kv = r.KvArrived[slot] >= 0 ? Math.Max(0, r.KvArrived[slot] - first) : -1;
+        if (kv >= 0)
+        {
+            KvTransfer.Add(kv);
+        }
+
+        long second = r.SecondToken[slot] >= 0 ? r.SecondToken[slot] - first : -1;
+        if (second >= 0)
+        {
+            SecondToken.Add(second);
+        }
+
+        RequestObserver?.Invoke(r.Input[slot], output, ttft, e2e);
+
         if (_rows is { } w)
         {
             w.Long(r.Id[slot]);
@@ -121,13 +150,28 @@ public sealed class SimulationRecorder : IDisposable
             }
 
             w.Long(r.Preemptions[slot]);
+            Optional(w, kv);
+            Optional(w, second);
             w.EndRow();
+        }
+    }
+
+    private static void Optional(Utf8RowWriter w, long ns)
+    {
+        if (ns >= 0)
+        {
+            w.Seconds(ns);
+        }
+        else
+        {
+            w.Empty();
         }
     }
 
     internal void OnRejected(long id, long arrival, int input, int output, int instance)
     {
         Rejected++;
+        RequestObserver?.Invoke(input, output, -1, -1);
         if (_rows is { } w)
         {
             w.Long(id);
@@ -143,6 +187,8 @@ public sealed class SimulationRecorder : IDisposable
             }
 
             w.Long(0);
+            w.Empty();
+            w.Empty();
             w.EndRow();
         }
     }
@@ -150,6 +196,7 @@ public sealed class SimulationRecorder : IDisposable
     internal void OnUnfinished(RequestTable r, int slot)
     {
         Unfinished++;
+        RequestObserver?.Invoke(r.Input[slot], r.Output[slot], -1, -1);
         if (_rows is { } w)
         {
             long arrival = r.Arrival[slot];
@@ -184,6 +231,8 @@ public sealed class SimulationRecorder : IDisposable
             }
 
             w.Long(r.Preemptions[slot]);
+            w.Empty();
+            w.Empty();
             w.EndRow();
         }
     }

@@ -73,7 +73,7 @@ public sealed record SimulationSummary
 
     /// <summary>Metric names in output order: SplitwiseSim's four, then ours.</summary>
     public static IReadOnlyList<string> MetricNames { get; } =
-        ["ttft_times", "tbt_times", "response_times", "queue_times", "tpot_times", "tbt_max_times"];
+        ["ttft_times", "tbt_times", "response_times", "queue_times", "tpot_times", "tbt_max_times", "kv_transfer_times", "second_token_times"];
 
     private static readonly string[] s_stats = ["mean", "std", "min", "max", "median", "p50", "p90", "p95", "p99", "p999"];
 
@@ -116,6 +116,8 @@ public sealed record SimulationSummary
             ["queue_times"] = ToSeconds(recorder.Queue.Compute()),
             ["tpot_times"] = ToSeconds(recorder.Tpot.Compute()),
             ["tbt_max_times"] = ToSeconds(recorder.TbtMax.Compute()),
+            ["kv_transfer_times"] = ToSeconds(recorder.KvTransfer.Compute()),
+            ["second_token_times"] = ToSeconds(recorder.SecondToken.Compute()),
         };
 
         return new SimulationSummary

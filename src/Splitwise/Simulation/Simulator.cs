@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Splitwise.Performance;
+using Splitwise.Simulation.Transfer;
 
 namespace Splitwise.Simulation;
 
@@ -45,7 +47,16 @@ public sealed class Simulator
     private long _eventsProcessed;
     private long _timeViolations;
 
-    public Simulator(IReadOnlyList<InstanceSpec> instances, ClusterScheduler scheduler, SimulationRecorder recorder, SimulatorOptions? options = null)
+    // Splitwise designs: KV-cache transfers between machines (null for colocated clusters).
+    private readonly ClusterKvTransfers? _kv;
+    private readonly List<int> _kvDone = [];
+    private long _kvEventAt = long.MaxValue;
+    private int _kvVersion;
+    private readonly List<int> _waitingForDestination = []; // prompt instances whose head prompt waits for token-side memory
+
+    // kvTransfers (Splitwise designs): KV-cache transfers between prompt and token machines over their InfiniBand
+    // links; null moves a request between instances instantly.
+    public Simulator(IReadOnlyList<InstanceSpec> instances, ClusterScheduler scheduler, SimulationRecorder recorder, SimulatorOptions? options = null, ClusterKvTransfers? kvTransfers = null)
     {
         ArgumentNullException.ThrowIfNull(instances);
         ArgumentNullException.ThrowIfNull(scheduler);
@@ -71,6 +82,7 @@ public sealed class Simulator
         _scheduler = scheduler;
         _recorder = recorder;
         _options = options ?? new SimulatorOptions();
+        _kv = kvTransfers;
         scheduler.Attach(this);
     }
 
@@ -97,6 +109,7 @@ public sealed class Simulator
     public long Now => _now;
 
     /// <summary>Runs the whole source through the cluster and returns the end state.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     public SimulationOutcome Run(ArrivalSource source, Action<SimulationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -255,6 +268,13 @@ public sealed class Simulator
                 }
 
                 break;
+            case EventKind.KvTransfer:
+                if (ev.Version == _kvVersion)
+                {
+                    OnKvTransferEvent();
+                }
+
+                break;
             default:
                 throw new UnreachableException();
         }
@@ -263,6 +283,7 @@ public sealed class Simulator
     private void Schedule(long time, EventKind kind, int target, int version) =>
         _events.Enqueue(new Event(kind, target, version), new EventKey(time, _seq++));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     private void OnArrival(long id, long t, int input, int output)
     {
         input = Math.Max(1, input);
@@ -277,7 +298,7 @@ public sealed class Simulator
             // It could never be admitted and would block its instance forever: report it instead.
             _recorder.OnRejected(id, t, input, output, pi);
             _scheduler.OnPromptDone(pi, input);
-            _scheduler.OnRequestDone(pi, ti);
+            _scheduler.OnRequestDone(pi, ti, input, output);
             return;
         }
 
@@ -296,9 +317,15 @@ public sealed class Simulator
         _r.MaxGap[slot] = 0;
         _r.Preemptions[slot] = 0;
         _r.KvBytes[slot] = 0;
+        _r.KvDest[slot] = 0;
+        _r.Transfer[slot] = RequestTable.TransferNone;
+        _r.KvArrived[slot] = -1;
+        _r.SecondToken[slot] = -1;
         p.Assigned++;
         p.Prompts.Enqueue(slot);
-        OnWorkArrived(p, input);
+        // SplitwiseSim submits the token task with the prompt task; on the same instance its arrival (1 token) also
+        // cuts a decode run, even when the prompt alone could not join the next batch.
+        OnWorkArrived(p, input, alsoToken: pi == ti);
     }
 
     /// <summary>
@@ -306,7 +333,8 @@ public sealed class Simulator
     /// iteration if it is idle, or cut its decode-only run at the next iteration boundary when the work can join the
     /// next batch (SplitwiseSim's <c>task_arrival</c> rule).
     /// </summary>
-    private void OnWorkArrived(InstanceState s, int tokens)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
+    private void OnWorkArrived(InstanceState s, int tokens, bool alsoToken = false)
     {
         if (!s.Busy)
         {
@@ -320,7 +348,7 @@ public sealed class Simulator
         }
 
         BatchLimits limits = s.Spec.Limits;
-        bool joins = s.Batch.Count < limits.MaxBatchRequests && s.BatchTokens + tokens <= limits.MaxBatchTokens;
+        bool joins = s.Batch.Count < limits.MaxBatchRequests && s.BatchTokens + (alsoToken ? 1 : tokens) <= limits.MaxBatchTokens;
         bool preempts = tokens > 1 && tokens <= limits.MaxBatchTokens; // a prompt may evict decodes
         if (!joins && !preempts)
         {
@@ -337,6 +365,7 @@ public sealed class Simulator
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     private void OnIterationDone(InstanceState s)
     {
         long now = _now;
@@ -369,6 +398,11 @@ public sealed class Simulator
             }
 
             r.MaxGap[slot] = maxGap;
+            if (r.Generated[slot] == 1)
+            {
+                r.SecondToken[slot] = firstEnd;
+            }
+
             r.Generated[slot] += n;
             r.LastToken[slot] = now;
             s.DecodeTokensDone += n;
@@ -423,6 +457,12 @@ public sealed class Simulator
             return;
         }
 
+        if (_kv is not null && !_kv.SameMachine(from.Index, ti))
+        {
+            HandOffOverLink(from, slot);
+            return;
+        }
+
         from.KvUsed -= _r.KvBytes[slot];
         _r.KvBytes[slot] = 0;
         InstanceState to = _instances[ti];
@@ -435,9 +475,14 @@ public sealed class Simulator
     {
         s.KvUsed -= _r.KvBytes[slot];
         s.Completed++;
-        _scheduler.OnRequestDone(_r.PromptInstance[slot], s.Index);
+        // The assigned token instance (a one-token request finishes on its prompt instance without ever moving).
+        _scheduler.OnRequestDone(_r.PromptInstance[slot], _r.TokenInstance[slot], _r.Input[slot], _r.Output[slot]);
         _recorder.OnCompleted(_r, slot);
         _r.Release(slot);
+        if (_waitingForDestination.Count > 0)
+        {
+            RetryWaitingForDestination();
+        }
     }
 
     /// <summary>
@@ -445,6 +490,7 @@ public sealed class Simulator
     /// decodes evicted too often first, then queued prompts FCFS, then evicted decodes, then the running decodes, then
     /// requests waiting to start decoding — within the request and token limits and, for new work, KV memory.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     private void StartIteration(InstanceState s)
     {
         BatchLimits limits = s.Spec.Limits;
@@ -489,9 +535,23 @@ public sealed class Simulator
                 break;
             }
 
-            long need = (fullReservation ? (long)p + r.Output[slot] : p + 1) * kvPerToken;
+            // A prompt handed off to another instance keeps only its own KV here (prompt + first token).
+            bool stays = r.TokenInstance[slot] == s.Index || r.Output[slot] == 1; // one token: done with the prompt
+            long need = (fullReservation && stays ? (long)p + r.Output[slot] : p + 1) * kvPerToken;
             if (s.KvUsed + need > capacity)
             {
+                break;
+            }
+
+            // Splitwise: the token machine's KV memory is reserved when the prompt starts (before any transfer), in the
+            // same step as the prompt's own, so no request holds memory on one machine while waiting for another.
+            if (_kv is not null && !stays && !_kv.SameMachine(s.Index, r.TokenInstance[slot]) && !TryReserveDestination(slot))
+            {
+                if (!_waitingForDestination.Contains(s.Index))
+                {
+                    _waitingForDestination.Add(s.Index);
+                }
+
                 break;
             }
 
@@ -565,7 +625,8 @@ public sealed class Simulator
         while (waiting.Count > 0 && size < maxReq && !(size > 0 && tokens + 1 > maxTok))
         {
             int slot = waiting.Peek();
-            long need = r.PromptInstance[slot] != s.Index ? (long)(r.Input[slot] + r.Output[slot]) * kvPerToken
+            long need = r.PromptInstance[slot] != s.Index
+                ? (r.KvDest[slot] > 0 ? 0 : (long)(r.Input[slot] + r.Output[slot]) * kvPerToken) // reserved before its transfer
                 : fullReservation ? 0 : (r.Output[slot] - 1) * kvPerToken;
             if (s.KvUsed + need > capacity)
             {
@@ -616,6 +677,11 @@ public sealed class Simulator
 
         var shape = new BatchShape(promptTokens, prompts.Count, batch.Count, context);
         long iteration = Math.Max(1, s.Spec.Performance.IterationNanoseconds(shape));
+        if (_kv is not null && prompts.Count > 0)
+        {
+            StartLayerWiseTransfers(s, _now + iteration);
+        }
+
         int n = prompts.Count > 0 ? 1 : minRemaining;
         s.Busy = true;
         s.RunStart = _now;
@@ -625,9 +691,148 @@ public sealed class Simulator
         Schedule(_now + (n * iteration), EventKind.IterationDone, s.Index, s.Version);
     }
 
+    // ---- Splitwise: KV-cache transfers (see Simulation/Transfer). The destination's memory is reserved when the
+    // prompt starts, before any transfer; the source keeps the request's KV until the transfer completes.
+
+    /// <summary>A prompt iteration starts: requests bound for another machine with large prompts stream their KV
+    /// layer by layer during it.</summary>
+    private void StartLayerWiseTransfers(InstanceState s, long promptEnd)
+    {
+        ClusterKvTransfers kv = _kv!;
+        IntList prompts = s.BatchPrompts;
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            int slot = prompts[i];
+            int ti = _r.TokenInstance[slot];
+            if (ti != s.Index && _r.Output[slot] > 1 && !kv.SameMachine(s.Index, ti) && kv.IsLayerWise(_r.Input[slot]))
+            {
+                _r.Transfer[slot] = RequestTable.TransferInFlight;
+                kv.StartLayerWise(slot, s.Index, ti, _r.Input[slot], _now, promptEnd);
+            }
+        }
+
+        RescheduleKv();
+    }
+
+    /// <summary>The prompt is done and the request decodes on another machine: its KV moves over the link.</summary>
+    private void HandOffOverLink(InstanceState from, int slot)
+    {
+        switch (_r.Transfer[slot])
+        {
+            case RequestTable.TransferDone:
+                // A layer-wise transfer finished at the very instant the prompt did (same timestamp, event order).
+                ArriveAtTokenInstance(slot);
+                break;
+            case RequestTable.TransferInFlight:
+                break; // layer-wise: the last layer joins the stream now (the link model releases it at the prompt's end)
+            default:
+                StartSerializedTransfer(from.Index, slot); // its destination memory was reserved with the prompt
+                break;
+        }
+    }
+
+    private void StartSerializedTransfer(int from, int slot)
+    {
+        _r.Transfer[slot] = RequestTable.TransferInFlight;
+        _kv!.StartSerialized(slot, from, _r.TokenInstance[slot], _r.Input[slot], _now);
+        RescheduleKv();
+    }
+
+    private bool TryReserveDestination(int slot)
+    {
+        InstanceState to = _instances[_r.TokenInstance[slot]];
+        long need = (long)(_r.Input[slot] + _r.Output[slot]) * to.Spec.KvBytesPerToken;
+        if (to.KvUsed + need > to.Spec.KvCapacityBytes)
+        {
+            return false;
+        }
+
+        to.KvUsed += need;
+        if (to.KvUsed > to.KvPeak)
+        {
+            to.KvPeak = to.KvUsed;
+        }
+
+        _r.KvDest[slot] = need;
+        return true;
+    }
+
+    /// <summary>KV memory was freed: idle prompt instances whose next prompt waited for token-side memory retry.</summary>
+    private void RetryWaitingForDestination()
+    {
+        for (int i = _waitingForDestination.Count - 1; i >= 0; i--)
+        {
+            InstanceState p = _instances[_waitingForDestination[i]];
+            if (!p.Busy)
+            {
+                _waitingForDestination.RemoveAt(i);
+                StartIteration(p); // re-adds itself if still blocked
+            }
+        }
+    }
+
+    private void RescheduleKv()
+    {
+        long t = _kv!.NextEventTime();
+        if (t != _kvEventAt)
+        {
+            _kvEventAt = t;
+            _kvVersion++;
+            if (t != long.MaxValue)
+            {
+                Schedule(Math.Max(t, _now), EventKind.KvTransfer, 0, _kvVersion);
+            }
+        }
+    }
+
+    private void OnKvTransferEvent()
+    {
+        _kvEventAt = long.MaxValue;
+        _kvDone.Clear();
+        _kv!.Advance(_now, _kvDone);
+        foreach (int slot in _kvDone)
+        {
+            OnTransferDone(slot);
+        }
+
+        RescheduleKv();
+    }
+
+    private void OnTransferDone(int slot)
+    {
+        _r.Transfer[slot] = RequestTable.TransferDone;
+        if (_r.FirstToken[slot] >= 0)
+        {
+            ArriveAtTokenInstance(slot);
+        }
+    }
+
+    /// <summary>The KV cache is on the token instance: the source frees its copy and the request waits to decode.</summary>
+    private void ArriveAtTokenInstance(int slot)
+    {
+        InstanceState from = _instances[_r.PromptInstance[slot]];
+        from.KvUsed -= _r.KvBytes[slot];
+        _r.KvBytes[slot] = _r.KvDest[slot];
+        _r.KvArrived[slot] = _now;
+        InstanceState to = _instances[_r.TokenInstance[slot]];
+        to.Assigned++;
+        to.Waiting.Enqueue(slot);
+        OnWorkArrived(to, 1);
+        if (_waitingForDestination.Count > 0)
+        {
+            RetryWaitingForDestination();
+        }
+
+        if (!from.Busy)
+        {
+            StartIteration(from); // prompts may have waited for the memory just freed
+        }
+    }
+
     private enum EventKind : byte
     {
         IterationDone = 1,
+        KvTransfer = 2,
     }
 
     private readonly record struct Event(EventKind Kind, int Target, int Version);

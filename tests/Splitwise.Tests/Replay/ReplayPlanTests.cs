@@ -33,7 +33,7 @@ public class SloSetTests
     {
         SloSet slo = SloSet.Parse("ttft_p99=2s, tbt_p99=200ms,e2e_p50=1.5m,itl_p99.9=50ms");
         Assert.Equal(4, slo.Objectives.Count);
-        Assert.Equal(new Slo(SloMetric.Ttft, 99, 2_000_000_000), slo.Objectives[0]);
+        Assert.Equal(new Splitwise.Replay.Slo(SloMetric.Ttft, 99, 2_000_000_000), slo.Objectives[0]);
         Assert.Equal(200_000_000, slo.BoundNanoseconds(SloMetric.Tbt));
         Assert.Equal(90_000_000_000, slo.BoundNanoseconds(SloMetric.E2e));
         Assert.Equal("itl_p99.9", slo.Objectives[3].Key);

@@ -1,0 +1,85 @@
+using Splitwise.Simulation;
+using Splitwise.Simulation.Transfer;
+
+namespace Splitwise.Designs;
+
+/// <summary>The Splitwise-specific settings of a cluster: KV transfers, scheduler thresholds, token-machine batching.</summary>
+/// <param name="KvTransfer">Transfer mode and layer-wise threshold.</param>
+/// <param name="Scheduler">Cluster-level scheduler thresholds.</param>
+/// <param name="TokenMaxBatchRequests">Token machines batch as many requests as memory allows: this cap is only a
+/// safety bound (SplitwiseSim's token instances are limited by memory, not by the 512-request limit of mixed batching).</param>
+public sealed record SplitwiseOptions(KvTransferOptions? KvTransfer = null, SplitwiseSchedulerOptions? Scheduler = null, int TokenMaxBatchRequests = 1 << 20)
+{
+    public static SplitwiseOptions Default { get; } = new();
+}
+
+/// <summary>
+/// The paper's Splitwise designs as engine clusters: <c>splitwise-aa</c> (DGX-A100 prompt and token machines),
+/// <c>splitwise-hh</c> (DGX-H100 both), <c>splitwise-ha</c> (DGX-H100 prompt, DGX-A100 token) and
+/// <c>splitwise-hhcap</c> (DGX-H100 prompt, DGX-H100 power-capped to 70% for tokens: the profile's
+/// <c>h100-80gb-pcap</c> rows and 7.14 kW provisioned).
+/// </summary>
+public static class SplitwiseDesigns
+{
+    /// <summary>The Splitwise design names.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["splitwise-aa", "splitwise-hh", "splitwise-ha", "splitwise-hhcap"];
+
+    public static bool IsSplitwise(string design) => Names.Contains(design.ToLowerInvariant());
+
+    /// <summary>True when a cluster has prompt or token pools (it needs the Splitwise scheduler and KV transfers).</summary>
+    public static bool IsSplit(ClusterConfig cluster)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        return cluster.Pools.Any(p => p.Roles != InstanceRoles.Mixed);
+    }
+
+    /// <summary>A Splitwise design with <paramref name="promptMachines"/> prompt and <paramref name="tokenMachines"/> token machines.</summary>
+    public static ClusterConfig Create(string design, int promptMachines, int tokenMachines, int tensorParallel = 8)
+    {
+        ArgumentNullException.ThrowIfNull(design);
+        if (promptMachines < 1 || tokenMachines < 1)
+        {
+            throw SplitwiseException.Usage($"{design} needs at least one prompt and one token machine (--prompt-machines P --token-machines T; got {promptMachines} and {tokenMachines})");
+        }
+
+        (string prompt, string token) = design.ToLowerInvariant() switch
+        {
+            "splitwise-aa" => ("dgx-a100", "dgx-a100"),
+            "splitwise-hh" => ("dgx-h100", "dgx-h100"),
+            "splitwise-ha" => ("dgx-h100", "dgx-a100"),
+            "splitwise-hhcap" => ("dgx-h100", "dgx-h100-pcap"),
+            _ => throw SplitwiseException.Usage($"unknown Splitwise design '{design}'; use {string.Join(", ", Names)}"),
+        };
+        return new ClusterConfig
+        {
+            Design = design.ToLowerInvariant(),
+            Pools =
+            [
+                new PoolSpec(prompt, promptMachines, InstanceRoles.Prompt, tensorParallel),
+                new PoolSpec(token, tokenMachines, InstanceRoles.Token, tensorParallel),
+            ],
+            Scheduler = "splitwise",
+        };
+    }
+
+    /// <summary>
+    /// The engine pieces of a phase-split cluster: token instances with memory-bound batching, the Splitwise
+    /// scheduler, and the KV transfers over the machines' links.
+    /// </summary>
+    public static (IReadOnlyList<InstanceSpec> Instances, SplitwiseScheduler Scheduler, ClusterKvTransfers Transfers) Build(
+        IReadOnlyList<InstanceSpec> instances, SplitwiseOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(instances);
+        options ??= SplitwiseOptions.Default;
+        var adjusted = new InstanceSpec[instances.Count];
+        for (int i = 0; i < instances.Count; i++)
+        {
+            InstanceSpec spec = instances[i];
+            adjusted[i] = spec.Roles == InstanceRoles.Token
+                ? spec with { Limits = spec.Limits with { MaxBatchRequests = options.TokenMaxBatchRequests, MaxBatchTokens = int.MaxValue / 2 } }
+                : spec;
+        }
+
+        return (adjusted, new SplitwiseScheduler(adjusted, options.Scheduler), new ClusterKvTransfers(adjusted, options.KvTransfer));
+    }
+}
