@@ -117,7 +117,7 @@ public static class ReplayCommand
         string.Create(CultureInfo.InvariantCulture,
             $"{name,-5} measured/predicted ms  p50 {measured.P50:0.0}/{predicted.P50:0.0} ({Err(measured.P50, predicted.P50)})  p90 {measured.P90:0.0}/{predicted.P90:0.0} ({Err(measured.P90, predicted.P90)})  p99 {measured.P99:0.0}/{predicted.P99:0.0} ({Err(measured.P99, predicted.P99)})");
 
-    private static string Err(double m, double p) => (100 * (m - p) / p).ToString("+0.0;-0.0", CultureInfo.InvariantCulture) + "%";
+    private static string Err(double m, double p) => Math.Round(100 * (m - p) / p, 1).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) + "%";
 
     private static async Task<ReplaySummary> RunWithProgressAsync(CliContext context, ReplayRunner runner, CancellationToken token)
     {

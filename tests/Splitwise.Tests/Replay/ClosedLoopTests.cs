@@ -103,7 +103,7 @@ public class ClosedLoopTests
             double e = LatencyStats.Percentile(sorted, q) / 1e6;
             double lo = (LatencyStats.Percentile(sorted, Math.Max(0, q - slack)) / 1e6 * 0.90) - NoiseAllowanceWallMs;
             double hi = (LatencyStats.Percentile(sorted, Math.Min(100, q + slack)) / 1e6 * 1.10) + NoiseAllowanceWallMs;
-            report.AppendLine(CultureInfo.InvariantCulture, $"{name} {p}: measured {m:0.00} ms, predicted {e:0.00} ms, error {100 * (m - e) / e:+0.0;-0.0} % (accepted {lo:0.00} .. {hi:0.00} ms)");
+            report.AppendLine(CultureInfo.InvariantCulture, $"{name} {p}: measured {m:0.00} ms, predicted {e:0.00} ms, error {Math.Round(100 * (m - e) / e, 1):+0.0;-0.0;0.0} % (accepted {lo:0.00} .. {hi:0.00} ms)");
             if (m < lo || m > hi)
             {
                 failures.Add(string.Create(CultureInfo.InvariantCulture, $"{name} {p} measured {m:0.00} vs predicted {e:0.00}"));
