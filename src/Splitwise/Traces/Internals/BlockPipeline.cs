@@ -33,8 +33,11 @@ internal sealed class BlockPipeline : IDisposable
     private readonly SafeFileHandle _handle;
     private readonly long _fileLength;
     private readonly Stream? _stream;
-    private readonly ConcurrentBag<byte[]> _buffers = [];
-    private readonly ConcurrentBag<TraceChunk> _chunks = [];
+    // Shared by every pipeline in the process, so reading many traces (sweeps, tests, analyze of several files) does not
+    // allocate fresh multi-MB blocks each time. Bounded: at most PoolLimit of each.
+    private const int PoolLimit = 8;
+    private static readonly ConcurrentBag<byte[]> s_buffers = [];
+    private static readonly ConcurrentBag<TraceChunk> s_chunks = [];
     private readonly TraceLayout _layout;
     private readonly long _dataStart;
 
@@ -546,9 +549,9 @@ internal sealed class BlockPipeline : IDisposable
         return total;
     }
 
-    private byte[] RentBuffer(int size)
+    private static byte[] RentBuffer(int size)
     {
-        if (_buffers.TryTake(out byte[]? b) && b.Length >= size)
+        if (s_buffers.TryTake(out byte[]? b) && b.Length >= size)
         {
             return b;
         }
@@ -556,17 +559,17 @@ internal sealed class BlockPipeline : IDisposable
         return new byte[size];
     }
 
-    private void ReturnBuffer(byte[] buffer)
+    private static void ReturnBuffer(byte[] buffer)
     {
-        if (buffer.Length <= (_blockSize * 2) + (1 << 20) && _buffers.Count < 8)
+        if (buffer.Length <= (DefaultBlockSize * 2) + (1 << 20) && s_buffers.Count < PoolLimit)
         {
-            _buffers.Add(buffer);
+            s_buffers.Add(buffer);
         }
     }
 
-    private TraceChunk RentChunk(int capacity)
+    private static TraceChunk RentChunk(int capacity)
     {
-        if (_chunks.TryTake(out TraceChunk? c))
+        if (s_chunks.TryTake(out TraceChunk? c))
         {
             c.Count = 0;
             return c;
@@ -575,11 +578,11 @@ internal sealed class BlockPipeline : IDisposable
         return new TraceChunk(capacity);
     }
 
-    private void ReturnChunk(TraceChunk chunk)
+    private static void ReturnChunk(TraceChunk chunk)
     {
-        if (_chunks.Count < 8)
+        if (s_chunks.Count < PoolLimit)
         {
-            _chunks.Add(chunk);
+            s_chunks.Add(chunk);
         }
     }
 }
