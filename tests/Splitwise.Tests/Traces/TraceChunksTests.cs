@@ -137,3 +137,53 @@ public sealed class TraceChunksTests : IDisposable
         Assert.StartsWith($"{file}:3:1: TIMESTAMP: \"bad\"", report.FirstErrors[0], StringComparison.Ordinal);
     }
 }
+
+/// <summary>Input that cannot be read by offset: a named pipe, as from <c>&lt;(zcat trace.csv.gz)</c>.</summary>
+public sealed class TracePipeTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_named_pipe_is_read_as_a_stream(bool gzip)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Skip("named pipes are tested on Linux");
+        }
+
+        var text = new StringBuilder("TIMESTAMP,ContextTokens,GeneratedTokens\n");
+        for (int i = 0; i < 30_000; i++)
+        {
+            text.Append("2024-05-12 00:00:0").Append(i % 10).Append(".5+00:00,").Append(i).Append(",1\n");
+        }
+
+        byte[] bytes = Encoding.ASCII.GetBytes(text.ToString());
+        if (gzip)
+        {
+            bytes = File.ReadAllBytes(_dir.WriteGzip("t.gz", text.ToString()));
+        }
+
+        string fifo = _dir.PathOf("pipe");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+        {
+            await mkfifo.WaitForExitAsync(TestContext.Current.CancellationToken);
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        Task writer = Task.Run(() =>
+        {
+            using var stream = new FileStream(fifo, FileMode.Open, FileAccess.Write);
+            stream.Write(bytes);
+        }, TestContext.Current.CancellationToken);
+
+        Trace trace = TraceReader.Read(fifo, new TraceReadOptions { Sort = false }, out TraceReadReport report);
+        await writer;
+        Assert.Equal(30_000, trace.Count);
+        Assert.Equal(TraceFormat.Azure2024, report.Format);
+        Assert.Equal(29_999, trace.Inputs[29_999]);
+    }
+}

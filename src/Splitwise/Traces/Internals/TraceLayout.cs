@@ -214,7 +214,9 @@ internal sealed class TraceLayout
                 {
                     // Only rows that look like timestamps count; a bad row is the parser's business.
                     ReadOnlySpan<byte> t = line[r].TrimEnd("\r"u8);
-                    if (t.Length >= 19 && t[4] == '-' && t[13] == ':' && (t.Length != 27 || t[19] != '.'))
+                    bool timestamp = t.Length >= 19 && t[4] == '-' && t[13] == ':';
+                    bool form2023 = t.Length == 27 && t[19] == '.' && t[20..].IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0;
+                    if (timestamp && !form2023)
                     {
                         return true;
                     }
