@@ -28,7 +28,7 @@ public static class FigureRenderer
         });
     }
 
-    private static readonly System.Text.RegularExpressions.Regex s_clipId = new(@"\bcl_[0-9a-zA-Z]+\b", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+    private static readonly System.Text.RegularExpressions.Regex s_clipId = new(@"\bcl_[0-9A-Za-z]+\b", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     private static Plot Build(Figure figure)
     {
