@@ -1,0 +1,97 @@
+using Splitwise.Cli;
+
+namespace Splitwise.Tests.Simulation;
+
+public class SimulateCommandTests
+{
+    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = await SplitwiseCli.InvokeAsync(args, new CliContext(output, error, interactive: false), TestContext.Current.CancellationToken);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static string WriteTrace(string dir)
+    {
+        string path = Path.Combine(dir, "tiny.csv");
+        File.WriteAllText(path, """
+            TIMESTAMP,ContextTokens,GeneratedTokens
+            2023-11-16 18:15:46.6805900,374,44
+            2023-11-16 18:15:50.9951690,396,109
+            2023-11-16 18:15:51.0000000,2500,3
+            2023-11-16 18:15:52.1234567,12,1
+            """.Replace("\r", "", StringComparison.Ordinal) + "\n");
+        return path;
+    }
+
+    [Fact]
+    public async Task Simulate_writes_the_four_outputs_with_splitwise_sim_columns()
+    {
+        string dir = Directory.CreateTempSubdirectory("simulate-cli").FullName;
+        try
+        {
+            string trace = WriteTrace(dir);
+            string outDir = Path.Combine(dir, "out");
+            var (code, stdout, stderr) = await Run("simulate", "--trace", trace, "--machines", "2", "--perf", "roofline", "--out", outDir);
+            Assert.True(code == 0, stderr);
+            Assert.Contains("4 requests, 4 finished", stdout, StringComparison.Ordinal);
+            string header = File.ReadLines(Path.Combine(outDir, "summary.csv")).First();
+            foreach (string column in new[] { "ttft_times_p99", "tbt_times_p50", "response_times_p90", "queue_times_mean", "tpot_times_p999", "energy_kwh", "cost_usd" })
+            {
+                Assert.Contains(column, header.Split(','));
+            }
+
+            Assert.Equal(5, File.ReadAllLines(Path.Combine(outDir, "requests.csv")).Length);
+            Assert.Equal(3, File.ReadAllLines(Path.Combine(outDir, "instances.csv")).Length);
+            Assert.Contains("\"all_finished\": true", File.ReadAllText(Path.Combine(outDir, "summary.json")), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task Simulate_with_config_file_and_json_output()
+    {
+        string dir = Directory.CreateTempSubdirectory("simulate-cli").FullName;
+        try
+        {
+            string trace = WriteTrace(dir);
+            string config = Path.Combine(dir, "cluster.yaml");
+            File.WriteAllText(config, "design: mine\nperformance: roofline\nscheduler: round-robin\npools:\n  - { machine: dgx-a100, count: 1 }\n  - { machine: dgx-h100, count: 1, tensor_parallel: 4 }\n");
+            var (code, stdout, stderr) = await Run("simulate", "--trace", trace, "--config", config, "--json", "--out", Path.Combine(dir, "o"));
+            Assert.True(code == 0, stderr);
+            Assert.Contains("\"design\": \"mine\"", stdout, StringComparison.Ordinal);
+            Assert.Contains("\"instances\": 3", stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Theory]
+    [InlineData("--design", "baseline-z100")]
+    [InlineData("--perf", "magic")]
+    [InlineData("--scheduler", "random-ish")]
+    [InlineData("--machines", "0")]
+    [InlineData("--horizon", "-5s")]
+    public async Task Bad_options_are_one_line_usage_errors(string option, string value)
+    {
+        string dir = Directory.CreateTempSubdirectory("simulate-cli").FullName;
+        try
+        {
+            string[] perf = option == "--perf" ? [] : ["--perf", "roofline"];
+            var (code, _, stderr) = await Run(["simulate", "--trace", WriteTrace(dir), .. perf, option, value, "--out", Path.Combine(dir, "o")]);
+            Assert.Equal(ExitCodes.Usage, code);
+            Assert.StartsWith("error: ", stderr, StringComparison.Ordinal);
+            Assert.Single(stderr.Trim().Split('\n'));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}
