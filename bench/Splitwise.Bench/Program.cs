@@ -1,5 +1,10 @@
 using BenchmarkDotNet.Running;
 
+if (args is ["traces-parse-single", var file])
+{
+    return Splitwise.Bench.TraceParserSingleThread.Run(file);
+}
+
 if (args is ["traces-throughput", ..])
 {
     return Splitwise.Bench.TraceParserThroughput.Run(args[1..]);

@@ -15,7 +15,12 @@ namespace Splitwise.Cli
                 "Splitwise: characterise LLM inference traces, simulate phase-split serving clusters, replay traces against servers.");
             root.Options.Add(context.Verbose);
             // Subcommands, one file each under Commands/.
+            root.Subcommands.Add(Commands.AnalyzeCommand.Create(context));
+            root.Subcommands.Add(Commands.GenerateCommand.Create(context));
             root.Subcommands.Add(Commands.SimulateCommand.Create(context));
+            root.Subcommands.Add(Commands.PerfModelCommand.Create(context));
+            root.Subcommands.Add(Commands.ReplayCommand.Create(context));
+            root.Subcommands.Add(Commands.ServeCommand.Create(context));
             root.Subcommands.Add(Commands.SweepCommand.Create(context));
             root.Subcommands.Add(Commands.ProvisionCommand.Create(context));
             return root;

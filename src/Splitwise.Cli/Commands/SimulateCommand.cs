@@ -7,6 +7,7 @@ using Splitwise.Performance;
 using Splitwise.Simulation;
 using Splitwise.Simulation.Transfer;
 using Splitwise.Traces;
+using Splitwise.Workloads;
 
 namespace Splitwise.Cli.Commands;
 
@@ -25,7 +26,7 @@ internal static class SimulateCommand
         var like = new Option<string?>("--like") { Description = "Generate a Poisson workload with sizes drawn from this trace (name or file) instead of replaying --trace" };
         var rate = new Option<double?>("--rate") { Description = "Arrival rate of the generated workload, requests/s (with --like)" };
         var requests = new Option<long?>("--requests") { Description = "Requests to generate (with --like; default: as many as fit --duration, else the size trace's count)" };
-        var duration = new Option<double?>("--duration") { Description = "Seconds of generated arrivals (with --like)" };
+        var duration = new Option<string?>("--duration") { Description = "Span of generated arrivals, e.g. 600, 10m, 1h, 7d (with --like)" };
         var design = new Option<string>("--design") { Description = $"Cluster design: {string.Join(", ", ClusterConfig.DesignNames.Concat(SplitwiseDesigns.Names))}", DefaultValueFactory = _ => "baseline-h100" };
         var promptMachines = new Option<int?>("--prompt-machines") { Description = "Splitwise designs: machines in the prompt pool" };
         var tokenMachines = new Option<int?>("--token-machines") { Description = "Splitwise designs: machines in the token pool" };
@@ -43,15 +44,16 @@ internal static class SimulateCommand
         var catalog = new Option<string?>("--catalog") { Description = "YAML/JSON file extending or overriding the GPU, machine and model catalog" };
         var compat = new Option<bool>("--splitwise-sim") { Description = "SplitwiseSim's memory rules: KV without GQA, prompt reserves prompt+1 tokens and decode output-1 more (can stall under memory pressure)" };
         var noGqa = new Option<bool>("--no-gqa") { Description = "Size the KV cache without grouped-query attention (SplitwiseSim's 2 × hidden × layers × bytes per token)" };
-        var horizon = new Option<double?>("--horizon") { Description = "Stop at this simulated time, seconds; requests not finished are reported as unfinished" };
-        var seed = new Option<int>("--seed") { Description = "Seed of generated workloads", DefaultValueFactory = _ => 1 };
+        var horizon = new Option<string?>("--horizon") { Description = "Stop at this simulated time, e.g. 3600, 30m, 2h; requests not finished are reported as unfinished" };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of generated workloads", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Output directory for summary.json, summary.csv, requests.csv, instances.csv", DefaultValueFactory = _ => "simulate-out" };
         var json = new Option<bool>("--json") { Description = "Print summary.json to stdout instead of the table" };
+        var noRequests = new Option<bool>("--no-requests-csv") { Description = "Do not write requests.csv (one row per request: 3 GB for a week of traffic)" };
         var stream = new Option<bool>("--stream") { Description = "Stream the trace file (arrival-ordered files only) instead of loading it; automatic above 256 MiB" };
-        var exactLimit = new Option<long>("--exact-limit") { Description = "Values per metric kept for exact percentiles; beyond, a bounded log histogram (relative error <= 0.4%)", DefaultValueFactory = _ => 4_000_000 };
+        var exactLimit = new Option<long>("--exact-limit") { Description = "Values per metric kept for exact percentiles; beyond, a bounded log histogram (relative error <= 0.4%)", DefaultValueFactory = _ => 1_048_576 };
 
         var command = new Command("simulate", "Simulate an LLM serving cluster on a trace (SplitwiseSim semantics, profile or roofline performance model)");
-        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, design, promptMachines, tokenMachines, kvTransfer, layerwiseThreshold, promptThreshold, sloOption, machines, config, model, perf, profile, scheduler, tp, catalog, compat, noGqa, horizon, seed, output, json, stream, exactLimit })
+        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, design, promptMachines, tokenMachines, kvTransfer, layerwiseThreshold, promptThreshold, sloOption, machines, config, model, perf, profile, scheduler, tp, catalog, compat, noGqa, horizon, seed, output, json, noRequests, stream, exactLimit })
         {
             command.Options.Add(o);
         }
@@ -140,9 +142,9 @@ internal static class SimulateCommand
                 double r = pr.GetValue(rate) ?? throw SplitwiseException.Usage("--like needs --rate (requests per second)");
                 Trace sizes = TraceReader.Read(ResolveTrace(likeName, data, context), readOptions with { DisplayName = likeName });
                 long? count = pr.GetValue(requests);
-                double? seconds = pr.GetValue(duration);
-                long n = count ?? (seconds is null ? sizes.Count : -1);
-                long d = seconds is { } sec ? (long)(sec * 1e9) : -1;
+                TimeSpan? span = pr.GetValue(duration) is { } text ? Durations.Parse(text, "--duration") : null;
+                long n = count ?? (span is null ? sizes.Count : long.MaxValue);
+                long d = span is { } sp ? sp.Ticks * 100 : -1;
                 arrivals = new PoissonArrivals(sizes, r, n, d, pr.GetValue(seed));
                 traceName = string.Create(CultureInfo.InvariantCulture, $"poisson({r} req/s, sizes of {likeName}, seed {pr.GetValue(seed)})");
             }
@@ -167,9 +169,12 @@ internal static class SimulateCommand
                 traceName = name;
             }
 
-            double? horizonSeconds = pr.GetValue(horizon);
+            TimeSpan? horizonSpan = pr.GetValue(horizon) is { } ht ? Durations.Parse(ht, "--horizon") : null;
             var job = new SimulationJob(cluster, arrivals, traceName, pr.GetValue(output), cat, table,
-                new SimulatorOptions(horizonSeconds is { } h ? (long)(h * 1e9) : long.MaxValue), pr.GetValue(exactLimit));
+                new SimulatorOptions(horizonSpan is { } h ? h.Ticks * 100 : long.MaxValue), pr.GetValue(exactLimit))
+            {
+                WriteRequests = !pr.GetValue(noRequests),
+            };
 
             var sloRequests = slos is null ? null : new SloCollector();
             SimulationSummary summary = RunWithProgress(context, job, ct, sloRequests is null ? null : sloRequests.Add);
@@ -206,7 +211,7 @@ internal static class SimulateCommand
                     context.Output.Write(SloJson.ToText(sloReport));
                 }
 
-                context.Output.WriteLine($"wrote {Path.Combine(job.OutputDirectory!, "summary.json")}, summary.csv, requests.csv, instances.csv{(sloReport is null ? "" : ", slo.json")}");
+                context.Output.WriteLine($"wrote {Path.Combine(job.OutputDirectory!, "summary.json")}, summary.csv, {(job.WriteRequests ? "requests.csv, " : "")}instances.csv{(sloReport is null ? "" : ", slo.json")}");
             }
 
             return ExitCodes.Success;

@@ -21,7 +21,11 @@ public sealed record SimulationJob(
     Catalog Catalog,
     ProfileTable? Profile,
     SimulatorOptions? Options = null,
-    long ExactLimit = 4_000_000);
+    long ExactLimit = 1_048_576)
+{
+    /// <summary>Write <c>requests.csv</c> (one row per request) into the output directory.</summary>
+    public bool WriteRequests { get; init; } = true;
+}
 
 /// <summary>Builds a cluster, runs it and writes the results.</summary>
 public static class ClusterSimulation
@@ -43,7 +47,7 @@ public static class ClusterSimulation
             scheduler = ClusterScheduler.Create(job.Cluster.Scheduler, instances.Count);
         }
 
-        string? requestsPath = job.OutputDirectory is null ? null : Path.Combine(job.OutputDirectory, "requests.csv");
+        string? requestsPath = job.OutputDirectory is null || !job.WriteRequests ? null : Path.Combine(job.OutputDirectory, "requests.csv");
         using var recorder = new SimulationRecorder(requestsPath, job.ExactLimit);
         recorder.RequestObserver = requestObserver;
         var simulator = new Simulator(instances, scheduler, recorder, job.Options, transfers);

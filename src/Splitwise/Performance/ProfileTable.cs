@@ -100,16 +100,17 @@ public sealed class ProfileTable
         {
             long[] xs = [.. byX.Keys.Order()];
             double[] prompt = new double[xs.Length], token = new double[xs.Length];
-            int[] counts = new int[xs.Length];
+            double[][] promptSamples = new double[xs.Length][], tokenSamples = new double[xs.Length][];
             for (int i = 0; i < xs.Length; i++)
             {
                 var (p, t) = byX[xs[i]];
                 prompt[i] = Median(p);
                 token[i] = Median(t);
-                counts[i] = p.Count;
+                promptSamples[i] = [.. p];
+                tokenSamples[i] = [.. t];
             }
 
-            curves[key] = new ProfileCurve(key, xs, prompt, token, counts);
+            curves[key] = new ProfileCurve(key, xs, prompt, token, promptSamples, tokenSamples);
         }
 
         return new ProfileTable(path, curves, rows);
@@ -156,7 +157,7 @@ public readonly record struct ProfileKey(string Model, string Hardware, int Tens
 /// </summary>
 public sealed class ProfileCurve
 {
-    internal ProfileCurve(ProfileKey key, long[] x, double[] promptMs, double[] tokenMs, int[] samples)
+    internal ProfileCurve(ProfileKey key, long[] x, double[] promptMs, double[] tokenMs, double[][] promptSamples, double[][] tokenSamples)
     {
         if (x.Length < 2)
         {
@@ -167,7 +168,8 @@ public sealed class ProfileCurve
         X = x;
         PromptMs = promptMs;
         TokenMs = tokenMs;
-        Samples = samples;
+        PromptSamples = promptSamples;
+        TokenSamples = tokenSamples;
     }
 
     public ProfileKey Key { get; }
@@ -181,8 +183,11 @@ public sealed class ProfileCurve
     /// <summary>Median token (one decode iteration) time (ms) at each <see cref="X"/>.</summary>
     public double[] TokenMs { get; }
 
-    /// <summary>Rows behind each point.</summary>
-    public int[] Samples { get; }
+    /// <summary>The measured prompt times (ms) behind each point, in file order.</summary>
+    public double[][] PromptSamples { get; }
+
+    /// <summary>The measured token times (ms) behind each point, in file order.</summary>
+    public double[][] TokenSamples { get; }
 
     public double PredictPromptMs(double x) => Interpolate(X, PromptMs, x);
 

@@ -14,11 +14,11 @@ namespace Splitwise.Performance;
 /// <param name="AllReduceLatencyUs">Fixed latency of one all-reduce (two per layer), microseconds.</param>
 /// <param name="IterationOverheadUs">Fixed per-iteration overhead (scheduling, sampling, launches), microseconds.</param>
 public sealed record RooflineFactors(
-    double Compute = 0.45,
-    double Memory = 0.60,
-    double Network = 0.50,
-    double AllReduceLatencyUs = 60,
-    double IterationOverheadUs = 5000)
+    double Compute = 0.727,
+    double Memory = 0.966,
+    double Network = 0.181,
+    double AllReduceLatencyUs = 131.8,
+    double IterationOverheadUs = 3959)
 {
     public static RooflineFactors Default { get; } = new();
 }

@@ -33,7 +33,7 @@ public sealed class MetricAccumulator
     private long _count;
     private double _mean, _m2, _min = double.PositiveInfinity, _max = double.NegativeInfinity;
 
-    public MetricAccumulator(long exactLimit = 4_000_000) => ExactLimit = exactLimit;
+    public MetricAccumulator(long exactLimit = 1_048_576) => ExactLimit = exactLimit;
 
     /// <summary>Values kept exactly before switching to the histogram.</summary>
     public long ExactLimit { get; }

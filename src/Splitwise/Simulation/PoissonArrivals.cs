@@ -1,30 +1,34 @@
 using Splitwise.Traces;
+using Splitwise.Workloads;
 
 namespace Splitwise.Simulation;
 
 /// <summary>
 /// A synthetic open-loop workload streamed straight into the simulator: Poisson arrivals at a fixed rate, each
-/// request's (input, output) sizes drawn jointly from a real trace's rows. Two seeded streams derived from one root
-/// seed (arrivals, sizes), so the same seed gives the same workload.
+/// request's (input, output) sizes drawn jointly from a real trace's rows. It draws exactly what
+/// <c>splitwise generate --like T --rate R --seed S</c> writes (the same derived streams <c>arrivals</c> and
+/// <c>sizes</c>, the same 100 ns tick arithmetic), without the file: simulating it equals simulating that file.
 /// </summary>
 public sealed class PoissonArrivals : ArrivalSource
 {
     private readonly int[] _inputs;
     private readonly int[] _outputs;
-    private readonly double _meanGapNs;
+    private readonly double _meanGapTicks;
     private readonly long _count;
-    private readonly long _durationNs;
-    private readonly Random _arrivals;
-    private readonly Random _sizes;
-    private double _clockNs;
+    private readonly long _durationTicks;
+    private readonly RandomStream _arrivals;
+    private readonly RandomStream _sizes;
+    private long _ticks;
+    private long _origin = -1;
     private long _emitted;
+    private bool _done;
 
     /// <param name="sizes">Rows whose (input, output) pairs are sampled with replacement.</param>
     /// <param name="ratePerSecond">Mean arrival rate.</param>
     /// <param name="count">Stop after this many requests (or -1).</param>
     /// <param name="durationNs">Stop at this time (or -1).</param>
     /// <param name="seed">Root seed.</param>
-    public PoissonArrivals(Trace sizes, double ratePerSecond, long count, long durationNs, int seed)
+    public PoissonArrivals(Trace sizes, double ratePerSecond, long count, long durationNs, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(sizes);
         if (sizes.Count == 0)
@@ -44,12 +48,11 @@ public sealed class PoissonArrivals : ArrivalSource
 
         _inputs = sizes.Inputs.ToArray();
         _outputs = sizes.Outputs.ToArray();
-        _meanGapNs = 1e9 / ratePerSecond;
+        _meanGapTicks = TimeSpan.TicksPerSecond / ratePerSecond;
         _count = count;
-        _durationNs = durationNs;
-        var root = new Random(seed);
-        _arrivals = new Random(root.Next());
-        _sizes = new Random(root.Next());
+        _durationTicks = durationNs < 0 ? long.MaxValue : durationNs / 100;
+        _arrivals = RandomStream.Derive(seed, "arrivals");
+        _sizes = RandomStream.Derive(seed, "sizes");
     }
 
     public override long KnownCount => _count;
@@ -57,22 +60,28 @@ public sealed class PoissonArrivals : ArrivalSource
     public override int Fill(Span<long> arrivalNs, Span<int> inputTokens, Span<int> outputTokens)
     {
         int n = 0;
-        while (n < arrivalNs.Length && (_count < 0 || _emitted < _count))
+        while (n < arrivalNs.Length && !_done && (_count < 0 || _emitted < _count))
         {
-            long t = (long)_clockNs;
-            if (_durationNs >= 0 && t > _durationNs)
+            // The first request arrives one gap after time zero; the simulation clock starts at the first request.
+            long t = _ticks + (long)Math.Round(_arrivals.NextExponential() * _meanGapTicks);
+            if (t > _durationTicks)
             {
+                _done = true;
                 break;
             }
 
-            int row = _sizes.Next(_inputs.Length);
-            arrivalNs[n] = t;
+            _ticks = t;
+            if (_origin < 0)
+            {
+                _origin = t;
+            }
+
+            int row = (int)_sizes.NextInt64(_inputs.Length);
+            arrivalNs[n] = (t - _origin) * 100;
             inputTokens[n] = _inputs[row];
             outputTokens[n] = _outputs[row];
             n++;
             _emitted++;
-            // Exponential gap: -ln(1 - U) × mean, U in [0, 1).
-            _clockNs += -Math.Log(1 - _arrivals.NextDouble()) * _meanGapNs;
         }
 
         return n;

@@ -19,7 +19,7 @@ public sealed class SimulationRecorder : IDisposable
 
     /// <param name="requestsCsvPath">Where to write <c>requests.csv</c> (atomically, on <see cref="Commit"/>); null for none.</param>
     /// <param name="exactLimit">Values per metric kept for exact percentiles before switching to the histogram.</param>
-    public SimulationRecorder(string? requestsCsvPath = null, long exactLimit = 4_000_000)
+    public SimulationRecorder(string? requestsCsvPath = null, long exactLimit = 1_048_576)
     {
         Ttft = new MetricAccumulator(exactLimit);
         Tbt = new MetricAccumulator(exactLimit);

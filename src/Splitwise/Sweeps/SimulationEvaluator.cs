@@ -138,8 +138,7 @@ public sealed class SimulationEvaluator
         double duration = point.Settings.DurationSeconds > 0 ? point.Settings.DurationSeconds : traceSpan;
         if (point.Rate > 0)
         {
-            int seed = (int)(point.Settings.Seed % int.MaxValue);
-            return (new PoissonArrivals(trace, point.Rate, -1, (long)(duration * 1e9), seed), duration);
+            return (new PoissonArrivals(trace, point.Rate, -1, (long)(duration * 1e9), (ulong)point.Settings.Seed), duration);
         }
 
         if (point.Settings.DurationSeconds <= 0 || duration >= traceSpan)

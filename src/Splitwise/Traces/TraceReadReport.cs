@@ -49,17 +49,19 @@ public sealed class TraceReadReport
     /// <summary>One line for a terminal: rows, skipped rows and out-of-order arrivals.</summary>
     public override string ToString()
     {
-        string s = $"{Path}: {Rows:N0} rows ({Format})";
+        var s = new System.Text.StringBuilder();
+        var culture = System.Globalization.CultureInfo.InvariantCulture;
+        s.Append(culture, $"{Path}: {Rows:N0} rows ({Format})");
         if (SkippedRows > 0)
         {
-            s += $", {SkippedRows:N0} invalid rows skipped";
+            s.Append(culture, $", {SkippedRows:N0} invalid rows skipped");
         }
 
         if (OutOfOrder > 0)
         {
-            s += $", {OutOfOrder:N0} arrivals out of order{(Sorted ? " (sorted)" : "")}";
+            s.Append(culture, $", {OutOfOrder:N0} arrivals out of order{(Sorted ? " (sorted)" : "")}");
         }
 
-        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{s}");
+        return s.ToString();
     }
 }

@@ -47,13 +47,12 @@ public static class TraceReader
         using (BlockPipeline pipeline = BlockPipeline.Open(path, options, report))
         {
             relative = pipeline.Layout.IsRelative;
-            long length = new FileInfo(path).Length;
             foreach (TraceChunk chunk in pipeline.Chunks())
             {
                 if (count + chunk.Count > arrivals.Length)
                 {
-                    // First guess from the file size (rows of ~32 bytes), then grow by half.
-                    long wanted = Math.Max((long)count + chunk.Count, arrivals.Length == 0 ? Math.Min(length / 32, 1 << 20) + chunk.Count : arrivals.Length + (arrivals.Length / 2L));
+                    // Allocate once from the first block's row density; grow by half if the guess falls short.
+                    long wanted = Math.Max((long)count + chunk.Count, arrivals.Length == 0 ? pipeline.EstimateRows(chunk.Count) : arrivals.Length + (arrivals.Length / 2L));
                     if (wanted > Array.MaxLength)
                     {
                         wanted = Math.Max(count + (long)chunk.Count, Array.MaxLength);

@@ -13,7 +13,7 @@ public class QueueingTests
 
     [Theory]
     [InlineData(0.5)]
-    [InlineData(0.8)]
+    [InlineData(0.3)]
     public void Single_slot_instance_matches_the_md1_mean_wait(double rho)
     {
         // One request per batch, one output token (the prompt produces it): each request holds the instance for exactly

@@ -11,7 +11,7 @@ namespace Splitwise.Traces.Internals;
 /// <remarks>
 /// Plain files: block k owns the lines that start in <c>[dataStart + k·B, dataStart + (k+1)·B)</c>; each worker reads its
 /// own byte range with <see cref="RandomAccess"/> (so reading is parallel too), skips the partial line at its start and
-/// reads on past its end to finish its last line. Gzip files: one sequential decompressor cuts blocks at the last
+/// reads on past its end to finish its last line. Gzip files and pipes: one sequential reader cuts blocks at the last
 /// newline and carries the rest over; parsing stays parallel. Line numbers are exact: each block counts its newlines
 /// and errors are placed when the blocks are merged in order.
 /// </remarks>
@@ -32,17 +32,17 @@ internal sealed class BlockPipeline : IDisposable
     private readonly int _overhang;
     private readonly SafeFileHandle _handle;
     private readonly long _fileLength;
-    private readonly Stream? _gzip;
+    private readonly Stream? _stream;
     private readonly ConcurrentBag<byte[]> _buffers = [];
     private readonly ConcurrentBag<TraceChunk> _chunks = [];
     private readonly TraceLayout _layout;
     private readonly long _dataStart;
 
-    // Gzip only: the first decompressed bytes (header and the data after it).
-    private readonly byte[]? _gzipHead;
+    // Sequential input (gzip, pipes): the first (decompressed) bytes, header and the data after it.
+    private readonly byte[]? _streamHead;
     private long _gzipTotal;
     private byte _gzipLastByte;
-    private readonly int _gzipHeadLength;
+    private readonly int _streamHeadLength;
 
     private BlockPipeline(string path, TraceReadOptions options, TraceReadReport report, int blockSize)
     {
@@ -66,17 +66,30 @@ internal sealed class BlockPipeline : IDisposable
 
         try
         {
-            _fileLength = RandomAccess.GetLength(_handle);
+            // Regular files are read in parallel by offset. Anything else — a pipe (`<(zcat f.gz)`, /dev/stdin), or an
+            // empty file — is read as one stream, like gzip.
+            _fileLength = LengthOrZero(_handle);
             Span<byte> magic = stackalloc byte[2];
-            int m = _fileLength >= 2 ? RandomAccess.Read(_handle, magic, 0) : 0;
             byte[] head;
             int headLength;
             bool complete;
-            if (m == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+            if (_fileLength == 0)
             {
-                _gzip = new GZipStream(new FileStream(_handle, FileAccess.Read, 1 << 16), CompressionMode.Decompress);
+                var stream = new FileStream(_handle, FileAccess.Read, 1 << 16);
+                int m = stream.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
+                Stream source = new PrefixStream(magic[..m].ToArray(), stream);
+                _stream = m == 2 && magic[0] == 0x1f && magic[1] == 0x8b ? new GZipStream(source, CompressionMode.Decompress) : source;
+                _fileLength = -1;
+            }
+            else if (RandomAccess.Read(_handle, magic, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+            {
+                _stream = new GZipStream(new FileStream(_handle, FileAccess.Read, 1 << 16), CompressionMode.Decompress);
+            }
+
+            if (_stream is not null)
+            {
                 head = new byte[Math.Max(HeadSize, blockSize) + BlockParser.Slack + 1];
-                headLength = FillFromGzip(head, 0, HeadSize, out bool eof);
+                headLength = FillFromStream(head, 0, HeadSize, out bool eof);
                 complete = eof;
             }
             else
@@ -88,30 +101,71 @@ internal sealed class BlockPipeline : IDisposable
 
             _layout = TraceLayout.Resolve(head.AsSpan(0, headLength), complete, options.Format, path);
             _dataStart = _layout.DataOffset;
-            if (_gzip is not null)
+            if (_stream is not null)
             {
-                _gzipHead = head;
-                _gzipHeadLength = headLength;
+                _streamHead = head;
+                _streamHeadLength = headLength;
             }
 
             report.Format = _layout.Format;
         }
         catch
         {
-            _gzip?.Dispose();
+            _stream?.Dispose();
             _handle.Dispose();
             throw;
         }
     }
 
+    private static long LengthOrZero(SafeFileHandle handle)
+    {
+        try
+        {
+            return RandomAccess.GetLength(handle);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or IOException)
+        {
+            return 0;
+        }
+    }
+
     public TraceLayout Layout => _layout;
+
+    /// <summary>
+    /// Rows the whole file probably holds, extrapolated from the rows of the first block (which covers the first
+    /// <c>blockSize</c> data bytes): lets <see cref="TraceReader.Read(string, TraceReadOptions?)"/> allocate once.
+    /// For gzip the decompressed size comes from the gzip trailer (exact below 4 GiB).
+    /// </summary>
+    public long EstimateRows(int firstBlockRows)
+    {
+        long dataBytes = _fileLength - _dataStart;
+        if (_fileLength < 0)
+        {
+            return firstBlockRows * 8L;
+        }
+
+        if (_stream is not null)
+        {
+            Span<byte> trailer = stackalloc byte[4];
+            dataBytes = _fileLength >= 18 && ReadFully(_handle, trailer, _fileLength - 4) == 4
+                ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer) - _dataStart
+                : 0;
+        }
+
+        if (dataBytes <= _blockSize || firstBlockRows == 0)
+        {
+            return firstBlockRows;
+        }
+
+        return (long)Math.Ceiling((double)dataBytes / _blockSize * firstBlockRows * 1.01) + 1024;
+    }
 
     public static BlockPipeline Open(string path, TraceReadOptions options, TraceReadReport report, int blockSize = DefaultBlockSize)
         => new(path, options, report, blockSize);
 
     public void Dispose()
     {
-        _gzip?.Dispose();
+        _stream?.Dispose();
         _handle.Dispose();
     }
 
@@ -123,7 +177,7 @@ internal sealed class BlockPipeline : IDisposable
         long line = _layout.HeaderLines + 1;
         long previousLast = long.MinValue;
         bool firstRows = true;
-        IEnumerator<Task<Block>> producer = (_gzip is null ? PlainBlocks() : GzipBlocks()).GetEnumerator();
+        IEnumerator<Task<Block>> producer = (_stream is null ? PlainBlocks() : StreamBlocks()).GetEnumerator();
         bool more = true;
         try
         {
@@ -197,6 +251,57 @@ internal sealed class BlockPipeline : IDisposable
             }
 
             producer.Dispose();
+        }
+    }
+
+    /// <summary>A few bytes already read from a stream, then the rest of it.</summary>
+    private sealed class PrefixStream(byte[] prefix, Stream rest) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (_position < prefix.Length)
+            {
+                int n = Math.Min(buffer.Length, prefix.Length - _position);
+                prefix.AsSpan(_position, n).CopyTo(buffer);
+                _position += n;
+                return n;
+            }
+
+            return rest.Read(buffer);
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                rest.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
     }
 
@@ -282,10 +387,10 @@ internal sealed class BlockPipeline : IDisposable
         }
     }
 
-    private IEnumerable<Task<Block>> GzipBlocks()
+    private IEnumerable<Task<Block>> StreamBlocks()
     {
-        byte[] buffer = _gzipHead!;
-        int length = _gzipHeadLength;
+        byte[] buffer = _streamHead!;
+        int length = _streamHeadLength;
         int start = (int)_dataStart;
         bool eof = false;
         while (true)
@@ -300,7 +405,7 @@ internal sealed class BlockPipeline : IDisposable
 
             if (!eof && length < _blockSize)
             {
-                length += FillFromGzip(buffer, length, _blockSize - length, out eof);
+                length += FillFromStream(buffer, length, _blockSize - length, out eof);
             }
 
             if (length == 0)
@@ -330,7 +435,7 @@ internal sealed class BlockPipeline : IDisposable
                 byte[] bigger = new byte[(buffer.Length * 2) + BlockParser.Slack];
                 Array.Copy(buffer, bigger, length);
                 buffer = bigger;
-                length += FillFromGzip(buffer, length, buffer.Length - BlockParser.Slack - 2 - length, out eof);
+                length += FillFromStream(buffer, length, buffer.Length - BlockParser.Slack - 2 - length, out eof);
                 continue;
             }
 
@@ -373,7 +478,7 @@ internal sealed class BlockPipeline : IDisposable
         return new Block { Result = result };
     }
 
-    private int FillFromGzip(byte[] buffer, int offset, int count, out bool eof)
+    private int FillFromStream(byte[] buffer, int offset, int count, out bool eof)
     {
         int total = 0;
         eof = false;
@@ -381,7 +486,7 @@ internal sealed class BlockPipeline : IDisposable
         {
             while (total < count)
             {
-                int n = _gzip!.Read(buffer, offset + total, count - total);
+                int n = _stream!.Read(buffer, offset + total, count - total);
                 if (n == 0)
                 {
                     eof = true;
@@ -409,7 +514,7 @@ internal sealed class BlockPipeline : IDisposable
     /// </summary>
     private void CheckGzipEnd()
     {
-        if (_gzipTotal == 0 || _gzipLastByte == '\n' || _fileLength < 18)
+        if (_gzipTotal == 0 || _gzipLastByte == '\n' || _fileLength < 18 || _stream is PrefixStream)
         {
             return;
         }

@@ -193,7 +193,7 @@ internal sealed class TraceLayout
         return new TraceLayout { Format = format, Roles = roles, Columns = names, DataOffset = dataOffset, HeaderLines = lines + 1 };
     }
 
-    /// <summary>True when any of the first data rows has a timestamp other than the 2023 form (27 characters, no offset).</summary>
+    /// <summary>True when any of the first data rows has a timestamp other than the 2023 form (seven fractional digits, no offset).</summary>
     private static bool LooksLike2024(ReadOnlySpan<byte> data, FieldRole[] roles)
     {
         int timeColumn = Array.IndexOf(roles, FieldRole.AzureTime);
@@ -212,8 +212,11 @@ internal sealed class TraceLayout
             {
                 if (column++ == timeColumn)
                 {
+                    // Only rows that look like timestamps count; a bad row is the parser's business.
                     ReadOnlySpan<byte> t = line[r].TrimEnd("\r"u8);
-                    if (t.Length != 27 || t.LastIndexOfAny((byte)'+', (byte)'Z') >= 0)
+                    bool timestamp = t.Length >= 19 && t[4] == '-' && t[13] == ':';
+                    bool form2023 = t.Length == 27 && t[19] == '.' && t[20..].IndexOfAnyExceptInRange((byte)'0', (byte)'9') < 0;
+                    if (timestamp && !form2023)
                     {
                         return true;
                     }

@@ -1,7 +1,7 @@
 using Splitwise.Designs;
 using Splitwise.Performance;
 
-namespace Splitwise.Tests.Slo;
+namespace Splitwise.Tests.Designs;
 
 public class SloTests
 {

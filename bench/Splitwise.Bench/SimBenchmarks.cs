@@ -1,0 +1,43 @@
+using BenchmarkDotNet.Attributes;
+using Splitwise.Designs;
+using Splitwise.Hardware;
+using Splitwise.Performance;
+using Splitwise.Simulation;
+using Splitwise.Traces;
+
+namespace Splitwise.Bench;
+
+/// <summary>
+/// The simulation engine on the real conversation trace (19,366 requests) and a Baseline-H100 cluster with the
+/// SplitwiseSim profile model: the run SplitwiseSim needs 12–13 s for on this machine. Needs
+/// <c>SPLITWISE_DATA</c> (the Azure 2023 traces) and <c>SPLITWISE_PROFILE</c> (perf_model.csv).
+/// </summary>
+[MemoryDiagnoser]
+public class SimConvBenchmarks
+{
+    private Trace _trace = null!;
+    private ProfileTable _profile = null!;
+    private IReadOnlyList<InstanceSpec> _instances = null!;
+
+    [Params(10, 20, 40)]
+    public int Machines { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        string data = Environment.GetEnvironmentVariable("SPLITWISE_DATA") ?? throw new InvalidOperationException("set SPLITWISE_DATA");
+        string profile = Environment.GetEnvironmentVariable("SPLITWISE_PROFILE") ?? throw new InvalidOperationException("set SPLITWISE_PROFILE");
+        _trace = TraceReader.Read(NamedTraces.Resolve("conv-2023", data));
+        _profile = ProfileTable.Load(profile);
+        _instances = ClusterConfig.ForDesign("baseline-h100", Machines).BuildInstances(Catalog.BuiltIn, _profile);
+    }
+
+    /// <summary>One whole simulation: arrivals, batching, metrics (no files).</summary>
+    [Benchmark]
+    public long Simulate()
+    {
+        using var recorder = new SimulationRecorder();
+        var sim = new Simulator(_instances, ClusterScheduler.Create("token-jsq", _instances.Count), recorder);
+        return sim.Run(ArrivalSource.FromTrace(_trace)).Events;
+    }
+}

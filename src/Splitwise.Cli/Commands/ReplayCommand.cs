@@ -1,0 +1,145 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using Splitwise.Designs;
+using Splitwise.Hardware;
+using Splitwise.Performance;
+using Splitwise.Replay;
+using Splitwise.Traces;
+using SloSet = Splitwise.Replay.SloSet;
+
+namespace Splitwise.Cli.Commands;
+
+/// <summary><c>splitwise replay</c>: open-loop replay of a trace against an OpenAI-compatible server.</summary>
+public static class ReplayCommand
+{
+    public static Command Create(CliContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var endpoint = new Option<string>("--endpoint") { Description = "Server base URL, e.g. http://127.0.0.1:8000", Required = true };
+        var model = new Option<string>("--model") { Description = "Model name to request (see the server's /v1/models)", Required = true };
+        var trace = new Option<string>("--trace") { Description = "Trace: conv-2023, code-2023, conv-2024, code-2024 or a file", Required = true };
+        var dataDir = new Option<string?>("--data-dir") { Description = "Where named traces live (default $SPLITWISE_DATA or ~/.cache/splitwise)" };
+        var output = new Option<string>("--out") { Description = "Output directory for requests.csv/jsonl, summary.json, report.html", Required = true };
+        var speedup = new Option<double>("--speedup") { Description = "Time compression of the arrivals (2 = twice as fast)", DefaultValueFactory = _ => 1.0 };
+        var maxConcurrency = new Option<int>("--max-concurrency") { Description = "At most this many requests in flight (0 = unlimited)", DefaultValueFactory = _ => 0 };
+        var duration = new Option<string?>("--duration") { Description = "Replay arrivals within this much trace time, e.g. 2m, 90s" };
+        var count = new Option<int?>("--count") { Description = "Replay at most this many requests" };
+        var api = new Option<string>("--api") { Description = "completions or chat", DefaultValueFactory = _ => "completions" };
+        var tokenizer = new Option<string>("--tokenizer") { Description = "cl100k_base, o200k_base, gpt2 or a tokenizer.json path", DefaultValueFactory = _ => "cl100k_base" };
+        var slo = new Option<string?>("--slo") { Description = "Latency objectives for goodput, e.g. ttft_p99=2s,tbt_p99=200ms,e2e_p90=20s" };
+        var timeout = new Option<string>("--timeout") { Description = "Per-request timeout", DefaultValueFactory = _ => "10m" };
+        var apiKey = new Option<string?>("--api-key") { Description = "Bearer key (default $OPENAI_API_KEY)" };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the prompt texts", DefaultValueFactory = _ => 0UL };
+        var noMax = new Option<bool>("--no-max-tokens") { Description = "Do not send max_tokens" };
+        var noIgnoreEos = new Option<bool>("--no-ignore-eos") { Description = "Do not send ignore_eos (for servers that reject it)" };
+        var noMin = new Option<bool>("--no-min-tokens") { Description = "Do not send min_tokens (for servers that reject it)" };
+        var noUsage = new Option<bool>("--no-usage") { Description = "Do not ask for stream_options.include_usage" };
+        var json = new Option<bool>("--json") { Description = "Print summary.json instead of the table" };
+        var predict = new Option<string?>("--predict") { Description = $"Also simulate the same requests on this design ({string.Join(", ", ClusterConfig.DesignNames)}) and report measured beside predicted" };
+        var predictMachines = new Option<int>("--predict-machines") { Description = "Machines of the --predict design", DefaultValueFactory = _ => 1 };
+        var serverSpeedup = new Option<double>("--server-speedup") { Description = "The server is 'splitwise serve --speedup S': predict for that time compression", DefaultValueFactory = _ => 1.0 };
+        var profile = new Option<string?>("--profile") { Description = "perf_model.csv for --predict (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv)" };
+        var noWarmup = new Option<bool>("--no-warmup") { Description = "Skip the unmeasured warm-up request that checks endpoint and model first" };
+
+        var command = new Command("replay", "Replay a trace open-loop against an OpenAI-compatible server and measure TTFT, ITL/TPOT, E2E and goodput");
+        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, predict, predictMachines, serverSpeedup, profile])
+        {
+            command.Options.Add(o);
+        }
+
+        command.SetAction((ParseResult pr, CancellationToken ct) => context.RunAsync(pr, async token =>
+        {
+            if (!Uri.TryCreate(pr.GetValue(endpoint), UriKind.Absolute, out Uri? uri))
+            {
+                throw SplitwiseException.Usage($"--endpoint '{pr.GetValue(endpoint)}': not an absolute URL; write e.g. http://127.0.0.1:8000");
+            }
+
+            OpenAiApi apiKind = pr.GetValue(api)!.ToLowerInvariant() switch
+            {
+                "completions" or "completion" => OpenAiApi.Completions,
+                "chat" => OpenAiApi.Chat,
+                string other => throw SplitwiseException.Usage($"--api '{other}': use completions or chat"),
+            };
+            var options = new ReplayOptions
+            {
+                Endpoint = uri,
+                Model = pr.GetValue(model)!,
+                Api = apiKind,
+                Tokenizer = pr.GetValue(tokenizer)!,
+                Speedup = pr.GetValue(speedup),
+                MaxConcurrency = pr.GetValue(maxConcurrency),
+                Duration = pr.GetValue(duration) is { } d ? DurationText.Parse(d, "--duration") : null,
+                Count = pr.GetValue(count),
+                SendMaxTokens = !pr.GetValue(noMax),
+                SendIgnoreEos = !pr.GetValue(noIgnoreEos),
+                SendMinTokens = !pr.GetValue(noMin),
+                IncludeUsage = !pr.GetValue(noUsage),
+                Timeout = DurationText.Parse(pr.GetValue(timeout)!, "--timeout"),
+                ApiKey = pr.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"),
+                Seed = pr.GetValue(seed),
+                Warmup = !pr.GetValue(noWarmup),
+                Slo = SloSet.Parse(pr.GetValue(slo)),
+                OutputDirectory = pr.GetValue(output)!,
+            };
+            options.Validate();
+            string path = NamedTraces.Resolve(pr.GetValue(trace)!, pr.GetValue(dataDir), log: context.Error, ct: token);
+            Trace loaded = TraceReader.Read(path, new TraceReadOptions { DisplayName = NamedTraces.IsNamed(pr.GetValue(trace)!) ? pr.GetValue(trace)!.ToLowerInvariant() : null });
+            var runner = new ReplayRunner(options, loaded);
+            await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"replaying {runner.Plan.Count} requests of {loaded.Name} over {runner.Plan.Span.TotalSeconds:0.0} s against {OpenAiClient.EndpointUrl(uri, apiKind)}"));
+            ReplaySummary summary = context.Interactive
+                ? await RunWithProgressAsync(context, runner, token)
+                : await runner.RunAsync(token);
+            PredictedRun? predicted = null;
+            if (pr.GetValue(predict) is { } designName)
+            {
+                ClusterConfig cluster = ClusterConfig.ForDesign(designName, pr.GetValue(predictMachines));
+                ProfileTable table = ProfileTable.Load(ServeCommand.ResolveProfile(pr.GetValue(profile), pr.GetValue(dataDir)));
+                predicted = ReplayPrediction.Run(runner.Plan, cluster, Catalog.BuiltIn, table, pr.GetValue(serverSpeedup), Path.Combine(options.OutputDirectory, "predicted"), token).Run;
+            }
+
+            ReplayReport.Write(options.OutputDirectory, summary, runner.Results, predicted);
+            await context.Output.WriteAsync(pr.GetValue(json) ? summary.ToJson() + "\n" : summary.ToText());
+            if (predicted is not null)
+            {
+                await context.Output.WriteLineAsync(Compare("TTFT", summary.TtftMs, predicted.Ttft));
+                await context.Output.WriteLineAsync(Compare("TPOT", summary.TpotMs, predicted.Tpot));
+                await context.Output.WriteLineAsync(Compare("E2E", summary.E2eMs, predicted.E2e));
+            }
+            await context.Error.WriteLineAsync($"wrote {Path.Combine(options.OutputDirectory, "requests.csv")}, requests.jsonl, summary.json, report.html");
+            return summary.Failed > 0 && summary.Completed == 0 ? ExitCodes.Failure : ExitCodes.Success;
+        }, ct));
+        return command;
+    }
+
+    private static string Compare(string name, LatencyStats measured, LatencyStats predicted) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"{name,-5} measured/predicted ms  p50 {measured.P50:0.0}/{predicted.P50:0.0} ({Err(measured.P50, predicted.P50)})  p90 {measured.P90:0.0}/{predicted.P90:0.0} ({Err(measured.P90, predicted.P90)})  p99 {measured.P99:0.0}/{predicted.P99:0.0} ({Err(measured.P99, predicted.P99)})");
+
+    private static string Err(double m, double p) => (100 * (m - p) / p).ToString("+0.0;-0.0", CultureInfo.InvariantCulture) + "%";
+
+    private static async Task<ReplaySummary> RunWithProgressAsync(CliContext context, ReplayRunner runner, CancellationToken token)
+    {
+        ReplaySummary? summary = null;
+        await context.Console.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                ProgressTask task = ctx.AddTask("replay", maxValue: runner.Plan.Count);
+                Task<ReplaySummary> run = runner.RunAsync(token);
+                while (!run.IsCompleted)
+                {
+                    await Task.WhenAny(run, Task.Delay(250, CancellationToken.None));
+                    ReplayProgress p = runner.Progress;
+                    task.Value = p.Done;
+                    task.Description = string.Create(CultureInfo.InvariantCulture,
+                        $"sent {p.Sent}/{p.Planned}  done {p.Done}  failed {p.Failed}  p50 TTFT {(double.IsNaN(p.LiveP50TtftMs) ? "-" : p.LiveP50TtftMs.ToString("0.0", CultureInfo.InvariantCulture) + " ms")}");
+                }
+
+                summary = await run;
+            });
+        return summary!;
+    }
+}

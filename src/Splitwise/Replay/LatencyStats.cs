@@ -1,0 +1,75 @@
+namespace Splitwise.Replay;
+
+/// <summary>Summary statistics of one latency distribution, in milliseconds.</summary>
+/// <remarks>
+/// Percentiles interpolate linearly between the closest ranks of the sorted integer-nanosecond samples (NumPy's and
+/// pandas' default, as SplitwiseSim reports), so they are exact for the data: no sketch, no binning.
+/// </remarks>
+public sealed record LatencyStats(int Count, double Mean, double Std, double Min, double P50, double P90, double P95, double P99, double? P999, double Max)
+{
+    public static LatencyStats Empty { get; } = new(0, 0, 0, 0, 0, 0, 0, 0, null, 0);
+
+    /// <summary>Sorts <paramref name="nanoseconds"/> in place and summarises it.</summary>
+    public static LatencyStats FromNanoseconds(Span<long> nanoseconds)
+    {
+        if (nanoseconds.IsEmpty)
+        {
+            return Empty;
+        }
+
+        nanoseconds.Sort();
+        double sum = 0;
+        foreach (long v in nanoseconds)
+        {
+            sum += v;
+        }
+
+        double mean = sum / nanoseconds.Length;
+        double sq = 0;
+        foreach (long v in nanoseconds)
+        {
+            double d = v - mean;
+            sq += d * d;
+        }
+
+        double std = nanoseconds.Length > 1 ? Math.Sqrt(sq / (nanoseconds.Length - 1)) : 0;
+        const double Ms = 1e6;
+        return new LatencyStats(
+            nanoseconds.Length,
+            mean / Ms,
+            std / Ms,
+            nanoseconds[0] / Ms,
+            Percentile(nanoseconds, 50) / Ms,
+            Percentile(nanoseconds, 90) / Ms,
+            Percentile(nanoseconds, 95) / Ms,
+            Percentile(nanoseconds, 99) / Ms,
+            nanoseconds.Length >= 1000 ? Percentile(nanoseconds, 99.9) / Ms : null,
+            nanoseconds[^1] / Ms);
+    }
+
+    /// <summary>Linear-interpolated percentile of sorted data.</summary>
+    public static double Percentile(ReadOnlySpan<long> sorted, double percentile)
+    {
+        if (sorted.IsEmpty)
+        {
+            return double.NaN;
+        }
+
+        double rank = percentile / 100.0 * (sorted.Length - 1);
+        int lo = (int)Math.Floor(rank);
+        int hi = Math.Min(lo + 1, sorted.Length - 1);
+        double frac = rank - lo;
+        return sorted[lo] + ((sorted[hi] - sorted[lo]) * frac);
+    }
+
+    /// <summary>The value of a named percentile (50, 90, 95, 99, 99.9), in ms; NaN when not available.</summary>
+    public double At(double percentile) => percentile switch
+    {
+        50 => P50,
+        90 => P90,
+        95 => P95,
+        99 => P99,
+        99.9 => P999 ?? double.NaN,
+        _ => double.NaN,
+    };
+}

@@ -1,0 +1,305 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Splitwise.Replay;
+
+/// <summary>
+/// Streams OpenAI-compatible completions and measures them: TTFT at the first chunk carrying output text, ITL between
+/// content chunks, E2E at the last content chunk, true token counts from <c>usage</c>. Every failure is classified.
+/// </summary>
+/// <remarks>
+/// One instance per run: it owns a <see cref="SocketsHttpHandler"/> whose pool is sized for the run's concurrency
+/// (no hidden cap), so connections are reused. Thread-safe.
+/// </remarks>
+public sealed class OpenAiClient : IDisposable
+{
+    private static readonly double s_nsPerTick = 1e9 / Stopwatch.Frequency;
+
+    private readonly HttpClient _http;
+    private readonly Uri _url;
+    private readonly ReplayOptions _options;
+
+    public OpenAiClient(ReplayOptions options, int expectedConcurrency)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = expectedConcurrency > 0 ? expectedConcurrency : int.MaxValue,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
+            ConnectTimeout = TimeSpan.FromSeconds(30),
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            UseProxy = false,
+        };
+        _http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        _url = EndpointUrl(options.Endpoint, options.Api);
+    }
+
+    /// <summary>The full URL for the API: <c>{endpoint}/v1/completions</c> or <c>{endpoint}/v1/chat/completions</c>.</summary>
+    public static Uri EndpointUrl(Uri endpoint, OpenAiApi api)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        string basePath = endpoint.AbsolutePath.TrimEnd('/');
+        if (!basePath.EndsWith("/v1", StringComparison.Ordinal))
+        {
+            basePath += "/v1";
+        }
+
+        string path = basePath + (api == OpenAiApi.Chat ? "/chat/completions" : "/completions");
+        return new UriBuilder(endpoint) { Path = path }.Uri;
+    }
+
+    /// <summary>The JSON body of one streaming request, serialised once before the run.</summary>
+    public byte[] BuildBody(string prompt, int outputTokens)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(prompt.Length + 256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("model", _options.Model);
+            if (_options.Api == OpenAiApi.Chat)
+            {
+                json.WriteStartArray("messages");
+                json.WriteStartObject();
+                json.WriteString("role", "user");
+                json.WriteString("content", prompt);
+                json.WriteEndObject();
+                json.WriteEndArray();
+            }
+            else
+            {
+                json.WriteString("prompt", prompt);
+            }
+
+            int max = Math.Max(1, outputTokens);
+            if (_options.SendMaxTokens)
+            {
+                json.WriteNumber("max_tokens", max);
+            }
+
+            if (_options.SendMinTokens)
+            {
+                json.WriteNumber("min_tokens", max);
+            }
+
+            if (_options.SendIgnoreEos)
+            {
+                json.WriteBoolean("ignore_eos", true);
+            }
+
+            json.WriteBoolean("stream", true);
+            if (_options.IncludeUsage)
+            {
+                json.WriteStartObject("stream_options");
+                json.WriteBoolean("include_usage", true);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Sends one request and reads its stream to the end, filling <paramref name="result"/>. Never throws except for
+    /// cancellation of the whole run (<paramref name="runToken"/>); every other failure is recorded in the result.
+    /// </summary>
+    /// <param name="body">The request body from <see cref="BuildBody"/>.</param>
+    /// <param name="result">The row to fill; <see cref="RequestResult.SentNs"/> is set here.</param>
+    /// <param name="runStartTimestamp">The <see cref="Stopwatch"/> timestamp of the run's time zero.</param>
+    /// <param name="runToken">Cancels the whole run.</param>
+    public async Task SendAsync(byte[] body, RequestResult result, long runStartTimestamp, CancellationToken runToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(result);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(runToken);
+        timeout.CancelAfter(_options.Timeout);
+        using var request = new HttpRequestMessage(HttpMethod.Post, _url)
+        {
+            Content = new ByteArrayContent(body),
+            Version = HttpVersion.Version11,
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        if (_options.ApiKey is { Length: > 0 } key)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        long sent = Stopwatch.GetTimestamp();
+        result.SentNs = ToNs(sent - runStartTimestamp);
+        long first = -1, last = -1, previous = -1;
+        var gaps = new List<long>(Math.Max(1, result.OutputTokens));
+        bool done = false;
+        try
+        {
+            using HttpResponseMessage response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            result.HttpStatus = (int)response.StatusCode;
+            if (!response.IsSuccessStatusCode)
+            {
+                string text = await ReadErrorBodyAsync(response, timeout.Token);
+                Fail(result, $"http_{(int)response.StatusCode}", text);
+                return;
+            }
+
+            using Stream stream = await response.Content.ReadAsStreamAsync(timeout.Token);
+            SseParser<StreamChunk> parser = SseParser.Create(stream, static (type, data) => StreamChunk.Parse(type, data));
+            await foreach (SseItem<StreamChunk> item in parser.EnumerateAsync(timeout.Token))
+            {
+                long now = Stopwatch.GetTimestamp();
+                StreamChunk chunk = item.Data;
+                if (chunk.IsDone)
+                {
+                    done = true;
+                    break;
+                }
+
+                if (chunk.Error is not null)
+                {
+                    Fail(result, "stream_error", chunk.Error);
+                    break;
+                }
+
+                if (chunk.HasContent)
+                {
+                    if (first < 0)
+                    {
+                        first = now;
+                    }
+                    else
+                    {
+                        gaps.Add(ToNs(now - previous));
+                    }
+
+                    previous = now;
+                    last = now;
+                    result.ContentChunks++;
+                }
+
+                if (chunk.HasUsage)
+                {
+                    result.UsageCompletionTokens = chunk.CompletionTokens;
+                    result.UsagePromptTokens = chunk.PromptTokens;
+                }
+            }
+
+            if (result.Error is null && !done)
+            {
+                Fail(result, "incomplete_stream", "the stream ended without data: [DONE]");
+            }
+            else if (result.Error is null && first < 0)
+            {
+                Fail(result, "no_output", "the stream carried no output text");
+            }
+        }
+        catch (OperationCanceledException) when (runToken.IsCancellationRequested)
+        {
+            Fail(result, "cancelled", "the run was interrupted");
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            Fail(result, "timeout", $"no complete response within {_options.Timeout.TotalSeconds:0.###} s");
+        }
+        catch (OperationCanceledException ex)
+        {
+            Fail(result, "connect_timeout", ex.Message);
+        }
+        catch (HttpRequestException ex)
+        {
+            Fail(result, Classify(ex), ex.Message);
+        }
+        catch (IOException ex)
+        {
+            Fail(result, Classify(ex), ex.Message);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or FormatException)
+        {
+            Fail(result, "stream_error", ex.Message);
+        }
+        finally
+        {
+            if (first >= 0)
+            {
+                result.TtftNs = ToNs(first - sent);
+                result.E2eNs = ToNs(last - sent);
+            }
+
+            result.ItlNs = [.. gaps];
+        }
+    }
+
+    private static async Task<string> ReadErrorBodyAsync(HttpResponseMessage response, CancellationToken token)
+    {
+        try
+        {
+            string body = await response.Content.ReadAsStringAsync(token);
+            try
+            {
+                using var doc = JsonDocument.Parse(body);
+                if (doc.RootElement.TryGetProperty("error", out JsonElement error))
+                {
+                    return error.ValueKind == JsonValueKind.Object && error.TryGetProperty("message", out JsonElement m)
+                        ? m.GetString() ?? body
+                        : error.ToString();
+                }
+            }
+            catch (JsonException)
+            {
+            }
+
+            return body.Length > 300 ? body[..300] : body;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
+        {
+            return ex.Message;
+        }
+    }
+
+    private static void Fail(RequestResult result, string reason, string detail)
+    {
+        result.Error ??= reason;
+        result.ErrorDetail ??= detail.ReplaceLineEndings(" ");
+    }
+
+    /// <summary>Reason class of a transport failure: connection_refused, connection_reset, ... .</summary>
+    internal static string Classify(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is SocketException se)
+            {
+                return se.SocketErrorCode switch
+                {
+                    SocketError.ConnectionRefused => "connection_refused",
+                    SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown => "connection_reset",
+                    SocketError.TimedOut => "timeout",
+                    SocketError.HostNotFound or SocketError.NoData => "dns",
+                    _ => "socket_" + se.SocketErrorCode.ToString().ToLowerInvariant(),
+                };
+            }
+
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.ResponseEnded })
+            {
+                return "connection_reset";
+            }
+
+            if (e is HttpRequestException { HttpRequestError: HttpRequestError.InvalidResponse })
+            {
+                return "invalid_response";
+            }
+        }
+
+        return ex is IOException ? "connection_reset" : "http_error";
+    }
+
+    private static long ToNs(long ticks) => (long)(ticks * s_nsPerTick);
+
+    public void Dispose() => _http.Dispose();
+}

@@ -1,0 +1,112 @@
+namespace Splitwise.Replay;
+
+/// <summary>Which OpenAI endpoint to call.</summary>
+public enum OpenAiApi
+{
+    /// <summary><c>/v1/completions</c> with a <c>prompt</c>.</summary>
+    Completions,
+
+    /// <summary><c>/v1/chat/completions</c> with one user message.</summary>
+    Chat,
+}
+
+/// <summary>Everything a replay run needs besides the trace.</summary>
+/// <remarks>
+/// <see cref="Duration"/> and <see cref="Count"/> select requests in trace time (the first two minutes of the trace
+/// are two minutes whatever the speed-up); the wall-clock length of the run is that divided by <see cref="Speedup"/>.
+/// </remarks>
+public sealed record ReplayOptions
+{
+    /// <summary>Base URL of the server, e.g. <c>http://127.0.0.1:8000</c> (a trailing <c>/v1</c> is accepted).</summary>
+    public required Uri Endpoint { get; init; }
+
+    public required string Model { get; init; }
+
+    public OpenAiApi Api { get; init; } = OpenAiApi.Completions;
+
+    /// <summary>Tokenizer for exact-length prompts: a tiktoken encoding name or a tokenizer.json path.</summary>
+    public string Tokenizer { get; init; } = "cl100k_base";
+
+    /// <summary>Time compression: 2 sends the trace twice as fast.</summary>
+    public double Speedup { get; init; } = 1.0;
+
+    /// <summary>At most this many requests in flight; a send waits for a slot (and its lag shows it). 0 = unlimited.</summary>
+    public int MaxConcurrency { get; init; }
+
+    /// <summary>Replay only arrivals within this much trace time from the first arrival.</summary>
+    public TimeSpan? Duration { get; init; }
+
+    /// <summary>Replay at most this many requests.</summary>
+    public int? Count { get; init; }
+
+    /// <summary>Send <c>max_tokens</c> = trace output tokens.</summary>
+    public bool SendMaxTokens { get; init; } = true;
+
+    /// <summary>Send <c>ignore_eos: true</c> (vLLM, SGLang, TGI-compatible servers).</summary>
+    public bool SendIgnoreEos { get; init; } = true;
+
+    /// <summary>Send <c>min_tokens</c> = trace output tokens (vLLM).</summary>
+    public bool SendMinTokens { get; init; } = true;
+
+    /// <summary>Send <c>stream_options: {"include_usage": true}</c> to read the true token counts.</summary>
+    public bool IncludeUsage { get; init; } = true;
+
+    /// <summary>Per-request timeout, from send to the end of the stream.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Optional <c>Authorization: Bearer</c> key.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Seed of the prompt texts (each request's prompt is seeded by this and its index).</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>
+    /// Send one short request before the run (not measured): it checks the endpoint and model, failing fast with the
+    /// server's message, and warms both sides' code paths.
+    /// </summary>
+    public bool Warmup { get; init; } = true;
+
+    /// <summary>Latency objectives for goodput.</summary>
+    public SloSet Slo { get; init; } = SloSet.Empty;
+
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Validates once; every problem is a usage error naming the flag.</summary>
+    public void Validate()
+    {
+        if (Endpoint.Scheme is not ("http" or "https"))
+        {
+            throw SplitwiseException.Usage($"--endpoint {Endpoint}: must be an http:// or https:// URL, e.g. http://127.0.0.1:8000");
+        }
+
+        if (string.IsNullOrWhiteSpace(Model))
+        {
+            throw SplitwiseException.Usage("--model: give the model name the server serves (see its /v1/models)");
+        }
+
+        if (!(Speedup > 0) || double.IsInfinity(Speedup))
+        {
+            throw SplitwiseException.Usage($"--speedup {Speedup}: must be a positive number (1 = real time)");
+        }
+
+        if (MaxConcurrency < 0)
+        {
+            throw SplitwiseException.Usage($"--max-concurrency {MaxConcurrency}: must be 0 (unlimited) or positive");
+        }
+
+        if (Count is <= 0)
+        {
+            throw SplitwiseException.Usage($"--count {Count}: must be positive");
+        }
+
+        if (Duration is { } d && d <= TimeSpan.Zero)
+        {
+            throw SplitwiseException.Usage($"--duration {d}: must be positive");
+        }
+
+        if (Timeout <= TimeSpan.Zero)
+        {
+            throw SplitwiseException.Usage($"--timeout {Timeout}: must be positive");
+        }
+    }
+}

@@ -1,0 +1,274 @@
+using System.Diagnostics;
+using Splitwise.IO;
+using Splitwise.Tokens;
+using Trace = Splitwise.Traces.Trace;
+
+namespace Splitwise.Replay;
+
+/// <summary>A moment's view of a running replay, for progress displays.</summary>
+public readonly record struct ReplayProgress(int Planned, int Sent, int Done, int Failed, double LiveP50TtftMs);
+
+/// <summary>
+/// Open-loop replay: every request is sent at its scheduled time whether or not earlier ones finished. The schedule
+/// is absolute (run start + offset), never a chain of relative sleeps; a dedicated thread sleeps coarsely and
+/// spins/yields through the last millisecond, then hands the request to the thread pool. The client's own lag
+/// (actual − scheduled send) is measured per request, so an overloaded client shows instead of hiding in latency.
+/// </summary>
+public sealed class ReplayRunner
+{
+    private const long SpinWindowNs = 1_500_000;
+    private static readonly double s_ticksPerNs = Stopwatch.Frequency / 1e9;
+
+    private readonly ReplayOptions _options;
+    private readonly Trace _trace;
+    private readonly ReplayPlan _plan;
+    private readonly RequestResult?[] _results;
+    private readonly long[] _recentTtft = new long[1024];
+    private int _sent;
+    private int _done;
+    private int _failed;
+    private int _ttftCursor;
+
+    public ReplayRunner(ReplayOptions options, Trace trace)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(trace);
+        options.Validate();
+        _options = options;
+        _trace = trace;
+        _plan = ReplayPlan.Create(trace, options.Speedup, options.Duration, options.Count);
+        if (_plan.Count == 0)
+        {
+            throw SplitwiseException.Usage($"trace {trace.Name}: no requests selected (check --duration/--count)");
+        }
+
+        _results = new RequestResult?[_plan.Count];
+    }
+
+    public ReplayPlan Plan => _plan;
+
+    /// <summary>
+    /// The in-flight cap actually used: <see cref="ReplayOptions.MaxConcurrency"/>, or when unlimited the process's
+    /// open-file limit minus a reserve (each request holds a socket; past the limit the runtime cannot open one), 0
+    /// when no limit is known. A send waiting for a slot shows as send lag.
+    /// </summary>
+    public int EffectiveConcurrency { get; private set; }
+
+    /// <summary>Soft RLIMIT_NOFILE from /proc/self/limits minus 256 for the process's own files; 0 when unknown.</summary>
+    internal static int OpenFileLimitConcurrency()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/limits"))
+            {
+                if (line.StartsWith("Max open files", StringComparison.Ordinal))
+                {
+                    string[] parts = line["Max open files".Length..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    return int.TryParse(parts[0], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int soft)
+                        ? Math.Max(16, soft - 256)
+                        : 0;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return 0;
+    }
+
+    /// <summary>Rows of the run so far (null for requests not yet sent).</summary>
+    public IReadOnlyList<RequestResult?> Results => _results;
+
+    public ReplayProgress Progress
+    {
+        get
+        {
+            int n = Math.Min(Volatile.Read(ref _ttftCursor), _recentTtft.Length);
+            double p50 = double.NaN;
+            if (n > 0)
+            {
+                long[] copy = new long[n];
+                Array.Copy(_recentTtft, copy, n);
+                Array.Sort(copy);
+                p50 = LatencyStats.Percentile(copy, 50) / 1e6;
+            }
+
+            return new ReplayProgress(_plan.Count, Volatile.Read(ref _sent), Volatile.Read(ref _done), Volatile.Read(ref _failed), p50);
+        }
+    }
+
+    /// <summary>
+    /// Builds every prompt (exact length, verified by re-encoding), replays the plan, writes the per-request rows as
+    /// they complete and finally <c>summary.json</c>. On cancellation the summary of what finished is still written
+    /// and <see cref="OperationCanceledException"/> is rethrown.
+    /// </summary>
+    public async Task<ReplaySummary> RunAsync(CancellationToken cancellationToken)
+    {
+        var builder = new PromptBuilder(TextTokenizer.Create(_options.Tokenizer));
+        int concurrency = _options.MaxConcurrency > 0 ? _options.MaxConcurrency : OpenFileLimitConcurrency();
+        EffectiveConcurrency = concurrency;
+        using var client = new OpenAiClient(_options, concurrency);
+        byte[][] bodies = new byte[_plan.Count][];
+        int[] encoded = new int[_plan.Count];
+        Parallel.For(0, _plan.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+        {
+            BuiltPrompt prompt = builder.Build(_plan.Inputs[i], _options.Seed * 1_000_003UL + (ulong)_plan.TraceIndex[i]);
+            encoded[i] = prompt.EncodedTokens;
+            bodies[i] = client.BuildBody(prompt.Text, _plan.Outputs[i]);
+        });
+
+        if (_options.Warmup)
+        {
+            await WarmupAsync(client, builder, cancellationToken);
+        }
+
+        Directory.CreateDirectory(_options.OutputDirectory);
+        bool interrupted = false;
+        await using (var sink = new ResultSink(_options.OutputDirectory))
+        {
+            using var slots = concurrency > 0 ? new SemaphoreSlim(concurrency, concurrency) : null;
+            var allDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            int outstanding = 1; // the scheduler's own reference, released when it stops sending
+            long start = 0;
+            void Finish(RequestResult r)
+            {
+                if (r.Succeeded)
+                {
+                    int slot = Interlocked.Increment(ref _ttftCursor) - 1;
+                    _recentTtft[slot & (_recentTtft.Length - 1)] = r.TtftNs; // the last 1024 TTFTs
+                }
+                else
+                {
+                    Interlocked.Increment(ref _failed);
+                }
+
+                Interlocked.Increment(ref _done);
+                sink.Add(r);
+                slots?.Release();
+                if (Interlocked.Decrement(ref outstanding) == 0)
+                {
+                    allDone.TrySetResult();
+                }
+            }
+
+            var scheduler = new Thread(() =>
+            {
+                start = Stopwatch.GetTimestamp();
+                try
+                {
+                    for (int i = 0; i < _plan.Count; i++)
+                    {
+                        long deadline = start + (long)(_plan.OffsetNs[i] * s_ticksPerNs);
+                        WaitUntil(deadline, cancellationToken);
+                        slots?.Wait(cancellationToken);
+                        var result = new RequestResult
+                        {
+                            Index = i,
+                            TraceIndex = _plan.TraceIndex[i],
+                            ScheduledNs = _plan.OffsetNs[i],
+                            InputTokens = _plan.Inputs[i],
+                            PromptTokensEncoded = encoded[i],
+                            OutputTokens = _plan.Outputs[i],
+                        };
+                        _results[i] = result;
+                        Interlocked.Increment(ref outstanding);
+                        Interlocked.Increment(ref _sent);
+                        byte[] body = bodies[i];
+                        bodies[i] = null!; // let the body go once sent
+                        ThreadPool.UnsafeQueueUserWorkItem(
+                            _ => _ = SendOneAsync(client, body, result, start, Finish, cancellationToken),
+                            null);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    // stop sending; in-flight requests end as "cancelled"
+                }
+                finally
+                {
+                    if (Interlocked.Decrement(ref outstanding) == 0)
+                    {
+                        allDone.TrySetResult();
+                    }
+                }
+            })
+            {
+                IsBackground = true,
+                Name = "replay-scheduler",
+                Priority = ThreadPriority.AboveNormal,
+            };
+            scheduler.Start();
+            await allDone.Task;
+            scheduler.Join();
+            interrupted = cancellationToken.IsCancellationRequested;
+        }
+
+        ReplaySummary summary = ReplaySummary.Build(_options, _trace.Name, _results, interrupted, _plan.Span.TotalSeconds) with { EffectiveConcurrency = EffectiveConcurrency };
+        AtomicFile.WriteAllText(Path.Combine(_options.OutputDirectory, "summary.json"), summary.ToJson() + "\n");
+        cancellationToken.ThrowIfCancellationRequested();
+        return summary;
+    }
+
+    private async Task WarmupAsync(OpenAiClient client, PromptBuilder builder, CancellationToken token)
+    {
+        var probe = new RequestResult { OutputTokens = 2, InputTokens = 16 };
+        await client.SendAsync(client.BuildBody(builder.Build(16, _options.Seed ^ 0xFEEDUL).Text, 2), probe, Stopwatch.GetTimestamp(), token);
+        token.ThrowIfCancellationRequested();
+        if (!probe.Succeeded)
+        {
+            throw new SplitwiseException(
+                $"warm-up request to {OpenAiClient.EndpointUrl(_options.Endpoint, _options.Api)} failed: {probe.Error} ({probe.ErrorDetail}); check --endpoint, --model and --api, or pass --no-warmup",
+                ExitCodes.Failure);
+        }
+    }
+
+    private static async Task SendOneAsync(OpenAiClient client, byte[] body, RequestResult result, long start, Action<RequestResult> finish, CancellationToken token)
+    {
+        try
+        {
+            await client.SendAsync(body, result, start, token);
+        }
+        catch (Exception ex)
+        {
+            result.Error ??= "client_error";
+            result.ErrorDetail ??= ex.Message;
+        }
+        finally
+        {
+            finish(result);
+        }
+    }
+
+    /// <summary>Blocks until the absolute <see cref="Stopwatch"/> timestamp: sleeps coarsely, then yields/spins.</summary>
+    internal static void WaitUntil(long deadline, CancellationToken token)
+    {
+        long spinWindow = (long)(SpinWindowNs * s_ticksPerNs);
+        while (true)
+        {
+            long remaining = deadline - Stopwatch.GetTimestamp();
+            if (remaining <= 0)
+            {
+                return;
+            }
+
+            if (remaining > spinWindow)
+            {
+                token.ThrowIfCancellationRequested();
+                double ms = (remaining - spinWindow) / (Stopwatch.Frequency / 1000.0);
+                Thread.Sleep(Math.Clamp((int)ms, 1, 50)); // wake at least every 50 ms to notice cancellation
+            }
+            else if (remaining > spinWindow / 8)
+            {
+                Thread.Yield();
+            }
+            else
+            {
+                Thread.SpinWait(20);
+            }
+        }
+    }
+}

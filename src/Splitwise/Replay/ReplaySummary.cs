@@ -1,0 +1,259 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Splitwise.Replay;
+
+/// <summary>One objective's verdict: the measured percentile against its threshold.</summary>
+public sealed record SloVerdict(string Key, double ThresholdMs, double MeasuredMs, bool Met);
+
+/// <summary>The result of a replay run, written as <c>summary.json</c>.</summary>
+public sealed record ReplaySummary
+{
+    public required string Trace { get; init; }
+
+    public required string Endpoint { get; init; }
+
+    public required string Model { get; init; }
+
+    public required string Api { get; init; }
+
+    public required string Tokenizer { get; init; }
+
+    public double Speedup { get; init; }
+
+    public int MaxConcurrency { get; init; }
+
+    /// <summary>The in-flight cap used: --max-concurrency, or the open-file limit when that was unlimited (0 = none).</summary>
+    public int EffectiveConcurrency { get; init; }
+
+    public bool Interrupted { get; init; }
+
+    public int RequestsPlanned { get; init; }
+
+    public int RequestsSent { get; init; }
+
+    public int Completed { get; init; }
+
+    public int Failed { get; init; }
+
+    /// <summary>Failure counts by reason (<c>http_500</c>, <c>timeout</c>, <c>connection_reset</c>, ...), sorted by reason.</summary>
+    public required SortedDictionary<string, int> Failures { get; init; }
+
+    /// <summary>Scheduled span of the sends, seconds.</summary>
+    public double ScheduleSeconds { get; init; }
+
+    /// <summary>First send → last completion, seconds.</summary>
+    public double DurationSeconds { get; init; }
+
+    /// <summary>Sends per second actually achieved: (sent − 1) / (last send − first send), the load really offered.</summary>
+    public double OfferedRps { get; init; }
+
+    public double RequestThroughputRps { get; init; }
+
+    public double OutputTokenThroughputTps { get; init; }
+
+    public double InputTokenThroughputTps { get; init; }
+
+    /// <summary>Prompts whose re-encoded length equals the trace's input tokens.</summary>
+    public int ExactInputPrompts { get; init; }
+
+    public double ExactInputRate { get; init; }
+
+    /// <summary>Successful requests whose <c>usage.prompt_tokens</c> differed from the trace's input tokens.</summary>
+    public int PromptTokenMismatches { get; init; }
+
+    /// <summary>Successful requests whose <c>usage.completion_tokens</c> differed from the trace's output tokens.</summary>
+    public int OutputTokenMismatches { get; init; }
+
+    /// <summary>Successful requests without a usage chunk (counts then come from content chunks).</summary>
+    public int MissingUsage { get; init; }
+
+    public required LatencyStats SendLagMs { get; init; }
+
+    public required LatencyStats TtftMs { get; init; }
+
+    /// <summary>Inter-token latency over all gaps between content chunks of all requests.</summary>
+    public required LatencyStats ItlMs { get; init; }
+
+    /// <summary>Per-request TPOT = (E2E − TTFT) / (output tokens − 1).</summary>
+    public required LatencyStats TpotMs { get; init; }
+
+    public required LatencyStats E2eMs { get; init; }
+
+    public string Slo { get; init; } = "";
+
+    /// <summary>Requests per second whose TTFT, TBT (TPOT) and E2E met every per-request bound of the SLOs.</summary>
+    public double? GoodputRps { get; init; }
+
+    public int? GoodRequests { get; init; }
+
+    public IReadOnlyList<SloVerdict> SloVerdicts { get; init; } = [];
+
+    /// <summary>Builds the summary from the rows of a run.</summary>
+    public static ReplaySummary Build(ReplayOptions options, string traceName, IReadOnlyList<RequestResult?> rows, bool interrupted, double scheduleSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(rows);
+        var failures = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var lag = new List<long>();
+        var ttft = new List<long>();
+        var itl = new List<long>();
+        var tpot = new List<long>();
+        var e2e = new List<long>();
+        int sent = 0, completed = 0, exact = 0, promptMismatch = 0, outputMismatch = 0, missingUsage = 0, good = 0;
+        long outputTokens = 0, inputTokens = 0;
+        long firstSend = long.MaxValue, lastSend = long.MinValue, lastEnd = long.MinValue;
+        long ttftBound = options.Slo.BoundNanoseconds(SloMetric.Ttft);
+        long tbtBound = options.Slo.BoundNanoseconds(SloMetric.Tbt);
+        long e2eBound = options.Slo.BoundNanoseconds(SloMetric.E2e);
+        foreach (RequestResult? r in rows)
+        {
+            if (r is null)
+            {
+                continue;
+            }
+
+            sent++;
+            lag.Add(r.SendLagNs);
+            if (r.IsExactInput)
+            {
+                exact++;
+            }
+
+            firstSend = Math.Min(firstSend, r.SentNs);
+            lastSend = Math.Max(lastSend, r.SentNs);
+            if (!r.Succeeded)
+            {
+                failures[r.Error!] = failures.GetValueOrDefault(r.Error!) + 1;
+                continue;
+            }
+
+            completed++;
+            lastEnd = Math.Max(lastEnd, r.SentNs + r.E2eNs);
+            ttft.Add(r.TtftNs);
+            e2e.Add(r.E2eNs);
+            itl.AddRange(r.ItlNs);
+            long tp = r.TpotNs;
+            if (tp >= 0)
+            {
+                tpot.Add(tp);
+            }
+
+            outputTokens += r.CompletionTokens;
+            inputTokens += r.UsagePromptTokens >= 0 ? r.UsagePromptTokens : r.PromptTokensEncoded;
+            if (r.UsageCompletionTokens < 0)
+            {
+                missingUsage++;
+            }
+
+            if (r.OutputMismatch)
+            {
+                outputMismatch++;
+            }
+
+            if (r.UsagePromptTokens >= 0 && r.UsagePromptTokens != r.InputTokens)
+            {
+                promptMismatch++;
+            }
+
+            if (r.TtftNs <= ttftBound && (tp < 0 || tp <= tbtBound) && r.E2eNs <= e2eBound)
+            {
+                good++;
+            }
+        }
+
+        double duration = completed > 0 ? (lastEnd - firstSend) / 1e9 : 0;
+        long[] itlArray = [.. itl];
+        long[] ttftArray = [.. ttft];
+        long[] tpotArray = [.. tpot];
+        long[] e2eArray = [.. e2e];
+        var summary = new ReplaySummary
+        {
+            Trace = traceName,
+            Endpoint = options.Endpoint.ToString(),
+            Model = options.Model,
+            Api = options.Api == OpenAiApi.Chat ? "chat" : "completions",
+            Tokenizer = options.Tokenizer,
+            Speedup = options.Speedup,
+            MaxConcurrency = options.MaxConcurrency,
+            Interrupted = interrupted,
+            RequestsPlanned = rows.Count,
+            RequestsSent = sent,
+            Completed = completed,
+            Failed = sent - completed,
+            Failures = failures,
+            ScheduleSeconds = scheduleSeconds,
+            DurationSeconds = duration,
+            OfferedRps = sent > 1 && lastSend > firstSend ? (sent - 1) / ((lastSend - firstSend) / 1e9) : 0,
+            RequestThroughputRps = duration > 0 ? completed / duration : 0,
+            OutputTokenThroughputTps = duration > 0 ? outputTokens / duration : 0,
+            InputTokenThroughputTps = duration > 0 ? inputTokens / duration : 0,
+            ExactInputPrompts = exact,
+            ExactInputRate = sent > 0 ? (double)exact / sent : 0,
+            PromptTokenMismatches = promptMismatch,
+            OutputTokenMismatches = outputMismatch,
+            MissingUsage = missingUsage,
+            SendLagMs = LatencyStats.FromNanoseconds(lag.ToArray()),
+            TtftMs = LatencyStats.FromNanoseconds(ttftArray),
+            ItlMs = LatencyStats.FromNanoseconds(itlArray),
+            TpotMs = LatencyStats.FromNanoseconds(tpotArray),
+            E2eMs = LatencyStats.FromNanoseconds(e2eArray),
+            Slo = options.Slo.ToString(),
+            GoodputRps = options.Slo.Objectives.Count > 0 && duration > 0 ? good / duration : null,
+            GoodRequests = options.Slo.Objectives.Count > 0 ? good : null,
+        };
+        var verdicts = new List<SloVerdict>();
+        foreach (Slo slo in options.Slo.Objectives)
+        {
+            long[] sorted = slo.Metric switch
+            {
+                SloMetric.Ttft => ttftArray,
+                SloMetric.Tbt => tpotArray,
+                SloMetric.Itl => itlArray,
+                _ => e2eArray,
+            };
+            double measured = LatencyStats.Percentile(sorted, slo.Percentile) / 1e6;
+            verdicts.Add(new SloVerdict(slo.Key, slo.ThresholdNanoseconds / 1e6, measured, measured <= slo.ThresholdNanoseconds / 1e6));
+        }
+
+        return summary with { SloVerdicts = verdicts };
+    }
+
+    public static JsonSerializerOptions JsonOptions { get; } = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>A short human-readable table of the headline numbers.</summary>
+    public string ToText()
+    {
+        CultureInfo ic = CultureInfo.InvariantCulture;
+        var sb = new System.Text.StringBuilder();
+        sb.AppendLine(ic, $"requests: {RequestsSent}/{RequestsPlanned} sent, {Completed} completed, {Failed} failed{(Failures.Count > 0 ? " (" + string.Join(", ", Failures.Select(f => $"{f.Key}: {f.Value}")) + ")" : "")}{(Interrupted ? ", INTERRUPTED" : "")}");
+        sb.AppendLine(ic, $"duration: {DurationSeconds:0.00} s, offered {OfferedRps:0.00} req/s, throughput {RequestThroughputRps:0.00} req/s, {OutputTokenThroughputTps:0.0} output tok/s");
+        sb.AppendLine(ic, $"exact input length: {ExactInputPrompts}/{RequestsSent} ({ExactInputRate:P1}); output-count mismatches: {OutputTokenMismatches}; prompt-count mismatches: {PromptTokenMismatches}; no usage: {MissingUsage}");
+        sb.AppendLine("metric          mean       p50       p90       p99       max  (ms)");
+        Line(sb, "send lag", SendLagMs);
+        Line(sb, "TTFT", TtftMs);
+        Line(sb, "ITL", ItlMs);
+        Line(sb, "TPOT", TpotMs);
+        Line(sb, "E2E", E2eMs);
+        if (GoodputRps is { } g)
+        {
+            sb.AppendLine(ic, $"goodput: {g:0.00} req/s ({GoodRequests} of {Completed} requests within {Slo})");
+            foreach (SloVerdict v in SloVerdicts)
+            {
+                sb.AppendLine(ic, $"  {v.Key}: {v.MeasuredMs:0.0} ms vs {v.ThresholdMs:0.0} ms {(v.Met ? "met" : "MISSED")}");
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private static void Line(System.Text.StringBuilder sb, string name, LatencyStats s) =>
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{name,-10}{s.Mean,10:0.000}{s.P50,10:0.000}{s.P90,10:0.000}{s.P99,10:0.000}{s.Max,10:0.000}");
+}

@@ -1,0 +1,153 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+
+namespace Splitwise.Replay;
+
+/// <summary>
+/// Appends one row per finished request to <c>requests.csv</c> and <c>requests.jsonl</c> as requests complete, from
+/// one writer task, flushing whenever the queue drains — so an interrupted run keeps every row it measured. (These
+/// two files are the deliberate exception to write-then-rename: they must survive an interruption partially.)
+/// </summary>
+public sealed class ResultSink : IAsyncDisposable
+{
+    public const string CsvHeader =
+        "index,trace_index,scheduled_s,sent_s,send_lag_ms,input_tokens,prompt_tokens_encoded,prompt_tokens_usage,output_tokens,completion_tokens_usage,content_chunks,ttft_ms,tpot_ms,itl_max_ms,e2e_ms,http_status,error,error_detail";
+
+    private readonly Channel<RequestResult> _queue = Channel.CreateUnbounded<RequestResult>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly StreamWriter _csv;
+    private readonly StreamWriter _jsonl;
+    private readonly Task _writer;
+
+    public ResultSink(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        CsvPath = Path.Combine(directory, "requests.csv");
+        JsonlPath = Path.Combine(directory, "requests.jsonl");
+        _csv = new StreamWriter(CsvPath, append: false, new UTF8Encoding(false)) { NewLine = "\n" };
+        _jsonl = new StreamWriter(JsonlPath, append: false, new UTF8Encoding(false)) { NewLine = "\n" };
+        _csv.WriteLine(CsvHeader);
+        _csv.Flush();
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    public string CsvPath { get; }
+
+    public string JsonlPath { get; }
+
+    /// <summary>Queues a finished request; never blocks.</summary>
+    public void Add(RequestResult result) => _queue.Writer.TryWrite(result);
+
+    private async Task WriteLoopAsync()
+    {
+        ChannelReader<RequestResult> reader = _queue.Reader;
+        var line = new StringBuilder(512);
+        while (await reader.WaitToReadAsync())
+        {
+            while (reader.TryRead(out RequestResult? r))
+            {
+                line.Clear();
+                AppendCsv(line, r);
+                await _csv.WriteLineAsync(line);
+                await _jsonl.WriteLineAsync(ToJson(r));
+            }
+
+            await _csv.FlushAsync();
+            await _jsonl.FlushAsync();
+        }
+    }
+
+    private static void AppendCsv(StringBuilder sb, RequestResult r)
+    {
+        CultureInfo ic = CultureInfo.InvariantCulture;
+        long maxItl = -1;
+        foreach (long g in r.ItlNs)
+        {
+            maxItl = Math.Max(maxItl, g);
+        }
+
+        sb.Append(ic, $"{r.Index},{r.TraceIndex},{r.ScheduledNs / 1e9:0.000000},{r.SentNs / 1e9:0.000000},{r.SendLagNs / 1e6:0.000},");
+        sb.Append(ic, $"{r.InputTokens},{r.PromptTokensEncoded},{Opt(r.UsagePromptTokens)},{r.OutputTokens},{Opt(r.UsageCompletionTokens)},{r.ContentChunks},");
+        sb.Append(ic, $"{Ms(r.TtftNs)},{Ms(r.TpotNs)},{Ms(maxItl)},{Ms(r.E2eNs)},{r.HttpStatus},{r.Error},{Quote(r.ErrorDetail)}");
+    }
+
+    private static string Opt(int v) => v < 0 ? "" : v.ToString(CultureInfo.InvariantCulture);
+
+    private static string Ms(long ns) => ns < 0 ? "" : (ns / 1e6).ToString("0.000", CultureInfo.InvariantCulture);
+
+    private static string Quote(string? s) => string.IsNullOrEmpty(s) ? "" : "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    private static string ToJson(RequestResult r)
+    {
+        using var buffer = new MemoryStream(256 + (r.ItlNs.Length * 10));
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("index", r.Index);
+            json.WriteNumber("trace_index", r.TraceIndex);
+            json.WriteNumber("scheduled_s", Math.Round(r.ScheduledNs / 1e9, 6));
+            json.WriteNumber("sent_s", Math.Round(r.SentNs / 1e9, 6));
+            json.WriteNumber("send_lag_ms", Math.Round(r.SendLagNs / 1e6, 3));
+            json.WriteNumber("input_tokens", r.InputTokens);
+            json.WriteNumber("prompt_tokens_encoded", r.PromptTokensEncoded);
+            WriteOpt(json, "prompt_tokens_usage", r.UsagePromptTokens);
+            json.WriteNumber("output_tokens", r.OutputTokens);
+            WriteOpt(json, "completion_tokens_usage", r.UsageCompletionTokens);
+            json.WriteNumber("content_chunks", r.ContentChunks);
+            WriteMs(json, "ttft_ms", r.TtftNs);
+            WriteMs(json, "tpot_ms", r.TpotNs);
+            WriteMs(json, "e2e_ms", r.E2eNs);
+            json.WriteStartArray("itl_ms");
+            foreach (long g in r.ItlNs)
+            {
+                json.WriteNumberValue(Math.Round(g / 1e6, 3));
+            }
+
+            json.WriteEndArray();
+            json.WriteNumber("http_status", r.HttpStatus);
+            if (r.Error is not null)
+            {
+                json.WriteString("error", r.Error);
+                json.WriteString("error_detail", r.ErrorDetail);
+            }
+
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static void WriteOpt(Utf8JsonWriter json, string name, int value)
+    {
+        if (value >= 0)
+        {
+            json.WriteNumber(name, value);
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    private static void WriteMs(Utf8JsonWriter json, string name, long ns)
+    {
+        if (ns >= 0)
+        {
+            json.WriteNumber(name, Math.Round(ns / 1e6, 3));
+        }
+        else
+        {
+            json.WriteNull(name);
+        }
+    }
+
+    /// <summary>Writes every queued row, flushes and closes the files.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer;
+        await _csv.DisposeAsync();
+        await _jsonl.DisposeAsync();
+    }
+}

@@ -1,0 +1,21 @@
+using Splitwise.Performance;
+using Splitwise.Serving;
+
+namespace Splitwise.Tests.Serving;
+
+/// <summary>An affine iteration-time model: base + per prompt token + per decoding request.</summary>
+internal sealed class AffinePerformanceModel(long baseNs, long perPromptTokenNs, long perDecodeNs) : IPerformanceModel
+{
+    public long IterationNanoseconds(in BatchShape batch) =>
+        batch.IsEmpty ? 0 : baseNs + (batch.PromptTokens * perPromptTokenNs) + (batch.DecodeRequests * perDecodeNs);
+}
+
+internal static class ServingFixtures
+{
+    /// <summary>A one-instance cluster with a fast model (1 ms + 1 µs/prompt token + 10 µs/decode) and room for 100k tokens.</summary>
+    public static EmulatedCluster FastCluster(int instances = 1, double speedup = 1) =>
+        new([.. Enumerable.Repeat(new EmulatedInstanceSpec(new AffinePerformanceModel(1_000_000, 1_000, 10_000), 100_000L * 1024, 1024), instances)], speedup);
+
+    public static async Task<OpenAiServer> StartAsync(EmulatedCluster cluster, ServeOptions? options = null) =>
+        await OpenAiServer.StartAsync((options ?? new ServeOptions()) with { Port = 0 }, cluster, cancellationToken: TestContext.Current.CancellationToken);
+}
