@@ -32,11 +32,12 @@ internal static class ProvisionCommand
         var maxRate = new Option<double>("--max-rate") { Description = "Highest rate a throughput search tries, requests/s", DefaultValueFactory = _ => 1000 };
         var splitStep = new Option<int>("--split-step") { Description = "Under a budget, try every k-th prompt pool size of a Splitwise design", DefaultValueFactory = _ => 1 };
         var trials = new Option<string?>("--trials") { Description = "Write every simulated point of the search to this CSV (design, sizes, rate, pass)" };
+        var noGqa = new Option<bool>("--no-gqa") { Description = "Size the KV cache without grouped-query attention, as SplitwiseSim does (less KV memory per machine)" };
         var json = new Option<bool>("--json") { Description = "Print the answer as JSON" };
         var dataDir = new Option<string?>("--data-dir") { Description = "Directory of the named traces and perf_model.csv (default: $SPLITWISE_DATA, else a per-user cache)" };
 
         var command = new Command("provision", "Find the design and pool sizes that meet the SLOs at the lowest cost, power or machine count — or the highest SLO-compliant rate within a power or cost budget");
-        foreach (Option o in new Option[] { trace, rate, objective, maxThroughput, budgetPower, budgetCost, designs, maxMachines, model, perf, profile, seed, duration, slo, kv, tolerance, initialRate, maxRate, splitStep, trials, json, dataDir })
+        foreach (Option o in new Option[] { trace, rate, objective, maxThroughput, budgetPower, budgetCost, designs, maxMachines, model, perf, profile, seed, duration, slo, kv, tolerance, initialRate, maxRate, splitStep, trials, noGqa, json, dataDir })
         {
             command.Options.Add(o);
         }
@@ -62,7 +63,7 @@ internal static class ProvisionCommand
             }
 
             var settings = new SweepSettings(pr.GetValue(model)!, perfName, pr.GetValue(profile) is { } pf ? Path.GetFullPath(pf) : null,
-                pr.GetValue(seed), seconds ?? 0, SloSet.Parse(pr.GetValue(slo)!), kvMode);
+                pr.GetValue(seed), seconds ?? 0, SloSet.Parse(pr.GetValue(slo)!), kvMode, !pr.GetValue(noGqa));
             string[] chosen = pr.GetValue(designs) is { Length: > 0 } d ? d : [.. SplitwiseDesignCatalog.All.Select(x => x.Name)];
             double r = pr.GetValue(rate) ?? 0;
             if (r < 0)

@@ -20,8 +20,9 @@ namespace Splitwise.Sweeps;
 /// <para>Workload: with a rate, Poisson arrivals (seed = the sweep's seed, so every design sees the same requests) for the
 /// sweep's duration, else for the trace's own span; without a rate, the trace's first <c>duration</c> seconds as
 /// recorded.</para>
-/// <para>Overload: a run stops at twice the arrival span plus 5 minutes of simulated time; requests not finished by
-/// then count as infinitely slow for the SLOs (they fail them), so an overloaded point costs bounded time.</para>
+/// <para>Overload: a run stops at 1.25 × the arrival span + 2 minutes of simulated time (the longest conversation
+/// request takes ~45 s alone); requests not finished by then count as infinitely slow for the SLOs (they fail them), so
+/// an overloaded point costs bounded time.</para>
 /// </remarks>
 public sealed class SimulationEvaluator
 {
@@ -56,7 +57,7 @@ public sealed class SimulationEvaluator
         ClusterConfig cluster = Cluster(point, kind);
 
         (ArrivalSource arrivals, double spanSeconds) = Workload(trace, point);
-        long horizon = (long)(((2 * spanSeconds) + 300) * 1e9);
+        long horizon = (long)(((1.25 * spanSeconds) + 120) * 1e9);
         var inputs = new List<int>(trace.Count);
         var outputs = new List<int>(trace.Count);
         var ttft = new List<long>(trace.Count);
@@ -126,6 +127,7 @@ public sealed class SimulationEvaluator
         {
             Model = point.Settings.Model,
             Performance = kind,
+            Gqa = point.Settings.Gqa,
             Splitwise = new SplitwiseOptions(new KvTransferOptions(mode)),
         };
     }

@@ -136,6 +136,18 @@ public sealed record SweepConfig(string Name, SweepSettings Settings, IReadOnlyL
                 case "slo":
                     settings = settings with { Slo = SloSet.Parse(Scalar(source, value, key), Where(source, value.Start) + " slo") };
                     break;
+                case "gqa":
+                    string gqa = Scalar(source, value, key).ToLowerInvariant();
+                    settings = settings with
+                    {
+                        Gqa = gqa switch
+                        {
+                            "true" or "yes" => true,
+                            "false" or "no" => false,
+                            _ => throw Error(source, value.Start, $"gqa '{gqa}' is not true or false"),
+                        },
+                    };
+                    break;
                 case "kv_transfer":
                     string kv = Scalar(source, value, key).ToLowerInvariant();
                     if (kv is not ("auto" or "serialized" or "layerwise"))
@@ -188,7 +200,7 @@ public sealed record SweepConfig(string Name, SweepSettings Settings, IReadOnlyL
 
                     break;
                 default:
-                    throw Error(source, keyNode.Start, $"unknown key '{key}'; known keys: name, model, perf, profile, seed, duration, slo, kv_transfer, traces, rates, designs");
+                    throw Error(source, keyNode.Start, $"unknown key '{key}'; known keys: name, model, perf, profile, seed, duration, slo, kv_transfer, gqa, traces, rates, designs");
             }
         }
 

@@ -11,6 +11,7 @@ namespace Splitwise.Sweeps;
 /// <param name="DurationSeconds">Simulate only the trace's first seconds; 0 for the whole trace.</param>
 /// <param name="Slo">The SLOs every point is judged by.</param>
 /// <param name="KvTransfer">KV-transfer mode for Splitwise designs: <c>auto</c>, <c>serialized</c> or <c>layerwise</c>.</param>
+/// <param name="Gqa">GQA-aware KV sizing (default); false uses SplitwiseSim's 2 × hidden × layers × bytes per token.</param>
 public sealed record SweepSettings(
     string Model = "llama2-70b",
     string Perf = "profile",
@@ -18,7 +19,8 @@ public sealed record SweepSettings(
     long Seed = 1,
     double DurationSeconds = 0,
     SloSet? Slo = null,
-    string KvTransfer = "auto")
+    string KvTransfer = "auto",
+    bool Gqa = true)
 {
     public static SweepSettings Default { get; } = new();
 
