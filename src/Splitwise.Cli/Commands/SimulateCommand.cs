@@ -192,10 +192,15 @@ internal static class SimulateCommand
                 if (job.OutputDirectory is not null)
                 {
                     SloJson.Write(Path.Combine(job.OutputDirectory, "slo.json"), sloReport);
+                    SloJson.AddToSummary(Path.Combine(job.OutputDirectory, "summary.json"), Path.Combine(job.OutputDirectory, "slo.json"));
                 }
             }
 
-            if (pr.GetValue(json))
+            if (pr.GetValue(json) && job.OutputDirectory is not null)
+            {
+                context.Output.WriteLine(File.ReadAllText(Path.Combine(job.OutputDirectory, "summary.json")).TrimEnd());
+            }
+            else if (pr.GetValue(json))
             {
                 using var buffer = new MemoryStream();
                 summary.WriteJson(buffer);

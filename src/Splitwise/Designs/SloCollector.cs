@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Splitwise.IO;
 
 namespace Splitwise.Designs;
@@ -67,6 +68,19 @@ public static class SloJson
             w.WriteEndArray();
             w.WriteEndObject();
         });
+    }
+
+    /// <summary>
+    /// Adds the report in <paramref name="sloPath"/> to the simulator's <paramref name="summaryPath"/> as its <c>slo</c>
+    /// object (each ratio, pass or fail, goodput), rewriting the summary atomically. The simulator writes the summary
+    /// without knowing about SLOs (Simulation does not depend on Designs); this joins them afterwards.
+    /// </summary>
+    public static void AddToSummary(string summaryPath, string sloPath)
+    {
+        JsonNode summary = JsonNode.Parse(File.ReadAllText(summaryPath))
+            ?? throw new SplitwiseException($"{summaryPath}: empty summary; rerun the simulation");
+        summary["slo"] = JsonNode.Parse(File.ReadAllText(sloPath));
+        AtomicFile.WriteAllText(summaryPath, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
 
     /// <summary>JSON has no infinity: an SLO reached by unfinished requests is written as null.</summary>

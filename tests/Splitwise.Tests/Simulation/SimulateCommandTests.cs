@@ -26,6 +26,36 @@ public class SimulateCommandTests
     }
 
     [Fact]
+    public async Task Simulate_with_slos_reports_each_ratio_and_goodput_in_summary_json()
+    {
+        string dir = Directory.CreateTempSubdirectory("simulate-slo").FullName;
+        try
+        {
+            string trace = WriteTrace(dir);
+            string outDir = Path.Combine(dir, "out");
+            // An absolute TTFT bound no request can meet and a generous E2E bound every request meets.
+            var (code, stdout, stderr) = await Run("simulate", "--trace", trace, "--machines", "2", "--perf", "roofline", "--slo", "ttft_p50=1ns,e2e_p99=1000s", "--out", outDir);
+            Assert.True(code == 0, stderr);
+            Assert.Contains("FAIL", stdout, StringComparison.Ordinal);
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "summary.json")));
+            System.Text.Json.JsonElement slo = doc.RootElement.GetProperty("slo");
+            Assert.False(slo.GetProperty("all_pass").GetBoolean());
+            var slos = slo.GetProperty("slos").EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e);
+            Assert.Equal(2, slos.Count);
+            Assert.False(slos["ttft_p50"].GetProperty("pass").GetBoolean());
+            Assert.True(slos["ttft_p50"].GetProperty("ratio").GetDouble() > 1);
+            Assert.True(slos["e2e_p99"].GetProperty("pass").GetBoolean());
+            Assert.True(slos["e2e_p99"].GetProperty("ratio").GetDouble() < 1);
+            Assert.Equal(0, slo.GetProperty("good_requests").GetInt32());
+            Assert.True(doc.RootElement.TryGetProperty("ttft", out _) || doc.RootElement.EnumerateObject().Count() > 5, "the simulator's own summary is kept");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Simulate_writes_the_four_outputs_with_splitwise_sim_columns()
     {
         string dir = Directory.CreateTempSubdirectory("simulate-cli").FullName;
