@@ -62,7 +62,7 @@ public sealed class EmulatedCluster : IDisposable
         for (int i = 0; i < specs.Count; i++)
         {
             InstanceSpec s = specs[i];
-            emulated[i] = new EmulatedInstanceSpec(s.Performance, s.KvCapacityBytes, s.KvBytesPerToken, s.Limits.MaxBatchRequests, s.Limits.MaxBatchTokens, s.Limits.MaxPreemptions);
+            emulated[i] = new EmulatedInstanceSpec(s.Performance, s.KvCapacityBytes, s.KvBytesPerToken, s.Limits.MaxBatchRequests, s.Limits.MaxBatchTokens, s.Limits.MaxPreemptions, s.Limits.ReserveFullRequest);
         }
 
         return new EmulatedCluster(emulated, speedup, ClusterScheduler.Create(config.Scheduler, specs.Count)) { Design = config.Design };

@@ -9,13 +9,16 @@ namespace Splitwise.Serving;
 /// <param name="MaxBatchRequests">Requests per iteration.</param>
 /// <param name="MaxBatchTokens">Tokens per iteration (a prompt counts its size, a decode 1; a larger prompt runs alone).</param>
 /// <param name="MaxPreemptions">Evictions after which a decode is admitted before new prompts.</param>
+/// <param name="ReserveFullRequest">As the engine's <c>BatchLimits.ReserveFullRequest</c>: the prompt reserves the whole
+/// request's KV (true), or prompt + 1 tokens and the decode output − 1 more (SplitwiseSim's rule).</param>
 public sealed record EmulatedInstanceSpec(
     IPerformanceModel Performance,
     long KvCapacityBytes,
     long KvBytesPerToken,
     int MaxBatchRequests = 512,
     int MaxBatchTokens = 2048,
-    int MaxPreemptions = 4);
+    int MaxPreemptions = 4,
+    bool ReserveFullRequest = true);
 
 /// <summary>
 /// One instance of the emulated cluster: FCFS queues, the continuous batch, KV memory. Mirrors the simulation engine's
@@ -61,9 +64,10 @@ internal sealed class EmulatedInstance(int index, EmulatedInstanceSpec spec)
     private int _batchTokens;
 
     /// <summary>
-    /// New work of <paramref name="tokens"/> tokens (a prompt's size) joined the queue while the instance is busy: cut
-    /// a decode-only run at the next iteration boundary when the work could join the batch or preempt it (the engine's
-    /// <c>OnWorkArrived</c>).
+    /// A request's prompt of <paramref name="tokens"/> tokens joined the queue while the instance is busy: cut a
+    /// decode-only run at the next iteration boundary when the work could join the batch or preempt it (the engine's
+    /// <c>OnWorkArrived</c>, same rule: its token task arrives with it on this instance, so even a prompt larger than
+    /// the token limit cuts the run).
     /// </summary>
     public void OnWorkArrived(int tokens)
     {
@@ -72,9 +76,7 @@ internal sealed class EmulatedInstance(int index, EmulatedInstanceSpec spec)
             return;
         }
 
-        bool joins = _batch.Count < Spec.MaxBatchRequests && _batchTokens + tokens <= Spec.MaxBatchTokens;
-        bool preempts = tokens > 1 && tokens <= Spec.MaxBatchTokens;
-        if (joins || preempts)
+        if (Simulation.BatchRules.CutsDecodeRun(_batch.Count, _batchTokens, tokens, alsoToken: true, Spec.MaxBatchRequests, Spec.MaxBatchTokens))
         {
             RunRemaining = 1;
         }
@@ -211,7 +213,7 @@ internal sealed class EmulatedInstance(int index, EmulatedInstanceSpec spec)
                 break;
             }
 
-            long need = (p + 1) * kvPerToken;
+            long need = (spec.ReserveFullRequest ? (long)p + r.OutputTokens : p + 1) * kvPerToken;
             if (KvUsed + need > capacity)
             {
                 break;
@@ -291,7 +293,7 @@ internal sealed class EmulatedInstance(int index, EmulatedInstanceSpec spec)
                 continue;
             }
 
-            long need = (r.OutputTokens - 1) * kvPerToken;
+            long need = spec.ReserveFullRequest ? 0 : (r.OutputTokens - 1) * kvPerToken;
             if (KvUsed + need > capacity)
             {
                 break;

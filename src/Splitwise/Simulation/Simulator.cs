@@ -348,9 +348,7 @@ public sealed class Simulator
         }
 
         BatchLimits limits = s.Spec.Limits;
-        bool joins = s.Batch.Count < limits.MaxBatchRequests && s.BatchTokens + (alsoToken ? 1 : tokens) <= limits.MaxBatchTokens;
-        bool preempts = tokens > 1 && tokens <= limits.MaxBatchTokens; // a prompt may evict decodes
-        if (!joins && !preempts)
+        if (!BatchRules.CutsDecodeRun(s.Batch.Count, s.BatchTokens, tokens, alsoToken, limits.MaxBatchRequests, limits.MaxBatchTokens))
         {
             return;
         }
