@@ -128,6 +128,7 @@ public sealed class EmulatedCluster : IDisposable
         }
 
         Interlocked.Add(ref _promptTokens, request.PromptTokens);
+        request.SubmittedTicks = Stopwatch.GetTimestamp();
         _arrivals.Enqueue(request);
         _wake.Release();
         return true;
@@ -152,9 +153,6 @@ public sealed class EmulatedCluster : IDisposable
         long spinTicks = (long)(SpinWindowNs * Stopwatch.Frequency / 1e9);
         while (!_stopping)
         {
-            long now = Stopwatch.GetTimestamp();
-            Admit(now);
-
             // The earliest end of a running iteration.
             long next = long.MaxValue;
             EmulatedInstance? due = null;
@@ -166,6 +164,12 @@ public sealed class EmulatedCluster : IDisposable
                     due = inst;
                 }
             }
+
+            // Only requests that arrived before a boundary not yet processed may take part in it: when the clock
+            // wakes late, later arrivals wait for the boundary to be processed first (else they would join an
+            // iteration that started before they arrived, and see a TTFT shorter than one iteration).
+            long now = Stopwatch.GetTimestamp();
+            Admit(now, Math.Min(now, next));
 
             if (due is null)
             {
@@ -194,8 +198,9 @@ public sealed class EmulatedCluster : IDisposable
                 }
             }
 
-            // Arrivals during the spin belong before this boundary: they may cut a decode run here.
-            Admit(Stopwatch.GetTimestamp());
+            // Arrivals during the spin, up to the boundary, belong before it: they may cut a decode run here.
+            long woke = Stopwatch.GetTimestamp();
+            Admit(woke, Math.Min(woke, next));
             long late = Stopwatch.GetTimestamp() - next;
             if (late > Interlocked.Read(ref _maxLateTicks))
             {
@@ -219,9 +224,11 @@ public sealed class EmulatedCluster : IDisposable
         }
     }
 
-    private void Admit(long now)
+    /// <summary>Admits the queued requests submitted at or before <paramref name="limit"/>; an idle instance starts at <paramref name="now"/>.</summary>
+    private void Admit(long now, long limit)
     {
-        while (_arrivals.TryDequeue(out EmulatedRequest? r))
+        // The clock thread is the only consumer, so a peeked request is still at the head when dequeued.
+        while (_arrivals.TryPeek(out EmulatedRequest? head) && head.SubmittedTicks <= limit && _arrivals.TryDequeue(out EmulatedRequest? r))
         {
             // Baseline designs run both phases on one instance: the prompt instance is the token instance.
             _scheduler.Assign(r.PromptTokens, r.OutputTokens, out int best, out _);

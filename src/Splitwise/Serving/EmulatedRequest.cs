@@ -44,6 +44,9 @@ internal sealed class EmulatedRequest
 
     // Clock-thread state.
     public int Instance = -1;
+
+    /// <summary>When the server handed the request to the clock (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>
+    public long SubmittedTicks;
     public EmulatedPhase Phase;
     public int Generated;
     public int Preemptions;
