@@ -15,15 +15,17 @@ internal sealed record PageCheck(IReadOnlyList<string> Errors, int Images, int I
 /// </summary>
 internal static class HeadlessChromium
 {
-    /// <summary>The browser: <c>$SPLITWISE_CHROMIUM</c>, else <c>/usr/bin/chromium</c>, else <c>chromium</c> on PATH. Fails under CI when missing, skips elsewhere.</summary>
+    /// <summary>
+    /// The browser: <c>$SPLITWISE_CHROMIUM</c>, else <c>/usr/bin/chromium</c>, else <c>chromium</c> on PATH. When none is
+    /// there, the project's <c>scripts/install-chromium.sh</c> installs Debian's package (once per test run), so
+    /// <c>dotnet test</c> on a fresh machine needs nothing done by hand. Fails under CI when still missing, skips elsewhere.
+    /// </summary>
     public static string Require()
     {
-        string? env = Environment.GetEnvironmentVariable("SPLITWISE_CHROMIUM");
-        string?[] candidates = [env, "/usr/bin/chromium", .. (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "chromium"))];
-        string? found = candidates.FirstOrDefault(c => !string.IsNullOrEmpty(c) && File.Exists(c));
+        string? found = Find() ?? s_installed.Value;
         if (found is null)
         {
-            const string Message = "headless Chromium not found (run scripts/install-chromium.sh or set SPLITWISE_CHROMIUM)";
+            const string Message = "headless Chromium not found and scripts/install-chromium.sh could not install it (install it or set SPLITWISE_CHROMIUM)";
             if (TestData.InCi)
             {
                 Assert.Fail(Message + " — required under CI");
@@ -33,6 +35,33 @@ internal static class HeadlessChromium
         }
 
         return found!;
+    }
+
+    private static readonly Lazy<string?> s_installed = new(InstallAndFind, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private static string? Find()
+    {
+        string? env = Environment.GetEnvironmentVariable("SPLITWISE_CHROMIUM");
+        string?[] candidates = [env, "/usr/bin/chromium", .. (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "chromium"))];
+        return candidates.FirstOrDefault(c => !string.IsNullOrEmpty(c) && File.Exists(c));
+    }
+
+    private static string? InstallAndFind()
+    {
+        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            string script = Path.Combine(d.FullName, "scripts", "install-chromium.sh");
+            if (!File.Exists(script))
+            {
+                continue;
+            }
+
+            using var install = Process.Start(new ProcessStartInfo("bash", [script]) { UseShellExecute = false });
+            install?.WaitForExit((int)TimeSpan.FromMinutes(10).TotalMilliseconds);
+            return Find();
+        }
+
+        return null;
     }
 
     public static async Task<PageCheck> LoadAsync(string chromium, string htmlPath, CancellationToken cancellationToken)
