@@ -131,7 +131,7 @@ internal static class SimulateCommand
 
             var readOptions = new TraceReadOptions
             {
-                Format = ParseFormat(pr.GetValue(format)!),
+                Format = TraceOptions.ParseFormat(pr.GetValue(format)!),
                 SkipInvalid = pr.GetValue(skipInvalid),
             };
 
@@ -268,15 +268,4 @@ internal static class SimulateCommand
 
         return nameOrPath;
     }
-
-    private static TraceFormat ParseFormat(string name) => name.ToUpperInvariant() switch
-    {
-        "AUTO" => TraceFormat.Auto,
-        "AZURE2023" or "AZURE-2023" => TraceFormat.Azure2023,
-        "AZURE2024" or "AZURE-2024" => TraceFormat.Azure2024,
-        "SPLITWISE" or "SPLITWISESIM" => TraceFormat.SplitwiseSim,
-        "VIDUR" => TraceFormat.Vidur,
-        "MOONCAKE" => TraceFormat.Mooncake,
-        _ => throw SplitwiseException.Usage($"--format {name}: unknown trace format; use auto, azure2023, azure2024, splitwise, vidur or mooncake"),
-    };
 }
