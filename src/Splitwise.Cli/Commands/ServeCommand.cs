@@ -16,8 +16,7 @@ public static class ServeCommand
         var host = new Option<string>("--host") { Description = "Address to bind (loopback by default; 0.0.0.0 exposes it)", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Port (0 picks a free one)", DefaultValueFactory = _ => 8000 };
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on /v1/*" };
-        var design = new Option<string>("--design") { Description = $"Design to emulate: {string.Join(", ", ClusterConfig.DesignNames)}", DefaultValueFactory = _ => "baseline-h100" };
-        var machines = new Option<int>("--machines") { Description = "Machines in the design", DefaultValueFactory = _ => 1 };
+        var designOptions = new DesignOptions(defaultMachines: 1);
         var config = new Option<string?>("--config") { Description = "A YAML cluster description instead of --design/--machines" };
         var model = new Option<string>("--model") { Description = "Simulated model (llama2-70b, bloom-176b)", DefaultValueFactory = _ => "llama2-70b" };
         var servedName = new Option<string?>("--served-model-name") { Description = "Model name clients send (default: --model)" };
@@ -30,16 +29,21 @@ public static class ServeCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the generated text", DefaultValueFactory = _ => 0UL };
 
         var command = new Command("serve", "Serve an OpenAI-compatible API that emulates a simulated cluster in real time (tokens timed by the performance model)");
-        foreach (Option o in (Option[])[host, port, apiKey, design, machines, config, model, servedName, perf, profile, dataDir, tokenizer, speedup, maxBody, seed])
+        foreach (Option o in (Option[])[host, port, apiKey, config, model, servedName, perf, profile, dataDir, tokenizer, speedup, maxBody, seed])
         {
             command.Options.Add(o);
         }
 
+        designOptions.AddTo(command);
+
         command.SetAction((ParseResult pr, CancellationToken ct) => context.RunAsync(pr, async token =>
         {
-            ClusterConfig cluster = pr.GetValue(config) is { } path
-                ? ClusterConfig.Load(path)
-                : ClusterConfig.ForDesign(pr.GetValue(design)!, pr.GetValue(machines)) with { Model = pr.GetValue(model)! };
+            ClusterConfig cluster = designOptions.Resolve(pr, pr.GetValue(config));
+            if (pr.GetValue(config) is null)
+            {
+                cluster = cluster with { Model = pr.GetValue(model)! };
+            }
+
             cluster = cluster with { Performance = PerformanceModels.Parse(pr.GetValue(perf)!) };
             ProfileTable? table = cluster.Performance == PerformanceModelKind.Profile
                 ? ProfileTable.Load(ResolveProfile(pr.GetValue(profile), pr.GetValue(dataDir)))
@@ -57,7 +61,7 @@ public static class ServeCommand
             };
             await using OpenAiServer server = await OpenAiServer.StartAsync(options, emulated, cancellationToken: token);
             await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"serving {options.ModelName} at {server.BaseAddress}v1 — {cluster.Design} × {cluster.MachineCount} machine(s), {emulated.InstanceCount} instance(s), {cluster.Performance.ToString().ToLowerInvariant()} model, speed-up {emulated.Speedup}; Ctrl+C stops"));
+                $"serving {options.ModelName} at {server.BaseAddress}v1 — {cluster.Design}, {Pools(cluster)}, {emulated.InstanceCount} instance(s), {cluster.Performance.ToString().ToLowerInvariant()} model, speed-up {emulated.Speedup}; Ctrl+C stops"));
             await context.Output.FlushAsync(token);
             // Ctrl+C reaches either the command's token or ASP.NET's console lifetime, whichever sees it first.
             await Task.WhenAny(Task.Delay(Timeout.Infinite, token), server.WaitForShutdownAsync(CancellationToken.None));
@@ -69,6 +73,10 @@ public static class ServeCommand
         }, ct));
         return command;
     }
+
+    /// <summary>The machines of each pool, e.g. <c>2 × dgx-h100 (prompt) + 1 × dgx-a100 (token)</c>.</summary>
+    private static string Pools(ClusterConfig cluster) => string.Join(" + ", cluster.Pools.Select(p =>
+        string.Create(CultureInfo.InvariantCulture, $"{p.Count} × {p.Machine}") + (p.Roles == Simulation.InstanceRoles.Mixed ? "" : $" ({p.Roles.ToString().ToLowerInvariant()})")));
 
     /// <summary>The profile: the flag, else <c>$SPLITWISE_PROFILE</c>, else <c>&lt;data-dir&gt;/perf_model.csv</c>.</summary>
     internal static string ResolveProfile(string? explicitPath, string? dataDir)

@@ -5,7 +5,6 @@ using Splitwise.Designs;
 using Splitwise.Hardware;
 using Splitwise.Performance;
 using Splitwise.Simulation;
-using Splitwise.Simulation.Transfer;
 using Splitwise.Traces;
 using Splitwise.Workloads;
 
@@ -27,20 +26,12 @@ internal static class SimulateCommand
         var rate = new Option<double?>("--rate") { Description = "Arrival rate of the generated workload, requests/s (with --like)" };
         var requests = new Option<long?>("--requests") { Description = "Requests to generate (with --like; default: as many as fit --duration, else the size trace's count)" };
         var duration = new Option<string?>("--duration") { Description = "Span of generated arrivals, e.g. 600, 10m, 1h, 7d (with --like)" };
-        var design = new Option<string>("--design") { Description = $"Cluster design: {string.Join(", ", ClusterConfig.DesignNames.Concat(SplitwiseDesigns.Names))}", DefaultValueFactory = _ => "baseline-h100" };
-        var promptMachines = new Option<int?>("--prompt-machines") { Description = "Splitwise designs: machines in the prompt pool" };
-        var tokenMachines = new Option<int?>("--token-machines") { Description = "Splitwise designs: machines in the token pool" };
-        var kvTransfer = new Option<string>("--kv-transfer") { Description = "Splitwise designs: KV-cache transfer: auto (layer-wise from --layerwise-threshold prompt tokens, else serialized), serialized, layerwise", DefaultValueFactory = _ => "auto" };
-        var layerwiseThreshold = new Option<int>("--layerwise-threshold") { Description = "Splitwise designs: prompts with at least this many tokens transfer their KV layer-wise", DefaultValueFactory = _ => 512 };
-        var promptThreshold = new Option<long>("--prompt-pending-limit") { Description = "Splitwise designs: a prompt machine with queued prompts is overloaded above this many pending prompt tokens (SplitwiseSim: 8192)", DefaultValueFactory = _ => 8192 };
         var sloOption = new Option<string?>("--slo") { Description = "Judge SLOs: 'paper' (the nine slowdown SLOs vs an idle DGX-A100) or items like ttft_p99=2s,tbt_p99=200ms,e2e_p50=1.25x; writes slo.json" };
-        var machines = new Option<int>("--machines") { Description = "Machines in the cluster", DefaultValueFactory = _ => 20 };
         var config = new Option<string?>("--config") { Description = "YAML cluster description (pools, model, scheduler, limits) instead of --design/--machines" };
         var model = new Option<string?>("--model") { Description = "Model: llama2-70b (default), bloom-176b, llama-3.1-8b, llama-3.1-70b, or one from --catalog" };
         var perf = new Option<string?>("--perf") { Description = "Performance model: profile (SplitwiseSim's perf_model.csv, default) or roofline" };
         var profile = new Option<string?>("--profile") { Description = "SplitwiseSim perf_model.csv (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv, downloaded if missing)" };
         var scheduler = new Option<string?>("--scheduler") { Description = "Cluster scheduler: token-jsq (default), jsq, round-robin" };
-        var tp = new Option<int?>("--tp") { Description = "GPUs per instance (tensor parallelism; default 8 = one instance per machine)" };
         var catalog = new Option<string?>("--catalog") { Description = "YAML/JSON file extending or overriding the GPU, machine and model catalog" };
         var compat = new Option<bool>("--splitwise-sim") { Description = "SplitwiseSim's memory rules: KV without GQA, prompt reserves prompt+1 tokens and decode output-1 more (can stall under memory pressure)" };
         var noGqa = new Option<bool>("--no-gqa") { Description = "Size the KV cache without grouped-query attention (SplitwiseSim's 2 × hidden × layers × bytes per token)" };
@@ -52,52 +43,20 @@ internal static class SimulateCommand
         var stream = new Option<bool>("--stream") { Description = "Stream the trace file (arrival-ordered files only) instead of loading it; automatic above 256 MiB" };
         var exactLimit = new Option<long>("--exact-limit") { Description = "Values per metric kept for exact percentiles; beyond, a bounded log histogram (relative error <= 0.4%)", DefaultValueFactory = _ => 1_048_576 };
 
+        var designOptions = new DesignOptions(defaultMachines: 20);
         var command = new Command("simulate", "Simulate an LLM serving cluster on a trace (SplitwiseSim semantics, profile or roofline performance model)");
-        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, design, promptMachines, tokenMachines, kvTransfer, layerwiseThreshold, promptThreshold, sloOption, machines, config, model, perf, profile, scheduler, tp, catalog, compat, noGqa, horizon, seed, output, json, noRequests, stream, exactLimit })
+        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, sloOption, config, model, perf, profile, scheduler, catalog, compat, noGqa, horizon, seed, output, json, noRequests, stream, exactLimit })
         {
             command.Options.Add(o);
         }
 
+        designOptions.AddTo(command);
+
         command.SetAction((ParseResult pr, CancellationToken ct) => context.RunAsync(pr, () =>
         {
             Catalog cat = pr.GetValue(catalog) is { } catalogPath ? Catalog.Load(catalogPath) : Catalog.BuiltIn;
-            ClusterConfig cluster = pr.GetValue(config) is { } configPath
-                ? ClusterConfig.Load(configPath)
-                : SplitwiseDesigns.IsSplitwise(pr.GetValue(design)!)
-                    ? SplitwiseDesigns.Create(pr.GetValue(design)!,
-                        pr.GetValue(promptMachines) ?? throw SplitwiseException.Usage($"--design {pr.GetValue(design)} needs --prompt-machines P and --token-machines T"),
-                        pr.GetValue(tokenMachines) ?? throw SplitwiseException.Usage($"--design {pr.GetValue(design)} needs --prompt-machines P and --token-machines T"),
-                        pr.GetValue(tp) ?? 8)
-                    : ClusterConfig.ForDesign(pr.GetValue(design)!, pr.GetValue(machines), pr.GetValue(tp) ?? 8);
-            if (!SplitwiseDesigns.IsSplit(cluster) && (pr.GetValue(promptMachines) is not null || pr.GetValue(tokenMachines) is not null))
-            {
-                throw SplitwiseException.Usage("--prompt-machines and --token-machines go with a Splitwise design (--design splitwise-aa, -hh, -ha or -hhcap)");
-            }
-
-            KvTransferMode kvMode = pr.GetValue(kvTransfer)!.ToLowerInvariant() switch
-            {
-                "auto" => KvTransferMode.Auto,
-                "serialized" => KvTransferMode.Serialized,
-                "layerwise" or "layer-wise" => KvTransferMode.LayerWise,
-                string other => throw SplitwiseException.Usage($"--kv-transfer {other}: use auto, serialized or layerwise"),
-            };
-            if (pr.GetValue(layerwiseThreshold) < 1 || pr.GetValue(promptThreshold) < 1)
-            {
-                throw SplitwiseException.Usage("--layerwise-threshold and --prompt-pending-limit must be positive");
-            }
-
-            cluster = cluster with
-            {
-                Splitwise = new SplitwiseOptions(
-                    new KvTransferOptions(kvMode, pr.GetValue(layerwiseThreshold)),
-                    new SplitwiseSchedulerOptions(pr.GetValue(promptThreshold))),
-            };
+            ClusterConfig cluster = designOptions.Resolve(pr, pr.GetValue(config));
             SloSet? slos = pr.GetValue(sloOption) is { } sloText ? SloSet.Parse(sloText) : null;
-            if (pr.GetValue(config) is not null && pr.GetValue(tp) is { } tpOverride)
-            {
-                cluster = cluster with { Pools = [.. cluster.Pools.Select(p => p with { TensorParallel = tpOverride })] };
-            }
-
             if (pr.GetValue(model) is { } m)
             {
                 cluster = cluster with { Model = cat.Model(m).Name };

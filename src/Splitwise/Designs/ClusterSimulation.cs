@@ -1,6 +1,7 @@
 using Splitwise.Hardware;
 using Splitwise.Performance;
 using Splitwise.Simulation;
+using Splitwise.Simulation.Transfer;
 
 namespace Splitwise.Designs;
 
@@ -30,23 +31,30 @@ public sealed record SimulationJob(
 /// <summary>Builds a cluster, runs it and writes the results.</summary>
 public static class ClusterSimulation
 {
+    /// <summary>
+    /// The engine pieces of a cluster: its instances, its cluster scheduler and, for phase-split (Splitwise) clusters,
+    /// the KV transfers between machines. The simulator and serve's real-time emulator both build from this.
+    /// </summary>
+    public static (IReadOnlyList<InstanceSpec> Instances, ClusterScheduler Scheduler, ClusterKvTransfers? Transfers) Build(
+        ClusterConfig cluster, Catalog catalog, ProfileTable? profile)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        IReadOnlyList<InstanceSpec> instances = cluster.BuildInstances(catalog, profile);
+        if (SplitwiseDesigns.IsSplit(cluster))
+        {
+            (IReadOnlyList<InstanceSpec> split, SplitwiseScheduler scheduler, ClusterKvTransfers transfers) = SplitwiseDesigns.Build(instances, cluster.Splitwise);
+            return (split, scheduler, transfers);
+        }
+
+        return (instances, ClusterScheduler.Create(cluster.Scheduler, instances.Count), null);
+    }
+
     // requestObserver receives each request's sizes, TTFT and E2E (ns; -1 if unfinished), e.g. for SLOs.
     public static SimulationSummary Run(SimulationJob job, Action<SimulationProgress>? progress = null, CancellationToken cancellationToken = default,
         Action<int, int, long, long>? requestObserver = null)
     {
         ArgumentNullException.ThrowIfNull(job);
-        IReadOnlyList<InstanceSpec> instances = job.Cluster.BuildInstances(job.Catalog, job.Profile);
-        ClusterScheduler scheduler;
-        Simulation.Transfer.ClusterKvTransfers? transfers = null;
-        if (SplitwiseDesigns.IsSplit(job.Cluster))
-        {
-            (instances, scheduler, transfers) = SplitwiseDesigns.Build(instances, job.Cluster.Splitwise);
-        }
-        else
-        {
-            scheduler = ClusterScheduler.Create(job.Cluster.Scheduler, instances.Count);
-        }
-
+        (IReadOnlyList<InstanceSpec> instances, ClusterScheduler scheduler, ClusterKvTransfers? transfers) = Build(job.Cluster, job.Catalog, job.Profile);
         string? requestsPath = job.OutputDirectory is null || !job.WriteRequests ? null : Path.Combine(job.OutputDirectory, "requests.csv");
         using var recorder = new SimulationRecorder(requestsPath, job.ExactLimit);
         recorder.RequestObserver = requestObserver;

@@ -4,6 +4,7 @@ using Splitwise.Designs;
 using Splitwise.Hardware;
 using Splitwise.Performance;
 using Splitwise.Simulation;
+using Splitwise.Simulation.Transfer;
 
 namespace Splitwise.Serving;
 
@@ -20,28 +21,32 @@ public readonly record struct ClusterCounters(
     double MaxLateSeconds);
 
 /// <summary>
-/// A cluster of emulated instances in real time. One clock thread runs every instance's iteration loop: it takes the
-/// current batch, asks the performance model for the iteration time, waits for that absolute deadline (compressed by
-/// the speed-up), emits one token to each request in the batch and selects the next batch. Requests are routed at
-/// arrival by the simulation engine's own <see cref="ClusterScheduler"/> (token-JSQ by default), on the same
-/// instance specs (performance model, KV capacity, batch limits) the simulator builds for the design.
+/// A simulated cluster run in real time: the simulation engine itself (<see cref="Simulator"/>, with the design's
+/// instances, cluster scheduler and — for Splitwise designs — its prompt/token pools and KV transfers), driven online
+/// by one clock thread that maps simulated time onto the wall clock (compressed by the speed-up). Each request enters
+/// the engine at the simulated time it was submitted; every token is written to its stream when the clock reaches the
+/// end of the iteration that produced it. So the emulator cannot drift from the simulator: they are the same code.
 /// </summary>
 /// <remarks>
-/// Deadlines chain on the previous deadline, not on when the thread woke, so timer jitter does not accumulate; the
-/// thread sleeps while far from the next deadline and spins/yields through the last half millisecond.
+/// The clock sleeps while far from the next engine event or decode-run boundary and spins/yields through the last
+/// half millisecond. A late wake-up delays the tokens it releases but never changes the engine's timeline: arrivals are
+/// placed at their own submission time, not at the time the clock noticed them.
 /// </remarks>
-public sealed class EmulatedCluster : IDisposable
+public sealed class EmulatedCluster : IDisposable, ITokenSink
 {
     private const long SpinWindowNs = 500_000;
 
-    private readonly EmulatedInstance[] _instances;
-    private readonly ClusterScheduler _scheduler;
+    private readonly OnlineSimulation _online;
+    private readonly IReadOnlyList<InstanceSpec> _specs;
     private readonly ConcurrentQueue<EmulatedRequest> _arrivals = new();
+    private readonly ConcurrentQueue<EmulatedRequest> _cancellations = new();
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
-    private readonly double _ticksPerModelNs;
+    private readonly double _modelNsPerTick;
+    private readonly long _origin;
     private readonly Thread _clock;
-    private readonly Action<EmulatedRequest> _onPromptDone;
-    private readonly Action<EmulatedRequest> _onRequestDone;
+    private readonly long _kvCapacity;
+    private EmulatedRequest?[] _bySlot = new EmulatedRequest?[64];
+    private long _nextId;
     private volatile bool _stopping;
     private int _running;
     private int _waiting;
@@ -53,25 +58,22 @@ public sealed class EmulatedCluster : IDisposable
     private long _kvUsed;
     private long _maxLateTicks;
 
-    /// <summary>Emulates a simulator cluster: its instances, limits and cluster scheduler.</summary>
+    /// <summary>Emulates a simulator cluster: the same instances, limits, scheduler and (Splitwise) KV transfers.</summary>
     public static EmulatedCluster FromConfig(ClusterConfig config, Catalog catalog, ProfileTable? profile, double speedup)
     {
         ArgumentNullException.ThrowIfNull(config);
-        IReadOnlyList<InstanceSpec> specs = config.BuildInstances(catalog, profile);
-        var emulated = new EmulatedInstanceSpec[specs.Count];
-        for (int i = 0; i < specs.Count; i++)
-        {
-            InstanceSpec s = specs[i];
-            emulated[i] = new EmulatedInstanceSpec(s.Performance, s.KvCapacityBytes, s.KvBytesPerToken, s.Limits.MaxBatchRequests, s.Limits.MaxBatchTokens, s.Limits.MaxPreemptions, s.Limits.ReserveFullRequest);
-        }
-
-        return new EmulatedCluster(emulated, speedup, ClusterScheduler.Create(config.Scheduler, specs.Count)) { Design = config.Design };
+        (IReadOnlyList<InstanceSpec> instances, ClusterScheduler scheduler, ClusterKvTransfers? transfers) = ClusterSimulation.Build(config, catalog, profile);
+        return new EmulatedCluster(instances, speedup, scheduler, transfers) { Design = config.Design };
     }
 
     /// <summary>The design name, for /v1/models and logs.</summary>
     public string Design { get; init; } = "custom";
 
-    public EmulatedCluster(IReadOnlyList<EmulatedInstanceSpec> instances, double speedup, ClusterScheduler? scheduler = null)
+    /// <param name="instances">The instances (as <see cref="ClusterConfig.BuildInstances"/> makes them).</param>
+    /// <param name="speedup">Simulated seconds per wall-clock second.</param>
+    /// <param name="scheduler">The cluster scheduler; token-JSQ by default.</param>
+    /// <param name="transfers">KV transfers between prompt and token machines (Splitwise designs); null for colocated clusters.</param>
+    public EmulatedCluster(IReadOnlyList<InstanceSpec> instances, double speedup, ClusterScheduler? scheduler = null, ClusterKvTransfers? transfers = null)
     {
         ArgumentNullException.ThrowIfNull(instances);
         if (instances.Count == 0)
@@ -84,58 +86,61 @@ public sealed class EmulatedCluster : IDisposable
             throw SplitwiseException.Usage($"--speedup {speedup}: must be a positive number (1 = real time)");
         }
 
-        _instances = new EmulatedInstance[instances.Count];
-        for (int i = 0; i < instances.Count; i++)
+        _specs = instances;
+        _online = new OnlineSimulation(instances, scheduler ?? ClusterScheduler.Create("token-jsq", instances.Count), transfers, this);
+        long maxTokens = long.MaxValue;
+        foreach (InstanceSpec s in instances)
         {
-            _instances[i] = new EmulatedInstance(i, instances[i]);
+            _kvCapacity += s.KvCapacityBytes;
+            maxTokens = Math.Min(maxTokens, s.KvCapacityBytes / s.KvBytesPerToken);
         }
 
-        _scheduler = scheduler ?? ClusterScheduler.Create("token-jsq", instances.Count);
+        MaxRequestTokens = maxTokens;
         Speedup = speedup;
-        _ticksPerModelNs = Stopwatch.Frequency / 1e9 / speedup;
-        _onPromptDone = OnPromptDone;
-        _onRequestDone = OnRequestDone;
+        _modelNsPerTick = 1e9 / Stopwatch.Frequency * speedup;
+        _origin = Stopwatch.GetTimestamp();
         _clock = new Thread(ClockLoop) { IsBackground = true, Name = "serve-clock", Priority = ThreadPriority.AboveNormal };
         _clock.Start();
     }
 
     public double Speedup { get; }
 
-    public int InstanceCount => _instances.Length;
+    public int InstanceCount => _specs.Count;
 
-    private long KvCapacity
-    {
-        get
-        {
-            long c = 0;
-            foreach (EmulatedInstance i in _instances)
-            {
-                c += i.Spec.KvCapacityBytes;
-            }
-
-            return c;
-        }
-    }
+    /// <summary>Largest prompt + output every instance can hold (a request above it could never be served).</summary>
+    public long MaxRequestTokens { get; }
 
     /// <summary>
-    /// Admits a request; false when it can never fit an instance's KV memory (the caller answers 400).
+    /// Admits a request that reached the server at <paramref name="receivedTicks"/> (a <see cref="Stopwatch"/>
+    /// timestamp; now when omitted); false when it can never fit the KV memory of an instance (the caller answers 400).
     /// </summary>
-    internal bool TrySubmit(EmulatedRequest request)
+    internal bool TrySubmit(EmulatedRequest request, long receivedTicks = 0)
     {
-        if (!_instances[0].CanEverFit(request))
+        if (request.PromptTokens + (long)request.OutputTokens > MaxRequestTokens)
         {
             return false;
         }
 
         Interlocked.Add(ref _promptTokens, request.PromptTokens);
-        request.SubmittedTicks = Stopwatch.GetTimestamp();
+        long now = Stopwatch.GetTimestamp();
+        request.SubmittedTicks = receivedTicks > 0 ? Math.Min(receivedTicks, now) : now;
         _arrivals.Enqueue(request);
         _wake.Release();
         return true;
     }
 
-    /// <summary>Largest prompt + output a single instance can hold.</summary>
-    public long MaxRequestTokens => _instances[0].Spec.KvCapacityBytes / _instances[0].Spec.KvBytesPerToken;
+    /// <summary>The client went away: the engine drops the request at its next safe point and frees its memory.</summary>
+    internal void Cancel(EmulatedRequest request)
+    {
+        if (request.IsDone || request.Cancelled)
+        {
+            return;
+        }
+
+        request.Cancelled = true;
+        _cancellations.Enqueue(request);
+        _wake.Release();
+    }
 
     public ClusterCounters Counters => new(
         Volatile.Read(ref _running),
@@ -145,48 +150,51 @@ public sealed class EmulatedCluster : IDisposable
         Interlocked.Read(ref _finished),
         Interlocked.Read(ref _aborted),
         Interlocked.Read(ref _iterations),
-        (double)Interlocked.Read(ref _kvUsed) / KvCapacity,
+        (double)Interlocked.Read(ref _kvUsed) / _kvCapacity,
         Interlocked.Read(ref _maxLateTicks) / (double)Stopwatch.Frequency);
+
+    private long ModelNs(long ticks) => (long)((ticks - _origin) * _modelNsPerTick);
+
+    private long Ticks(long modelNs) => _origin + (long)Math.Ceiling(modelNs / _modelNsPerTick);
 
     private void ClockLoop()
     {
         long spinTicks = (long)(SpinWindowNs * Stopwatch.Frequency / 1e9);
+        long target = long.MaxValue; // the engine time the clock last waited for
         while (!_stopping)
         {
-            // The earliest end of a running iteration.
-            long next = long.MaxValue;
-            EmulatedInstance? due = null;
-            foreach (EmulatedInstance inst in _instances)
+            long nowTicks = Stopwatch.GetTimestamp();
+            long now = ModelNs(nowTicks);
+            if (target != long.MaxValue && now >= target)
             {
-                if (inst.Busy && inst.DeadlineTicks < next)
+                long late = nowTicks - Ticks(target);
+                if (late > Interlocked.Read(ref _maxLateTicks))
                 {
-                    next = inst.DeadlineTicks;
-                    due = inst;
+                    Interlocked.Exchange(ref _maxLateTicks, late);
                 }
             }
 
-            // Only requests that arrived before a boundary not yet processed may take part in it: when the clock
-            // wakes late, later arrivals wait for the boundary to be processed first (else they would join an
-            // iteration that started before they arrived, and see a TTFT shorter than one iteration).
-            long now = Stopwatch.GetTimestamp();
-            Admit(now, Math.Min(now, next));
-
-            if (due is null)
+            Step(nowTicks, now);
+            long next = _online.NextTime;
+            PublishGauges();
+            if (next == long.MaxValue)
             {
+                target = long.MaxValue;
                 _wake.Wait(100);
                 continue;
             }
 
-            long remaining = next - Stopwatch.GetTimestamp();
+            target = next;
+            long deadline = Ticks(next);
+            long remaining = deadline - Stopwatch.GetTimestamp();
             if (remaining > spinTicks)
             {
-                // Sleep, but wake for arrivals: an idle instance starts as soon as work comes.
-                int ms = (int)Math.Max(1, (remaining - spinTicks) * 1000 / Stopwatch.Frequency);
-                _wake.Wait(ms);
+                // Sleep, but wake for arrivals and cancellations: an idle instance starts as soon as work comes.
+                _wake.Wait((int)Math.Max(1, (remaining - spinTicks) * 1000 / Stopwatch.Frequency));
                 continue;
             }
 
-            while ((remaining = next - Stopwatch.GetTimestamp()) > 0)
+            while ((remaining = deadline - Stopwatch.GetTimestamp()) > 0)
             {
                 if (remaining > spinTicks / 4)
                 {
@@ -197,113 +205,105 @@ public sealed class EmulatedCluster : IDisposable
                     Thread.SpinWait(16);
                 }
             }
-
-            // Arrivals during the spin, up to the boundary, belong before it: they may cut a decode run here.
-            long woke = Stopwatch.GetTimestamp();
-            Admit(woke, Math.Min(woke, next));
-            long late = Stopwatch.GetTimestamp() - next;
-            if (late > Interlocked.Read(ref _maxLateTicks))
-            {
-                Interlocked.Exchange(ref _maxLateTicks, late);
-            }
-
-            // Every instance whose iteration ends now (equal deadlines: all of them, in index order).
-            foreach (EmulatedInstance inst in _instances)
-            {
-                if (inst.Busy && inst.DeadlineTicks <= next)
-                {
-                    EndAndRestart(inst, inst.DeadlineTicks);
-                }
-            }
         }
 
         // Shut down: complete every stream so handlers return.
+        var stop = new OperationCanceledException("the server is shutting down");
         while (_arrivals.TryDequeue(out EmulatedRequest? r))
         {
-            r.Complete(new OperationCanceledException("the server is shutting down"));
+            r.Complete(stop);
+        }
+
+        foreach (EmulatedRequest? r in _bySlot)
+        {
+            r?.Complete(stop);
         }
     }
 
-    /// <summary>Admits the queued requests submitted at or before <paramref name="limit"/>; an idle instance starts at <paramref name="now"/>.</summary>
-    private void Admit(long now, long limit)
+    /// <summary>Brings the engine to <paramref name="now"/>: arrivals at their own times, cancellations, then every
+    /// event and token due.</summary>
+    private void Step(long nowTicks, long now)
     {
-        // The clock thread is the only consumer, so a peeked request is still at the head when dequeued.
-        while (_arrivals.TryPeek(out EmulatedRequest? head) && head.SubmittedTicks <= limit && _arrivals.TryDequeue(out EmulatedRequest? r))
+        // Only requests submitted by now: a later one would let the engine run ahead of the wall clock.
+        while (_arrivals.TryPeek(out EmulatedRequest? head) && head.SubmittedTicks <= nowTicks && _arrivals.TryDequeue(out EmulatedRequest? r))
         {
-            // Baseline designs run both phases on one instance: the prompt instance is the token instance.
-            _scheduler.Assign(r.PromptTokens, r.OutputTokens, out int best, out _);
-            EmulatedInstance inst = _instances[best];
-            inst.EnqueuePrompt(r);
-            if (!inst.Busy)
+            if (r.Cancelled)
             {
-                Start(inst, now);
+                Interlocked.Increment(ref _aborted);
+                r.Complete();
+                continue;
+            }
+
+            r.Id = _nextId++;
+            int slot = _online.Arrive(r.Id, Math.Min(ModelNs(r.SubmittedTicks), now), r.PromptTokens, r.OutputTokens);
+            if (slot >= 0)
+            {
+                if (slot >= _bySlot.Length)
+                {
+                    Array.Resize(ref _bySlot, Math.Max(slot + 1, _bySlot.Length * 2));
+                }
+
+                _bySlot[slot] = r;
+                r.Slot = slot;
             }
             else
             {
-                inst.OnWorkArrived(r.PromptTokens);
+                r.Complete(new InvalidOperationException("the request can never fit the KV memory of its instances"));
             }
+        }
+
+        while (_cancellations.TryDequeue(out EmulatedRequest? r))
+        {
+            if (r.Slot >= 0)
+            {
+                _online.Cancel(r.Slot, r.Id, now);
+            }
+        }
+
+        _online.AdvanceTo(now);
+    }
+
+    void ITokenSink.OnToken(int slot, long id, int generated, long timeNs)
+    {
+        if (_bySlot[slot] is { } request)
+        {
+            request.Emit(generated);
+            Interlocked.Increment(ref _generationTokens);
         }
     }
 
-    private void EndAndRestart(EmulatedInstance inst, long deadline)
+    void ITokenSink.OnDone(int slot, long id, bool completed, long timeNs)
     {
-        int emitted = inst.CompleteIteration(_onPromptDone, _onRequestDone);
-        Interlocked.Add(ref _generationTokens, emitted);
-        Interlocked.Increment(ref _iterations);
-        if (inst.ContinueRun())
+        if (slot < 0 || _bySlot[slot] is not { } request)
         {
-            inst.SetDeadline(deadline + Math.Max(1, (long)Math.Round(inst.IterationNs * _ticksPerModelNs)));
-            PublishGauges();
+            return; // rejected at arrival: Step completes it
+        }
+
+        _bySlot[slot] = null;
+        if (completed)
+        {
+            Interlocked.Increment(ref _finished);
         }
         else
         {
-            Start(inst, deadline);
-        }
-    }
-
-    private void Start(EmulatedInstance inst, long startTicks)
-    {
-        long ns = inst.StartIteration(_onRequestDone, _onPromptDone);
-        if (ns > 0)
-        {
-            inst.SetDeadline(startTicks + Math.Max(1, (long)Math.Round(ns * _ticksPerModelNs)));
+            Interlocked.Increment(ref _aborted);
         }
 
-        PublishGauges();
+        request.Complete();
     }
 
     private void PublishGauges()
     {
-        int running = 0, queued = 0;
-        long kv = 0;
-        foreach (EmulatedInstance i in _instances)
+        int running = 0;
+        for (int i = 0; i < _specs.Count; i++)
         {
-            running += i.BatchSize;
-            queued += i.Queued;
-            kv += i.KvUsed;
+            running += _online.Engine.RunningRequests(i);
         }
 
         Volatile.Write(ref _running, running);
-        Volatile.Write(ref _waiting, queued + _arrivals.Count);
-        Interlocked.Exchange(ref _kvUsed, kv);
-    }
-
-    private void OnPromptDone(EmulatedRequest r)
-    {
-        _scheduler.OnPromptDone(r.Instance, r.PromptTokens);
-    }
-
-    private void OnRequestDone(EmulatedRequest r)
-    {
-        _scheduler.OnRequestDone(r.Instance, r.Instance);
-        if (r.Cancelled)
-        {
-            Interlocked.Increment(ref _aborted);
-        }
-        else
-        {
-            Interlocked.Increment(ref _finished);
-        }
+        Volatile.Write(ref _waiting, _online.Engine.InFlight - running + _arrivals.Count);
+        Interlocked.Exchange(ref _kvUsed, _online.Engine.KvUsedTotal);
+        Interlocked.Exchange(ref _iterations, _online.Engine.IterationsTotal);
     }
 
     public void Dispose()

@@ -2,17 +2,6 @@ using System.Threading.Channels;
 
 namespace Splitwise.Serving;
 
-/// <summary>Where a request is in the emulated instance.</summary>
-internal enum EmulatedPhase : byte
-{
-    QueuedPrompt,
-    Prompting,
-    WaitingToken,
-    Decoding,
-    Blocked,
-    Done,
-}
-
 /// <summary>
 /// One request inside the emulated cluster. The clock thread owns every field except <see cref="Cancelled"/> (set by
 /// the HTTP side when the client goes away) and the reader of <see cref="Tokens"/>.
@@ -26,6 +15,8 @@ internal sealed class EmulatedRequest
         AllowSynchronousContinuations = false,
     });
 
+    private volatile bool _done;
+
     public EmulatedRequest(int promptTokens, int outputTokens)
     {
         PromptTokens = Math.Max(1, promptTokens);
@@ -37,28 +28,33 @@ internal sealed class EmulatedRequest
     /// <summary>Tokens to generate (the first comes from the prompt iteration).</summary>
     public int OutputTokens { get; }
 
-    /// <summary>Running totals of generated tokens, one value per iteration that produced a token; completes at the end.</summary>
+    /// <summary>Running totals of generated tokens, one value per token, written when the engine's clock reaches the
+    /// iteration that produced it; completes at the end.</summary>
     public ChannelReader<int> Tokens => _tokens.Reader;
 
+    /// <summary>The client went away (set once, by the HTTP side, through <see cref="EmulatedCluster.Cancel"/>).</summary>
     public volatile bool Cancelled;
 
+    /// <summary>True once the request left the engine (finished, dropped or rejected).</summary>
+    public bool IsDone => _done;
+
     // Clock-thread state.
-    public int Instance = -1;
 
     /// <summary>When the server handed the request to the clock (<see cref="System.Diagnostics.Stopwatch"/> ticks).</summary>
     public long SubmittedTicks;
-    public EmulatedPhase Phase;
-    public int Generated;
-    public int Preemptions;
-    public long KvBytes;
 
-    /// <summary>Clock thread: one more token (or the first) is out.</summary>
-    public void Emit() => _tokens.Writer.TryWrite(Generated);
+    /// <summary>The engine's id and slot for it; slot −1 before admission and after it is done.</summary>
+    public long Id = -1;
+    public int Slot = -1;
+
+    /// <summary>Clock thread: token number <paramref name="generated"/> is out.</summary>
+    public void Emit(int generated) => _tokens.Writer.TryWrite(generated);
 
     /// <summary>Clock thread: no more tokens; <paramref name="error"/> when the request could not run.</summary>
     public void Complete(Exception? error = null)
     {
-        Phase = EmulatedPhase.Done;
+        _done = true;
+        Slot = -1;
         _tokens.Writer.TryComplete(error);
     }
 }

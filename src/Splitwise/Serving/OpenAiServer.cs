@@ -161,6 +161,9 @@ public sealed class OpenAiServer : IAsyncDisposable
 
     private async Task CompletionAsync(HttpContext ctx, bool chat)
     {
+        // The request reaches the emulated cluster when it reached the server: reading, parsing and tokenizing it take
+        // wall time that the speed-up would otherwise multiply into the emulated timeline.
+        long received = System.Diagnostics.Stopwatch.GetTimestamp();
         EmulatedRequest? live = null;
         try
         {
@@ -179,7 +182,7 @@ public sealed class OpenAiServer : IAsyncDisposable
 
             (int output, string finish) = OutputLength(request);
             live = new EmulatedRequest(request.PromptTokens, output);
-            if (!_cluster.TrySubmit(live))
+            if (!_cluster.TrySubmit(live, received))
             {
                 throw ContextTooLong(request.PromptTokens + output);
             }
@@ -215,7 +218,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         {
             if (live is not null)
             {
-                live.Cancelled = true; // a no-op when it finished; frees its KV memory when it did not
+                _cluster.Cancel(live); // a no-op when it finished; frees its KV memory when it did not
             }
         }
     }

@@ -1,8 +1,8 @@
 namespace Splitwise.Simulation;
 
 /// <summary>
-/// Machine-level batching rules shared by the simulation engine (<see cref="Simulator"/>) and the real-time emulator
-/// (<c>Serving.EmulatedInstance</c>), so the two cannot drift apart.
+/// Machine-level batching rules of the simulation engine (<see cref="Simulator"/>). The real-time emulator behind
+/// <c>splitwise serve</c> drives the same engine (<see cref="OnlineSimulation"/>), so it follows them too.
 /// </summary>
 internal static class BatchRules
 {

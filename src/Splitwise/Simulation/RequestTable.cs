@@ -37,6 +37,7 @@ internal sealed class RequestTable
 
     // Splitwise (phase-split) designs: the KV-cache transfer from the prompt to the token instance.
     public long[] KvDest = new long[64];      // bytes reserved on the token instance for the transfer (0: none yet)
+    public bool[] Cancelled = new bool[64]; // online use only: the client went away; dropped at the next safe point
     public byte[] Transfer = new byte[64];    // TransferNone / TransferInFlight / TransferDone
     public long[] KvArrived = new long[64];   // when the KV cache was complete on the token instance (-1: no transfer)
     public long[] SecondToken = new long[64]; // time of the second output token (-1: none yet)
@@ -102,6 +103,7 @@ internal sealed class RequestTable
         Array.Resize(ref KvBytes, size);
         Array.Resize(ref KvDest, size);
         Array.Resize(ref Transfer, size);
+        Array.Resize(ref Cancelled, size);
         Array.Resize(ref KvArrived, size);
         Array.Resize(ref SecondToken, size);
         Array.Resize(ref _free, size);

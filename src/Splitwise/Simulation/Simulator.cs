@@ -54,6 +54,9 @@ public sealed class Simulator
     private int _kvVersion;
     private readonly List<int> _waitingForDestination = []; // prompt instances whose head prompt waits for token-side memory
 
+    private IRequestObserver? _observer;
+    private long _dropped;
+
     // kvTransfers (Splitwise designs): KV-cache transfers between prompt and token machines over their InfiniBand
     // links; null moves a request between instances instantly.
     public Simulator(IReadOnlyList<InstanceSpec> instances, ClusterScheduler scheduler, SimulationRecorder recorder, SimulatorOptions? options = null, ClusterKvTransfers? kvTransfers = null)
@@ -107,6 +110,128 @@ public sealed class Simulator
 
     /// <summary>Current simulated time, nanoseconds.</summary>
     public long Now => _now;
+
+    // ---- Online use: the real-time emulator behind `splitwise serve` pushes arrivals one at a time and advances
+    // simulated time itself (Run is the offline loop over a whole trace). Both share every rule of the engine.
+
+    /// <summary>Sees tokens and completions as they happen (online use); null offline.</summary>
+    internal IRequestObserver? Observer
+    {
+        get => _observer;
+        set => _observer = value;
+    }
+
+    /// <summary>The per-request state (online use: the observer reads sizes and tokens of running requests).</summary>
+    internal RequestTable Requests => _r;
+
+    /// <summary>Requests in flight (queued, running, transferring or waiting), for gauges.</summary>
+    internal int InFlight => _r.InFlight;
+
+    /// <summary>KV bytes reserved over all instances now.</summary>
+    internal long KvUsedTotal => SumOverInstances(static s => s.KvUsed);
+
+    /// <summary>Iterations completed over all instances (a decode run counts when it ends).</summary>
+    internal long IterationsTotal => SumOverInstances(static s => s.Iterations);
+
+    private long SumOverInstances(Func<InstanceState, long> value)
+    {
+        long sum = 0;
+        foreach (InstanceState s in _instances)
+        {
+            sum += value(s);
+        }
+
+        return sum;
+    }
+
+    /// <summary>Requests dropped because they were cancelled.</summary>
+    internal long Dropped => _dropped;
+
+    /// <summary>The time of the next pending event, <see cref="long.MaxValue"/> when there is none.</summary>
+    internal long NextEventTime => _events.TryPeek(out _, out EventKey key) ? key.Time : long.MaxValue;
+
+    /// <summary>Processes every event at or before <paramref name="time"/>.</summary>
+    internal void AdvanceTo(long time) => Advance(time, inclusive: true);
+
+    /// <summary>
+    /// A request arrives at <paramref name="time"/> (clamped to <see cref="Now"/>): events before it are processed
+    /// first, then it is scheduled exactly as in <see cref="Run"/> (arrivals precede events at the same time).
+    /// Returns its slot, or -1 when it was rejected (it can never fit an instance's KV memory).
+    /// </summary>
+    internal int Arrive(long id, long time, int inputTokens, int outputTokens)
+    {
+        time = Math.Max(time, _now);
+        Advance(time, inclusive: false);
+        _now = time;
+        return OnArrival(id, time, inputTokens, outputTokens);
+    }
+
+    /// <summary>
+    /// At <paramref name="time"/> (clamped to <see cref="Now"/>; events before it are processed first), marks the
+    /// request in <paramref name="slot"/> (if it is still request <paramref name="id"/>) cancelled: it is
+    /// dropped, and its memory freed, at its next safe point — at once when it is queued on an idle instance, at the
+    /// end of the iteration it is part of, or when its KV transfer lands.
+    /// </summary>
+    internal void Cancel(int slot, long id, long time)
+    {
+        time = Math.Max(time, _now);
+        Advance(time, inclusive: false);
+        if (slot < 0 || slot >= _r.Capacity || _r.Phase[slot] == RequestPhase.Free || _r.Id[slot] != id || _r.Cancelled[slot])
+        {
+            return;
+        }
+
+        _now = time; // an idle instance that starts now starts at the cancel's time, not at the last event's
+        _r.Cancelled[slot] = true;
+        InstanceState p = _instances[_r.PromptInstance[slot]], t = _instances[_r.TokenInstance[slot]];
+        if (!p.Busy)
+        {
+            StartIteration(p); // drops it from the head of an idle queue
+        }
+
+        if (!t.Busy)
+        {
+            StartIteration(t);
+        }
+    }
+
+    /// <summary>
+    /// The decode-only run in progress on <paramref name="instance"/>, if any: it started at <paramref name="start"/>
+    /// and runs <paramref name="iterations"/> iterations of <paramref name="iterationNs"/> each; every request in
+    /// <paramref name="batch"/> had <see cref="RequestTable.Generated"/> tokens at its start and gains one per iteration.
+    /// </summary>
+    internal bool TryGetDecodeRun(int instance, out long start, out long iterationNs, out int iterations, out IntList batch)
+    {
+        InstanceState s = _instances[instance];
+        start = s.RunStart;
+        iterationNs = s.IterationNs;
+        iterations = s.RunIterations;
+        batch = s.Batch;
+        return s.Busy && s.BatchPrompts.Count == 0 && s.Batch.Count > 0;
+    }
+
+    /// <summary>Requests in the iteration running on <paramref name="instance"/> now (0 when idle).</summary>
+    internal int RunningRequests(int instance)
+    {
+        InstanceState s = _instances[instance];
+        return s.Busy ? s.Batch.Count + s.BatchPrompts.Count : 0;
+    }
+
+    private void Advance(long time, bool inclusive)
+    {
+        while (_events.TryPeek(out Event ev, out EventKey key) && (key.Time < time || (inclusive && key.Time == time)))
+        {
+            _events.Dequeue();
+            if (key.Time < _now)
+            {
+                _timeViolations++;
+            }
+
+            _now = key.Time;
+            OnEvent(ev);
+            _eventsProcessed++;
+        }
+    }
 
     /// <summary>Runs the whole source through the cluster and returns the end state.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
@@ -284,7 +409,7 @@ public sealed class Simulator
         _events.Enqueue(new Event(kind, target, version), new EventKey(time, _seq++));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
-    private void OnArrival(long id, long t, int input, int output)
+    private int OnArrival(long id, long t, int input, int output)
     {
         input = Math.Max(1, input);
         output = Math.Max(1, output);
@@ -299,7 +424,8 @@ public sealed class Simulator
             _recorder.OnRejected(id, t, input, output, pi);
             _scheduler.OnPromptDone(pi, input);
             _scheduler.OnRequestDone(pi, ti, input, output);
-            return;
+            _observer?.OnDone(-1, id, completed: false);
+            return -1;
         }
 
         int slot = _r.Allocate();
@@ -321,11 +447,13 @@ public sealed class Simulator
         _r.Transfer[slot] = RequestTable.TransferNone;
         _r.KvArrived[slot] = -1;
         _r.SecondToken[slot] = -1;
+        _r.Cancelled[slot] = false;
         p.Assigned++;
         p.Prompts.Enqueue(slot);
         // SplitwiseSim submits the token task with the prompt task; on the same instance its arrival (1 token) also
         // cuts a decode run, even when the prompt alone could not join the next batch.
         OnWorkArrived(p, input, alsoToken: pi == ti);
+        return slot;
     }
 
     /// <summary>
@@ -388,6 +516,12 @@ public sealed class Simulator
         for (int i = 0; i < batch.Count; i++)
         {
             int slot = batch[i];
+            if (r.Cancelled[slot])
+            {
+                Drop(s, slot);
+                continue;
+            }
+
             long gap = firstEnd - r.LastToken[slot];
             long maxGap = Math.Max(r.MaxGap[slot], gap);
             if (n > 1 && s.IterationNs > maxGap)
@@ -404,6 +538,7 @@ public sealed class Simulator
             r.Generated[slot] += n;
             r.LastToken[slot] = now;
             s.DecodeTokensDone += n;
+            _observer?.OnTokens(slot, r.Id[slot], r.Generated[slot], s.IterationNs);
             if (r.Generated[slot] >= r.Output[slot])
             {
                 Finish(s, slot);
@@ -426,6 +561,13 @@ public sealed class Simulator
             r.LastToken[slot] = now;
             s.PromptTokensDone += r.Input[slot];
             _scheduler.OnPromptDone(s.Index, r.Input[slot]);
+            if (r.Cancelled[slot] && r.Transfer[slot] != RequestTable.TransferInFlight)
+            {
+                Drop(s, slot); // a layer-wise transfer under way finishes first and is dropped on arrival
+                continue;
+            }
+
+            _observer?.OnTokens(slot, r.Id[slot], 1, s.IterationNs);
             if (r.Output[slot] == 1)
             {
                 Finish(s, slot);
@@ -469,6 +611,34 @@ public sealed class Simulator
         OnWorkArrived(to, 1);
     }
 
+    /// <summary>
+    /// Drops a cancelled request (online use: its client went away) at a point where it holds no batch place:
+    /// frees its KV memory on <paramref name="holder"/> and any token-side reservation, and tells the scheduler.
+    /// </summary>
+    private void Drop(InstanceState holder, int slot)
+    {
+        RequestTable r = _r;
+        holder.KvUsed -= r.KvBytes[slot];
+        if (r.KvDest[slot] > 0 && r.KvArrived[slot] < 0)
+        {
+            _instances[r.TokenInstance[slot]].KvUsed -= r.KvDest[slot]; // reserved for a transfer that never happened
+        }
+
+        if (r.Phase[slot] == RequestPhase.QueuedPrompt)
+        {
+            _scheduler.OnPromptDone(r.PromptInstance[slot], r.Input[slot]);
+        }
+
+        _scheduler.OnRequestDone(r.PromptInstance[slot], r.TokenInstance[slot], r.Input[slot], r.Output[slot]);
+        _dropped++;
+        _observer?.OnDone(slot, r.Id[slot], completed: false);
+        r.Release(slot);
+        if (_waitingForDestination.Count > 0)
+        {
+            RetryWaitingForDestination();
+        }
+    }
+
     private void Finish(InstanceState s, int slot)
     {
         s.KvUsed -= _r.KvBytes[slot];
@@ -476,6 +646,7 @@ public sealed class Simulator
         // The assigned token instance (a one-token request finishes on its prompt instance without ever moving).
         _scheduler.OnRequestDone(_r.PromptInstance[slot], _r.TokenInstance[slot], _r.Input[slot], _r.Output[slot]);
         _recorder.OnCompleted(_r, slot);
+        _observer?.OnDone(slot, _r.Id[slot], completed: true);
         _r.Release(slot);
         if (_waitingForDestination.Count > 0)
         {
@@ -527,6 +698,13 @@ public sealed class Simulator
         while (queue.Count > 0 && size < maxReq)
         {
             int slot = queue.Peek();
+            if (r.Cancelled[slot])
+            {
+                queue.Dequeue();
+                Drop(s, slot);
+                continue;
+            }
+
             int p = r.Input[slot];
             if (size > 0 && tokens + p > maxTok)
             {
@@ -589,7 +767,11 @@ public sealed class Simulator
         for (int i = 0; i < blocked.Count; i++)
         {
             int slot = blocked[i];
-            if (r.Phase[slot] == RequestPhase.Blocked)
+            if (r.Phase[slot] == RequestPhase.Blocked && r.Cancelled[slot])
+            {
+                Drop(s, slot);
+            }
+            else if (r.Phase[slot] == RequestPhase.Blocked)
             {
                 blocked[keptBlocked++] = slot;
                 r.Preemptions[slot]++;
@@ -623,6 +805,13 @@ public sealed class Simulator
         while (waiting.Count > 0 && size < maxReq && !(size > 0 && tokens + 1 > maxTok))
         {
             int slot = waiting.Peek();
+            if (r.Cancelled[slot])
+            {
+                waiting.Dequeue();
+                Drop(s, slot);
+                continue;
+            }
+
             long need = r.PromptInstance[slot] != s.Index
                 ? (r.KvDest[slot] > 0 ? 0 : (long)(r.Input[slot] + r.Output[slot]) * kvPerToken) // reserved before its transfer
                 : fullReservation ? 0 : (r.Output[slot] - 1) * kvPerToken;
@@ -813,9 +1002,21 @@ public sealed class Simulator
         _r.KvBytes[slot] = _r.KvDest[slot];
         _r.KvArrived[slot] = _now;
         InstanceState to = _instances[_r.TokenInstance[slot]];
-        to.Assigned++;
-        to.Waiting.Enqueue(slot);
-        OnWorkArrived(to, 1);
+        if (_r.Cancelled[slot])
+        {
+            Drop(to, slot);
+            if (!to.Busy)
+            {
+                StartIteration(to); // requests may have waited for the memory just freed
+            }
+        }
+        else
+        {
+            to.Assigned++;
+            to.Waiting.Enqueue(slot);
+            OnWorkArrived(to, 1);
+        }
+
         if (_waitingForDestination.Count > 0)
         {
             RetryWaitingForDestination();

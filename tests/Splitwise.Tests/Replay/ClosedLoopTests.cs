@@ -9,7 +9,7 @@ using Splitwise.Traces;
 namespace Splitwise.Tests.Replay;
 
 /// <summary>
-/// The closed loop: <c>serve</c> a Baseline-H100 emulation on loopback, <c>replay</c> two minutes of conv-2023
+/// The closed loop: <c>serve</c> a Baseline-H100 (and a Splitwise-HH) emulation on loopback, <c>replay</c> two minutes of conv-2023
 /// against it time-compressed, and check the measured TTFT, TPOT and E2E percentiles against the simulator's
 /// prediction for the same requests and design.
 /// </summary>
@@ -30,12 +30,16 @@ public class ClosedLoopTests
     private const double NoiseAllowanceWallMs = 5;
     private const int RankSlack = 2;
 
-    [Fact]
-    public async Task Serve_and_replay_agree_with_the_simulator_within_ten_percent()
+    [Theory]
+    [InlineData("baseline-h100")]
+    [InlineData("splitwise-hh")] // one prompt and one token machine: the KV cache moves over InfiniBand
+    public async Task Serve_and_replay_agree_with_the_simulator_within_ten_percent(string designName)
     {
         Trace conv = TraceReader.Read(TestData.ConvTrace);
         ProfileTable profile = ProfileTable.Load(TestData.PerfModel);
-        ClusterConfig design = ClusterConfig.ForDesign("baseline-h100", Machines);
+        ClusterConfig design = SplitwiseDesigns.IsSplitwise(designName)
+            ? SplitwiseDesigns.Create(designName, Machines, Machines)
+            : ClusterConfig.ForDesign(designName, Machines);
         using EmulatedCluster cluster = EmulatedCluster.FromConfig(design, Catalog.BuiltIn, profile, Speedup);
         await using OpenAiServer server = await OpenAiServer.StartAsync(new ServeOptions { Port = 0 }, cluster, cancellationToken: TestContext.Current.CancellationToken);
 

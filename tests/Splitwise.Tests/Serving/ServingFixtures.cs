@@ -1,5 +1,7 @@
+using Splitwise.Hardware;
 using Splitwise.Performance;
 using Splitwise.Serving;
+using Splitwise.Simulation;
 
 namespace Splitwise.Tests.Serving;
 
@@ -14,7 +16,11 @@ internal static class ServingFixtures
 {
     /// <summary>A one-instance cluster with a fast model (1 ms + 1 µs/prompt token + 10 µs/decode) and room for 100k tokens.</summary>
     public static EmulatedCluster FastCluster(int instances = 1, double speedup = 1) =>
-        new([.. Enumerable.Repeat(new EmulatedInstanceSpec(new AffinePerformanceModel(1_000_000, 1_000, 10_000), 100_000L * 1024, 1024), instances)], speedup);
+        new([.. Enumerable.Range(0, instances).Select(i => Instance(i, new AffinePerformanceModel(1_000_000, 1_000, 10_000), 100_000L * 1024, 1024))], speedup);
+
+    /// <summary>A DGX-H100 instance of Llama-2-70B with the given performance model and KV memory (default batch limits).</summary>
+    public static InstanceSpec Instance(int machine, IPerformanceModel performance, long kvCapacityBytes, long kvBytesPerToken, InstanceRoles roles = InstanceRoles.Mixed) =>
+        new($"test/{machine}", Catalog.BuiltIn.Machine("dgx-h100"), machine, 8, Catalog.BuiltIn.Model("llama2-70b"), performance, kvCapacityBytes, kvBytesPerToken, roles, BatchLimits.Default);
 
     public static async Task<OpenAiServer> StartAsync(EmulatedCluster cluster, ServeOptions? options = null) =>
         await OpenAiServer.StartAsync((options ?? new ServeOptions()) with { Port = 0 }, cluster, cancellationToken: TestContext.Current.CancellationToken);

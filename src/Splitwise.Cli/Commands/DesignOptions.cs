@@ -1,0 +1,113 @@
+using System.CommandLine;
+using Splitwise.Designs;
+using Splitwise.Simulation.Transfer;
+
+namespace Splitwise.Cli.Commands;
+
+/// <summary>
+/// The cluster-design arguments shared by <c>simulate</c> and <c>serve</c>: <c>--design</c>, <c>--machines</c> for
+/// baselines, <c>--prompt-machines</c>/<c>--token-machines</c> for Splitwise designs, <c>--tp</c>, and the Splitwise
+/// settings (KV transfer mode, layer-wise threshold, the scheduler's pending-prompt limit). Create one per command and
+/// <see cref="AddTo"/> it; <see cref="Resolve"/> gives the <see cref="ClusterConfig"/>.
+/// </summary>
+internal sealed class DesignOptions(int defaultMachines)
+{
+    public Option<string> Design { get; } = new("--design")
+    {
+        Description = $"Cluster design: {string.Join(", ", ClusterConfig.DesignNames.Concat(SplitwiseDesigns.Names))}",
+        DefaultValueFactory = _ => "baseline-h100",
+    };
+
+    public Option<int> Machines { get; } = new("--machines")
+    {
+        Description = "Machines in a baseline cluster",
+        DefaultValueFactory = _ => defaultMachines,
+    };
+
+    public Option<int?> PromptMachines { get; } = new("--prompt-machines") { Description = "Splitwise designs: machines in the prompt pool" };
+
+    public Option<int?> TokenMachines { get; } = new("--token-machines") { Description = "Splitwise designs: machines in the token pool" };
+
+    public Option<int?> TensorParallel { get; } = new("--tp") { Description = "GPUs per instance (tensor parallelism; default 8 = one instance per machine)" };
+
+    public Option<string> KvTransfer { get; } = new("--kv-transfer")
+    {
+        Description = "Splitwise designs: KV-cache transfer: auto (layer-wise from --layerwise-threshold prompt tokens, else serialized), serialized, layerwise",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    public Option<int> LayerwiseThreshold { get; } = new("--layerwise-threshold")
+    {
+        Description = "Splitwise designs: prompts with at least this many tokens transfer their KV layer-wise",
+        DefaultValueFactory = _ => 512,
+    };
+
+    public Option<long> PromptPendingLimit { get; } = new("--prompt-pending-limit")
+    {
+        Description = "Splitwise designs: a prompt machine with queued prompts is overloaded above this many pending prompt tokens (SplitwiseSim: 8192)",
+        DefaultValueFactory = _ => 8192,
+    };
+
+    public void AddTo(Command command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        foreach (Option o in (Option[])[Design, Machines, PromptMachines, TokenMachines, TensorParallel, KvTransfer, LayerwiseThreshold, PromptPendingLimit])
+        {
+            command.Options.Add(o);
+        }
+    }
+
+    /// <summary>
+    /// The cluster: from <paramref name="configPath"/> (a YAML cluster description) when given, else the named design;
+    /// with the Splitwise settings applied either way. A contradiction (pool sizes for a baseline) is a usage error.
+    /// </summary>
+    public ClusterConfig Resolve(ParseResult parseResult, string? configPath = null)
+    {
+        ArgumentNullException.ThrowIfNull(parseResult);
+        string design = parseResult.GetValue(Design)!;
+        int? prompt = parseResult.GetValue(PromptMachines), token = parseResult.GetValue(TokenMachines);
+        int? tp = parseResult.GetValue(TensorParallel);
+        ClusterConfig cluster;
+        if (configPath is not null)
+        {
+            cluster = ClusterConfig.Load(configPath);
+            if (tp is { } tpOverride)
+            {
+                cluster = cluster with { Pools = [.. cluster.Pools.Select(p => p with { TensorParallel = tpOverride })] };
+            }
+        }
+        else if (SplitwiseDesigns.IsSplitwise(design))
+        {
+            string need = $"--design {design} needs --prompt-machines P and --token-machines T";
+            cluster = SplitwiseDesigns.Create(design, prompt ?? throw SplitwiseException.Usage(need), token ?? throw SplitwiseException.Usage(need), tp ?? 8);
+        }
+        else
+        {
+            cluster = ClusterConfig.ForDesign(design, parseResult.GetValue(Machines), tp ?? 8);
+        }
+
+        if (!SplitwiseDesigns.IsSplit(cluster) && (prompt is not null || token is not null))
+        {
+            throw SplitwiseException.Usage("--prompt-machines and --token-machines go with a Splitwise design (--design splitwise-aa, -hh, -ha or -hhcap)");
+        }
+
+        KvTransferMode kvMode = parseResult.GetValue(KvTransfer)!.ToLowerInvariant() switch
+        {
+            "auto" => KvTransferMode.Auto,
+            "serialized" => KvTransferMode.Serialized,
+            "layerwise" or "layer-wise" => KvTransferMode.LayerWise,
+            string other => throw SplitwiseException.Usage($"--kv-transfer {other}: use auto, serialized or layerwise"),
+        };
+        if (parseResult.GetValue(LayerwiseThreshold) < 1 || parseResult.GetValue(PromptPendingLimit) < 1)
+        {
+            throw SplitwiseException.Usage("--layerwise-threshold and --prompt-pending-limit must be positive");
+        }
+
+        return cluster with
+        {
+            Splitwise = new SplitwiseOptions(
+                new KvTransferOptions(kvMode, parseResult.GetValue(LayerwiseThreshold)),
+                new SplitwiseSchedulerOptions(parseResult.GetValue(PromptPendingLimit))),
+        };
+    }
+}

@@ -1,0 +1,18 @@
+namespace Splitwise.Simulation;
+
+/// <summary>
+/// Sees each request's tokens as the engine produces them: the real-time emulator behind <c>splitwise serve</c> drives
+/// a <see cref="Simulator"/> online and streams these to its clients. Called on the engine's thread, in simulated-time
+/// order, at the simulated time the tokens are done (<see cref="Simulator.Now"/>).
+/// </summary>
+internal interface IRequestObserver
+{
+    /// <summary>The request in <paramref name="slot"/> has <paramref name="generated"/> tokens now: its first when the
+    /// prompt is done, or at the end of a decode run the run's last, the earlier ones having come one per
+    /// <paramref name="iterationNs"/> before it (<see cref="Simulator.TryGetDecodeRun"/> shows a run in progress).</summary>
+    void OnTokens(int slot, long id, int generated, long iterationNs);
+
+    /// <summary>The request left the engine: finished (<paramref name="completed"/>), or dropped (cancelled, or rejected
+    /// at arrival because it can never fit an instance's KV memory).</summary>
+    void OnDone(int slot, long id, bool completed);
+}
