@@ -76,14 +76,9 @@ internal sealed class DesignOptions(int defaultMachines)
                 cluster = cluster with { Pools = [.. cluster.Pools.Select(p => p with { TensorParallel = tpOverride })] };
             }
         }
-        else if (SplitwiseDesigns.IsSplitwise(design))
-        {
-            string need = $"--design {design} needs --prompt-machines P and --token-machines T";
-            cluster = SplitwiseDesigns.Create(design, prompt ?? throw SplitwiseException.Usage(need), token ?? throw SplitwiseException.Usage(need), tp ?? 8);
-        }
         else
         {
-            cluster = ClusterConfig.ForDesign(design, parseResult.GetValue(Machines), tp ?? 8);
+            cluster = SplitwiseDesigns.Named(design, parseResult.GetValue(Machines), prompt, token, tp ?? 8);
         }
 
         if (!SplitwiseDesigns.IsSplit(cluster) && (prompt is not null || token is not null))

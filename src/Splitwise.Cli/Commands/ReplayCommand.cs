@@ -36,14 +36,16 @@ public static class ReplayCommand
         var noMin = new Option<bool>("--no-min-tokens") { Description = "Do not send min_tokens (for servers that reject it)" };
         var noUsage = new Option<bool>("--no-usage") { Description = "Do not ask for stream_options.include_usage" };
         var json = new Option<bool>("--json") { Description = "Print summary.json instead of the table" };
-        var predict = new Option<string?>("--predict") { Description = $"Also simulate the same requests on this design ({string.Join(", ", ClusterConfig.DesignNames)}) and report measured beside predicted" };
-        var predictMachines = new Option<int>("--predict-machines") { Description = "Machines of the --predict design", DefaultValueFactory = _ => 1 };
+        var predict = new Option<string?>("--predict") { Description = $"Also simulate the same requests on this design ({string.Join(", ", ClusterConfig.DesignNames.Concat(SplitwiseDesigns.Names))}) and report measured beside predicted" };
+        var predictMachines = new Option<int>("--predict-machines") { Description = "Machines of a baseline --predict design", DefaultValueFactory = _ => 1 };
+        var predictPrompt = new Option<int?>("--predict-prompt-machines") { Description = "Prompt machines of a Splitwise --predict design" };
+        var predictToken = new Option<int?>("--predict-token-machines") { Description = "Token machines of a Splitwise --predict design" };
         var serverSpeedup = new Option<double>("--server-speedup") { Description = "The server is 'splitwise serve --speedup S': predict for that time compression", DefaultValueFactory = _ => 1.0 };
         var profile = new Option<string?>("--profile") { Description = "perf_model.csv for --predict (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv)" };
         var noWarmup = new Option<bool>("--no-warmup") { Description = "Skip the unmeasured warm-up request that checks endpoint and model first" };
 
         var command = new Command("replay", "Replay a trace open-loop against an OpenAI-compatible server and measure TTFT, ITL/TPOT, E2E and goodput");
-        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, predict, predictMachines, serverSpeedup, profile])
+        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
         {
             command.Options.Add(o);
         }
@@ -83,6 +85,11 @@ public static class ReplayCommand
                 OutputDirectory = pr.GetValue(output)!,
             };
             options.Validate();
+            // The prediction's design and profile are checked before the run, not after it.
+            ClusterConfig? predictCluster = pr.GetValue(predict) is { } designName
+                ? SplitwiseDesigns.Named(designName, pr.GetValue(predictMachines), pr.GetValue(predictPrompt), pr.GetValue(predictToken), optionPrefix: "--predict-")
+                : null;
+            ProfileTable? predictProfile = predictCluster is null ? null : ProfileTable.Load(ServeCommand.ResolveProfile(pr.GetValue(profile), pr.GetValue(dataDir)));
             string path = NamedTraces.Resolve(pr.GetValue(trace)!, pr.GetValue(dataDir), log: context.Error, ct: token);
             Trace loaded = TraceReader.Read(path, new TraceReadOptions { DisplayName = NamedTraces.IsNamed(pr.GetValue(trace)!) ? pr.GetValue(trace)!.ToLowerInvariant() : null });
             var runner = new ReplayRunner(options, loaded);
@@ -92,11 +99,9 @@ public static class ReplayCommand
                 ? await RunWithProgressAsync(context, runner, token)
                 : await runner.RunAsync(token);
             PredictedRun? predicted = null;
-            if (pr.GetValue(predict) is { } designName)
+            if (predictCluster is not null)
             {
-                ClusterConfig cluster = ClusterConfig.ForDesign(designName, pr.GetValue(predictMachines));
-                ProfileTable table = ProfileTable.Load(ServeCommand.ResolveProfile(pr.GetValue(profile), pr.GetValue(dataDir)));
-                predicted = ReplayPrediction.Run(runner.Plan, cluster, Catalog.BuiltIn, table, pr.GetValue(serverSpeedup), Path.Combine(options.OutputDirectory, "predicted"), token).Run;
+                predicted = ReplayPrediction.Run(runner.Plan, predictCluster, Catalog.BuiltIn, predictProfile, pr.GetValue(serverSpeedup), Path.Combine(options.OutputDirectory, "predicted"), token).Run;
             }
 
             ReplayReport.Write(options.OutputDirectory, summary, runner.Results, predicted);

@@ -33,6 +33,30 @@ public static class SplitwiseDesigns
         return cluster.Pools.Any(p => p.Roles != InstanceRoles.Mixed);
     }
 
+    /// <summary>
+    /// Any named design: a baseline (<c>baseline-a100</c>, <c>baseline-h100</c>) of <paramref name="machines"/>, or a
+    /// Splitwise design with <paramref name="promptMachines"/> and <paramref name="tokenMachines"/>. Pool sizes
+    /// for a baseline, or a Splitwise design without them, are usage errors naming <paramref name="optionPrefix"/>'s
+    /// options (<c>--prompt-machines</c>, or <c>--predict-prompt-machines</c> for replay's prediction).
+    /// </summary>
+    public static ClusterConfig Named(string design, int machines, int? promptMachines, int? tokenMachines, int tensorParallel = 8, string optionPrefix = "--")
+    {
+        ArgumentNullException.ThrowIfNull(design);
+        string prompt = optionPrefix + "prompt-machines", token = optionPrefix + "token-machines";
+        if (IsSplitwise(design))
+        {
+            string need = $"{design} needs {prompt} P and {token} T";
+            return Create(design, promptMachines ?? throw SplitwiseException.Usage(need), tokenMachines ?? throw SplitwiseException.Usage(need), tensorParallel);
+        }
+
+        if (promptMachines is not null || tokenMachines is not null)
+        {
+            throw SplitwiseException.Usage($"{prompt} and {token} go with a Splitwise design ({string.Join(", ", Names)}), not {design}");
+        }
+
+        return ClusterConfig.ForDesign(design, machines, tensorParallel);
+    }
+
     /// <summary>A Splitwise design with <paramref name="promptMachines"/> prompt and <paramref name="tokenMachines"/> token machines.</summary>
     public static ClusterConfig Create(string design, int promptMachines, int tokenMachines, int tensorParallel = 8)
     {

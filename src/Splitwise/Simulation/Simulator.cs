@@ -170,7 +170,7 @@ public sealed class Simulator
     /// At <paramref name="time"/> (clamped to <see cref="Now"/>; events before it are processed first), marks the
     /// request in <paramref name="slot"/> (if it is still request <paramref name="id"/>) cancelled: it is
     /// dropped, and its memory freed, at its next safe point — at once when it is queued on an idle instance, at the
-    /// end of the iteration it is part of, or when its KV transfer lands.
+    /// end of the iteration it is part of (a decode run is cut at its next boundary), or when its KV transfer lands.
     /// </summary>
     internal void Cancel(int slot, long id, long time)
     {
@@ -184,6 +184,11 @@ public sealed class Simulator
         _now = time; // an idle instance that starts now starts at the cancel's time, not at the last event's
         _r.Cancelled[slot] = true;
         InstanceState p = _instances[_r.PromptInstance[slot]], t = _instances[_r.TokenInstance[slot]];
+        if (_r.Phase[slot] == RequestPhase.Decoding && t.Busy && t.BatchPrompts.Count == 0 && t.RunIterations > 1)
+        {
+            CutRun(t); // a decode run lasts until its shortest request ends: end it at the next boundary instead
+        }
+
         if (!p.Busy)
         {
             StartIteration(p); // drops it from the head of an idle queue
@@ -481,6 +486,12 @@ public sealed class Simulator
             return;
         }
 
+        CutRun(s);
+    }
+
+    /// <summary>Ends the instance's decode run at the next iteration boundary after now.</summary>
+    private void CutRun(InstanceState s)
+    {
         long done = (_now - s.RunStart) / s.IterationNs;
         int cut = (int)Math.Min(done + 1, int.MaxValue);
         if (cut < s.RunIterations)
