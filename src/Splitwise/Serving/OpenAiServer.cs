@@ -29,6 +29,9 @@ public sealed class OpenAiServer : IAsyncDisposable
     private static readonly byte[] s_done = "data: [DONE]\n\n"u8.ToArray();
 
     private readonly ServeOptions _options;
+    // Plain quotes and UTF-8 in JSON bodies, as OpenAI and vLLM write them (these bodies are never embedded in HTML).
+    private static readonly JsonWriterOptions s_json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private readonly EmulatedCluster _cluster;
     private readonly PromptBuilder _filler;
     private readonly WebApplication _app;
@@ -138,7 +141,7 @@ public sealed class OpenAiServer : IAsyncDisposable
 
         ctx.Response.ContentType = "application/json";
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, s_json))
         {
             json.WriteStartObject();
             json.WriteString("object", "list");
@@ -278,7 +281,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         response.Headers["X-Accel-Buffering"] = "no";
         PipeWriter pipe = response.BodyWriter;
         await response.StartAsync(ctx.RequestAborted);
-        var json = new Utf8JsonWriter(pipe);
+        var json = new Utf8JsonWriter(pipe, s_json);
         var text = new StringBuilder(64);
         string idText = (request.Chat ? "chatcmpl-" : "cmpl-") + id.ToString(CultureInfo.InvariantCulture);
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -401,7 +404,7 @@ public sealed class OpenAiServer : IAsyncDisposable
 
         ctx.Response.ContentType = "application/json";
         var buffer = new ArrayBufferWriter<byte>(text.Length + 512);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, s_json))
         {
             json.WriteStartObject();
             json.WriteString("id", (request.Chat ? "chatcmpl-" : "cmpl-") + id.ToString(CultureInfo.InvariantCulture));
@@ -444,7 +447,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         ctx.Response.StatusCode = error.Status;
         ctx.Response.ContentType = "application/json";
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, s_json))
         {
             json.WriteStartObject();
             json.WriteStartObject("error");

@@ -125,6 +125,15 @@ public sealed class OpenAiServerTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Error_bodies_are_written_with_plain_quotes_as_openai_does()
+    {
+        using HttpResponseMessage response = await _http.PostAsync("/v1/completions", Json("{\"model\":\"gpt-9\",\"prompt\":\"x\"}"), TestContext.Current.CancellationToken);
+        string raw = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Contains("'gpt-9'", raw, StringComparison.Ordinal);
+        Assert.DoesNotContain("\\u0027", raw, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("{\"model\":\"llama2-70b\",\"messages\":[]}")]
     [InlineData("{\"model\":\"llama2-70b\",\"messages\":[{\"content\":\"x\"}]}")]
