@@ -109,6 +109,8 @@ public sealed record ClusterConfig
     /// pools:
     ///   - { machine: dgx-h100, count: 20, roles: mixed, tensor_parallel: 8 }
     /// </code>
+    /// Pools with <c>roles: prompt</c> and <c>roles: token</c> (and optionally <c>mixed</c>) make a phase-split cluster:
+    /// the Splitwise scheduler and KV transfers, as the named Splitwise designs (the scheduler field is then unused).
     /// </summary>
     public static ClusterConfig Load(string path)
     {
@@ -156,12 +158,13 @@ public sealed record ClusterConfig
                 "token" => InstanceRoles.Token,
                 _ => throw SplitwiseException.Usage($"{where}: roles '{p.Roles}' is not one of mixed, prompt, token"),
             };
-            if (roles != InstanceRoles.Mixed)
-            {
-                throw SplitwiseException.Usage($"{where}: prompt/token pools need a Splitwise design, which this version does not build yet; use roles: mixed");
-            }
-
             pools.Add(new PoolSpec(p.Machine, p.Count, roles, p.TensorParallel ?? 8));
+        }
+
+        bool anyPrompt = pools.Any(p => p.Roles == InstanceRoles.Prompt), anyToken = pools.Any(p => p.Roles == InstanceRoles.Token);
+        if (anyPrompt != anyToken)
+        {
+            throw SplitwiseException.Usage($"{path}: a phase-split cluster needs both a 'roles: prompt' and a 'roles: token' pool (it has only {(anyPrompt ? "prompt" : "token")}); add the other, or use roles: mixed");
         }
 
         var limits = new BatchLimits(

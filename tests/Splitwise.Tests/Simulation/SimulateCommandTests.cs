@@ -103,6 +103,35 @@ public class SimulateCommandTests
         }
     }
 
+    [Fact]
+    public async Task A_config_with_prompt_and_token_pools_is_the_named_splitwise_design()
+    {
+        string dir = Directory.CreateTempSubdirectory("simulate-cli").FullName;
+        try
+        {
+            string trace = WriteTrace(dir);
+            string config = Path.Combine(dir, "split.yaml");
+            File.WriteAllText(config, "design: my-split\nperformance: roofline\npools:\n  - { machine: dgx-h100, count: 2, roles: prompt }\n  - { machine: dgx-a100, count: 1, roles: token }\n");
+            var (code, _, stderr) = await Run("simulate", "--trace", trace, "--config", config, "--out", Path.Combine(dir, "yaml"));
+            Assert.True(code == 0, stderr);
+            (code, _, stderr) = await Run("simulate", "--trace", trace, "--design", "splitwise-ha", "--prompt-machines", "2", "--token-machines", "1", "--perf", "roofline", "--out", Path.Combine(dir, "named"));
+            Assert.True(code == 0, stderr);
+            string yaml = File.ReadAllText(Path.Combine(dir, "yaml", "requests.csv")), named = File.ReadAllText(Path.Combine(dir, "named", "requests.csv"));
+            Assert.Equal(named, yaml);
+            Assert.Contains(",done,", yaml, StringComparison.Ordinal);
+            Assert.Contains("dgx-a100", File.ReadAllText(Path.Combine(dir, "yaml", "instances.csv")), StringComparison.Ordinal);
+
+            File.WriteAllText(config, "pools:\n  - { machine: dgx-h100, count: 2, roles: prompt }\n  - { machine: dgx-h100, count: 1, roles: mixed }\n");
+            (code, _, stderr) = await Run("simulate", "--trace", trace, "--config", config, "--out", Path.Combine(dir, "bad"));
+            Assert.Equal(ExitCodes.Usage, code);
+            Assert.Contains("roles: token", stderr, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Theory]
     [InlineData("--design", "baseline-z100")]
     [InlineData("--perf", "magic")]
