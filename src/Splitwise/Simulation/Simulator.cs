@@ -56,6 +56,7 @@ public sealed class Simulator
 
     private IRequestObserver? _observer;
     private long _dropped;
+    private bool _retryPending;
 
     // kvTransfers (Splitwise designs): KV-cache transfers between prompt and token machines over their InfiniBand
     // links; null moves a request between instances instantly.
@@ -163,7 +164,9 @@ public sealed class Simulator
         time = Math.Max(time, _now);
         Advance(time, inclusive: false);
         _now = time;
-        return OnArrival(id, time, inputTokens, outputTokens);
+        int slot = OnArrival(id, time, inputTokens, outputTokens);
+        RetryIfPending();
+        return slot;
     }
 
     /// <summary>
@@ -198,6 +201,8 @@ public sealed class Simulator
         {
             StartIteration(t);
         }
+
+        RetryIfPending();
     }
 
     /// <summary>
@@ -234,6 +239,7 @@ public sealed class Simulator
 
             _now = key.Time;
             OnEvent(ev);
+            RetryIfPending();
             _eventsProcessed++;
         }
     }
@@ -644,8 +650,17 @@ public sealed class Simulator
         _dropped++;
         _observer?.OnDone(slot, r.Id[slot], completed: false);
         r.Release(slot);
-        if (_waitingForDestination.Count > 0)
+        // Prompt instances waiting for token-side memory retry once the current step is done: a drop can happen in
+        // the middle of an instance's batch selection, which must not be re-entered.
+        _retryPending |= _waitingForDestination.Count > 0;
+    }
+
+    /// <summary>Runs the retry a drop deferred (online use), at the same simulated time.</summary>
+    private void RetryIfPending()
+    {
+        while (_retryPending)
         {
+            _retryPending = false;
             RetryWaitingForDestination();
         }
     }
