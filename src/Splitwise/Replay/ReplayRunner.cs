@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Splitwise.Designs;
 using Splitwise.IO;
 using Splitwise.Tokens;
 using Trace = Splitwise.Traces.Trace;
@@ -94,7 +95,7 @@ public sealed class ReplayRunner
                 long[] copy = new long[n];
                 Array.Copy(_recentTtft, copy, n);
                 Array.Sort(copy);
-                p50 = LatencyStats.Percentile(copy, 50) / 1e6;
+                p50 = Percentiles.Linear<long>(copy, 50) / 1e6;
             }
 
             return new ReplayProgress(_plan.Count, Volatile.Read(ref _sent), Volatile.Read(ref _done), Volatile.Read(ref _failed), p50);
