@@ -11,13 +11,14 @@ public readonly record struct ReplayProgress(int Planned, int Sent, int Done, in
 
 /// <summary>
 /// Open-loop replay: every request is sent at its scheduled time whether or not earlier ones finished. The schedule
-/// is absolute (run start + offset), never a chain of relative sleeps; a dedicated thread sleeps coarsely and
-/// spins/yields through the last millisecond, then hands the request to the thread pool. The client's own lag
-/// (actual − scheduled send) is measured per request, so an overloaded client shows instead of hiding in latency.
+/// is absolute (run start + offset), never a chain of relative sleeps. One dedicated dispatcher thread waits for each
+/// deadline (<see cref="DeadlineWaiter"/>: a high-resolution sleep, then a short spin) and hands the request to the
+/// HTTP stack itself — no thread-pool hop between the deadline and the send, so a busy pool (every response stream is
+/// read there) cannot delay a send. The client's own lag (actual − scheduled send) is measured per request, so an
+/// overloaded client shows instead of hiding in latency.
 /// </summary>
 public sealed class ReplayRunner
 {
-    private const long SpinWindowNs = 1_500_000;
     private static readonly double s_ticksPerNs = Stopwatch.Frequency / 1e9;
 
     private readonly ReplayOptions _options;
@@ -129,6 +130,9 @@ public sealed class ReplayRunner
 
         Directory.CreateDirectory(_options.OutputDirectory);
         bool interrupted = false;
+        int gcBefore = 0, gen2Before = 0;
+        TimeSpan gcPauseBefore = default;
+        long allocatedBefore = 0;
         await using (var sink = new ResultSink(_options.OutputDirectory))
         {
             using var slots = concurrency > 0 ? new SemaphoreSlim(concurrency, concurrency) : null;
@@ -156,33 +160,51 @@ public sealed class ReplayRunner
                 }
             }
 
+            // Rows are allocated before the run, not on the send path.
+            var rows = new RequestResult[_plan.Count];
+            for (int i = 0; i < rows.Length; i++)
+            {
+                rows[i] = new RequestResult
+                {
+                    Index = i,
+                    TraceIndex = _plan.TraceIndex[i],
+                    ScheduledNs = _plan.OffsetNs[i],
+                    InputTokens = _plan.Inputs[i],
+                    PromptTokensEncoded = encoded[i],
+                    OutputTokens = _plan.Outputs[i],
+                };
+            }
+
+            // Everything built so far (bodies, rows, tokenizer state) lives for the whole run: collect it into the old
+            // generation now, so the collections during the run only see what the run allocates.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            gcBefore = GC.CollectionCount(0);
+            gen2Before = GC.CollectionCount(2);
+            gcPauseBefore = GC.GetTotalPauseDuration();
+            allocatedBefore = GC.GetTotalAllocatedBytes();
             var scheduler = new Thread(() =>
             {
+                var waiter = new DeadlineWaiter();
                 start = Stopwatch.GetTimestamp();
                 try
                 {
-                    for (int i = 0; i < _plan.Count; i++)
+                    for (int i = 0; i < rows.Length; i++)
                     {
                         long deadline = start + (long)(_plan.OffsetNs[i] * s_ticksPerNs);
-                        WaitUntil(deadline, cancellationToken);
+                        waiter.WaitUntil(deadline, cancellationToken);
                         slots?.Wait(cancellationToken);
-                        var result = new RequestResult
-                        {
-                            Index = i,
-                            TraceIndex = _plan.TraceIndex[i],
-                            ScheduledNs = _plan.OffsetNs[i],
-                            InputTokens = _plan.Inputs[i],
-                            PromptTokensEncoded = encoded[i],
-                            OutputTokens = _plan.Outputs[i],
-                        };
+                        RequestResult result = rows[i];
                         _results[i] = result;
                         Interlocked.Increment(ref outstanding);
                         Interlocked.Increment(ref _sent);
                         byte[] body = bodies[i];
                         bodies[i] = null!; // let the body go once sent
-                        ThreadPool.UnsafeQueueUserWorkItem(
-                            _ => _ = SendOneAsync(client, body, result, start, Finish, cancellationToken),
-                            null);
+                        rows[i] = null!;
+
+                        // Sent from this thread: SendAsync runs synchronously until the request is written to the
+                        // socket (or a connection is being opened) and returns at its first real wait; the response
+                        // is then read on the thread pool.
+                        _ = SendOneAsync(client, body, result, start, Finish, cancellationToken);
                     }
                 }
                 catch (OperationCanceledException)
@@ -199,7 +221,7 @@ public sealed class ReplayRunner
             })
             {
                 IsBackground = true,
-                Name = "replay-scheduler",
+                Name = "replay-dispatcher",
                 Priority = ThreadPriority.AboveNormal,
             };
             scheduler.Start();
@@ -208,7 +230,14 @@ public sealed class ReplayRunner
             interrupted = cancellationToken.IsCancellationRequested;
         }
 
-        ReplaySummary summary = ReplaySummary.Build(_options, _trace.Name, _results, interrupted, _plan.Span.TotalSeconds) with { EffectiveConcurrency = EffectiveConcurrency };
+        ReplaySummary summary = ReplaySummary.Build(_options, _trace.Name, _results, interrupted, _plan.Span.TotalSeconds) with
+        {
+            EffectiveConcurrency = EffectiveConcurrency,
+            ClientGcCollections = GC.CollectionCount(0) - gcBefore,
+            ClientGen2Collections = GC.CollectionCount(2) - gen2Before,
+            ClientAllocatedMb = (GC.GetTotalAllocatedBytes() - allocatedBefore) / 1e6,
+            ClientGcPauseMs = (GC.GetTotalPauseDuration() - gcPauseBefore).TotalMilliseconds,
+        };
         AtomicFile.WriteAllText(Path.Combine(_options.OutputDirectory, "summary.json"), summary.ToJson() + "\n");
         cancellationToken.ThrowIfCancellationRequested();
         return summary;
@@ -241,35 +270,6 @@ public sealed class ReplayRunner
         finally
         {
             finish(result);
-        }
-    }
-
-    /// <summary>Blocks until the absolute <see cref="Stopwatch"/> timestamp: sleeps coarsely, then yields/spins.</summary>
-    internal static void WaitUntil(long deadline, CancellationToken token)
-    {
-        long spinWindow = (long)(SpinWindowNs * s_ticksPerNs);
-        while (true)
-        {
-            long remaining = deadline - Stopwatch.GetTimestamp();
-            if (remaining <= 0)
-            {
-                return;
-            }
-
-            if (remaining > spinWindow)
-            {
-                token.ThrowIfCancellationRequested();
-                double ms = (remaining - spinWindow) / (Stopwatch.Frequency / 1000.0);
-                Thread.Sleep(Math.Clamp((int)ms, 1, 50)); // wake at least every 50 ms to notice cancellation
-            }
-            else if (remaining > spinWindow / 8)
-            {
-                Thread.Yield();
-            }
-            else
-            {
-                Thread.SpinWait(20);
-            }
         }
     }
 }

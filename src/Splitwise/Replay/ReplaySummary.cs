@@ -83,6 +83,18 @@ public sealed record ReplaySummary
 
     public required LatencyStats SendLagMs { get; init; }
 
+    /// <summary>Garbage collections in the client during the run (every collection pauses the dispatcher too).</summary>
+    public int ClientGcCollections { get; init; }
+
+    /// <summary>Managed memory the client allocated during the run, MB (what drives its collections).</summary>
+    public double ClientAllocatedMb { get; init; }
+
+    /// <summary>Of those, full (generation 2) collections — the long pauses.</summary>
+    public int ClientGen2Collections { get; init; }
+
+    /// <summary>Total time the client's threads were paused by garbage collection during the run, ms.</summary>
+    public double ClientGcPauseMs { get; init; }
+
     public required LatencyStats TtftMs { get; init; }
 
     /// <summary>Inter-token latency over all gaps between content chunks of all requests.</summary>
