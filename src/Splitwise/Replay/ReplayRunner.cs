@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime;
 using Splitwise.Designs;
 using Splitwise.IO;
 using Splitwise.Tokens;
@@ -21,9 +20,6 @@ public readonly record struct ReplayProgress(int Planned, int Sent, int Done, in
 public sealed class ReplayRunner
 {
     private static readonly double s_ticksPerNs = Stopwatch.Frequency / 1e9;
-    private static readonly Lock s_latencyLock = new();
-    private static int s_lowLatencyRuns;
-    private static GCLatencyMode s_savedLatencyMode;
 
     private readonly ReplayOptions _options;
     private readonly Trace _trace;
@@ -228,19 +224,9 @@ public sealed class ReplayRunner
                 Name = "replay-dispatcher",
                 Priority = ThreadPriority.AboveNormal,
             };
-            // No full blocking collection while requests are being sent (each pauses the dispatcher for tens of ms
-            // with the run's rows in memory); the runtime still collects fully if memory runs low. Restored after.
-            EnterLowLatency();
-            try
-            {
-                scheduler.Start();
-                await allDone.Task;
-                scheduler.Join();
-            }
-            finally
-            {
-                ExitLowLatency();
-            }
+            scheduler.Start();
+            await allDone.Task;
+            scheduler.Join();
             interrupted = cancellationToken.IsCancellationRequested;
         }
 
@@ -255,30 +241,6 @@ public sealed class ReplayRunner
         AtomicFile.WriteAllText(Path.Combine(_options.OutputDirectory, "summary.json"), summary.ToJson() + "\n");
         cancellationToken.ThrowIfCancellationRequested();
         return summary;
-    }
-
-    /// <summary>The process-wide GC latency mode is shared by concurrent runs: the first run in sets it, the last out restores it.</summary>
-    private static void EnterLowLatency()
-    {
-        lock (s_latencyLock)
-        {
-            if (s_lowLatencyRuns++ == 0)
-            {
-                s_savedLatencyMode = GCSettings.LatencyMode;
-                GCSettings.LatencyMode = GCLatencyMode.LowLatency;
-            }
-        }
-    }
-
-    private static void ExitLowLatency()
-    {
-        lock (s_latencyLock)
-        {
-            if (--s_lowLatencyRuns == 0)
-            {
-                GCSettings.LatencyMode = s_savedLatencyMode;
-            }
-        }
     }
 
     private async Task WarmupAsync(OpenAiClient client, PromptBuilder builder, CancellationToken token)
