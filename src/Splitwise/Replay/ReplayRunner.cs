@@ -19,6 +19,10 @@ public readonly record struct ReplayProgress(int Planned, int Sent, int Done, in
 /// </summary>
 public sealed class ReplayRunner
 {
+    private const int WarmupBurst = 64;
+    private const int WarmupPaced = 256;
+    private const long WarmupIntervalNs = 1_000_000;
+    private const int WarmupSettleMs = 250;
     private static readonly double s_ticksPerNs = Stopwatch.Frequency / 1e9;
 
     private readonly ReplayOptions _options;
@@ -125,7 +129,7 @@ public sealed class ReplayRunner
 
         if (_options.Warmup)
         {
-            await WarmupAsync(client, builder, cancellationToken);
+            await WarmupAsync(client, builder, concurrency, cancellationToken);
         }
 
         Directory.CreateDirectory(_options.OutputDirectory);
@@ -243,16 +247,63 @@ public sealed class ReplayRunner
         return summary;
     }
 
-    private async Task WarmupAsync(OpenAiClient client, PromptBuilder builder, CancellationToken token)
+    /// <summary>
+    /// The warm-up, not measured: one request that checks endpoint, model and key (failing fast with the server's
+    /// message), then <see cref="WarmupBurst"/> concurrent requests that open connections and <see cref="WarmupPaced"/>
+    /// paced ones through the run's own send path (a <see cref="DeadlineWaiter"/> and inline sends), so the client's
+    /// send path runs optimised code from the first measured request on; then a pause for the background compiler.
+    /// The in-flight count never exceeds <paramref name="concurrency"/> when that is set.
+    /// </summary>
+    private async Task WarmupAsync(OpenAiClient client, PromptBuilder builder, int concurrency, CancellationToken token)
     {
+        byte[] body = client.BuildBody(builder.Build(16, _options.Seed ^ 0xFEEDUL).Text, 2);
         var probe = new RequestResult { OutputTokens = 2, InputTokens = 16 };
-        await client.SendAsync(client.BuildBody(builder.Build(16, _options.Seed ^ 0xFEEDUL).Text, 2), probe, Stopwatch.GetTimestamp(), token);
+        await client.SendAsync(body, probe, Stopwatch.GetTimestamp(), token);
         token.ThrowIfCancellationRequested();
         if (!probe.Succeeded)
         {
             throw new SplitwiseException(
                 $"warm-up request to {OpenAiClient.EndpointUrl(_options.Endpoint, _options.Api)} failed: {probe.Error} ({probe.ErrorDetail}); check --endpoint, --model and --api, or pass --no-warmup",
                 ExitCodes.Failure);
+        }
+
+        int inFlight = concurrency > 0 ? Math.Min(WarmupBurst, concurrency) : WarmupBurst;
+        using var gate = new SemaphoreSlim(inFlight, inFlight);
+        var sends = new List<Task>(WarmupBurst + WarmupPaced);
+        for (int i = 0; i < WarmupBurst; i++)
+        {
+            await gate.WaitAsync(token);
+            sends.Add(WarmupOneAsync(client, body, gate, token));
+        }
+
+        await Task.WhenAll(sends);
+        sends.Clear();
+        await Task.Run(
+            () =>
+            {
+                var waiter = new DeadlineWaiter();
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < WarmupPaced; i++)
+                {
+                    waiter.WaitUntil(t0 + (long)(i * WarmupIntervalNs * s_ticksPerNs), token);
+                    gate.Wait(token);
+                    sends.Add(WarmupOneAsync(client, body, gate, token));
+                }
+            },
+            token);
+        await Task.WhenAll(sends);
+        await Task.Delay(WarmupSettleMs, token);
+    }
+
+    private static async Task WarmupOneAsync(OpenAiClient client, byte[] body, SemaphoreSlim gate, CancellationToken token)
+    {
+        try
+        {
+            await client.SendAsync(body, new RequestResult { OutputTokens = 2, InputTokens = 16 }, Stopwatch.GetTimestamp(), token);
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 
