@@ -6,7 +6,7 @@ using Splitwise.Hardware;
 using Splitwise.Performance;
 using Splitwise.Replay;
 using Splitwise.Traces;
-using SloSet = Splitwise.Replay.SloSet;
+using Splitwise.Workloads;
 
 namespace Splitwise.Cli.Commands;
 
@@ -27,7 +27,7 @@ public static class ReplayCommand
         var count = new Option<int?>("--count") { Description = "Replay at most this many requests" };
         var api = new Option<string>("--api") { Description = "completions or chat", DefaultValueFactory = _ => "completions" };
         var tokenizer = new Option<string>("--tokenizer") { Description = "cl100k_base, o200k_base, gpt2 or a tokenizer.json path", DefaultValueFactory = _ => "cl100k_base" };
-        var slo = new Option<string?>("--slo") { Description = "Latency objectives for goodput, e.g. ttft_p99=2s,tbt_p99=200ms,e2e_p90=20s" };
+        var slo = new Option<string?>("--slo") { Description = "SLOs to judge and goodput, as in simulate: ttft_p99=2s,tbt_p99=200ms,itl_p99=100ms; slowdowns vs an idle DGX-A100 (e2e_p50=1.25x, paper); per-request goodput bounds ttft=2s" };
         var timeout = new Option<string>("--timeout") { Description = "Per-request timeout", DefaultValueFactory = _ => "10m" };
         var apiKey = new Option<string?>("--api-key") { Description = "Bearer key (default $OPENAI_API_KEY)" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the prompt texts", DefaultValueFactory = _ => 0UL };
@@ -71,19 +71,34 @@ public static class ReplayCommand
                 Tokenizer = pr.GetValue(tokenizer)!,
                 Speedup = pr.GetValue(speedup),
                 MaxConcurrency = pr.GetValue(maxConcurrency),
-                Duration = pr.GetValue(duration) is { } d ? DurationText.Parse(d, "--duration") : null,
+                Duration = pr.GetValue(duration) is { } d ? Durations.Parse(d, "--duration") : null,
                 Count = pr.GetValue(count),
                 SendMaxTokens = !pr.GetValue(noMax),
                 SendIgnoreEos = !pr.GetValue(noIgnoreEos),
                 SendMinTokens = !pr.GetValue(noMin),
                 IncludeUsage = !pr.GetValue(noUsage),
-                Timeout = DurationText.Parse(pr.GetValue(timeout)!, "--timeout"),
+                Timeout = Durations.Parse(pr.GetValue(timeout)!, "--timeout"),
                 ApiKey = pr.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"),
                 Seed = pr.GetValue(seed),
                 Warmup = !pr.GetValue(noWarmup),
-                Slo = SloSet.Parse(pr.GetValue(slo)),
                 OutputDirectory = pr.GetValue(output)!,
             };
+            if (pr.GetValue(slo) is { } sloText && !string.IsNullOrWhiteSpace(sloText))
+            {
+                SloSet slos = SloSet.Parse(sloText);
+                options = options with
+                {
+                    Slo = slos,
+                    SloReference = slos.NeedsIdealLatency
+                        ? ReplayPrediction.SloReference(
+                            ClusterConfig.ForDesign(pr.GetValue(predict) ?? "baseline-a100", pr.GetValue(predictMachines)),
+                            Catalog.BuiltIn,
+                            ProfileTable.Load(ProfileLocator.Resolve(pr.GetValue(profile), pr.GetValue(dataDir) ?? NamedTraces.DefaultDataDir, context.Error, token)),
+                            pr.GetValue(serverSpeedup))
+                        : null,
+                };
+            }
+
             options.Validate();
             // The prediction's design and profile are checked before the run, not after it.
             ClusterConfig? predictCluster = pr.GetValue(predict) is { } designName

@@ -50,6 +50,7 @@ public static class SloJson
             w.WriteNumber("good_requests", report.GoodRequests);
             Number(w, "goodput_rps", report.Goodput);
             Number(w, "attainment", report.Attainment);
+            w.WriteString("goodput_rule", report.GoodputRule);
             w.WriteStartArray("slos");
             foreach (SloOutcome o in report.Outcomes)
             {
@@ -62,6 +63,7 @@ public static class SloJson
                 Number(w, "ratio", o.Ratio);
                 w.WriteBoolean("pass", o.Pass);
                 w.WriteNumber("requests", o.Requests);
+                w.WriteString("population", PopulationName(o.Population));
                 w.WriteEndObject();
             }
 
@@ -82,6 +84,14 @@ public static class SloJson
         summary["slo"] = JsonNode.Parse(File.ReadAllText(sloPath));
         AtomicFile.WriteAllText(summaryPath, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
     }
+
+    /// <summary>The population's name in JSON: <c>requests</c>, <c>gaps</c>, <c>request_mean_gaps</c>.</summary>
+    public static string PopulationName(SloPopulation population) => population switch
+    {
+        SloPopulation.Gaps => "gaps",
+        SloPopulation.RequestMeanGaps => "request_mean_gaps",
+        _ => "requests",
+    };
 
     /// <summary>JSON has no infinity: an SLO reached by unfinished requests is written as null.</summary>
     private static void Number(Utf8JsonWriter w, string name, double v)
@@ -108,10 +118,16 @@ public static class SloJson
             string value = double.IsPositiveInfinity(o.Value) ? "unfinished"
                 : o.Slo.Kind == SloKind.Slowdown ? o.Value.ToString("0.###", inv) + "x"
                 : SloSet.FormatDuration(Math.Round(o.Value));
-            sb.Append(inv, $"{o.Name,-12} {o.Slo.TargetText,-11} {value,-11} {o.Ratio.ToString("0.###", inv),-7} {(o.Pass ? "pass" : "FAIL")}").AppendLine();
+            sb.Append(inv, $"{o.Name,-12} {o.Slo.TargetText,-11} {value,-11} {o.Ratio.ToString("0.###", inv),-7} {(o.Pass ? "pass" : "FAIL")}");
+            if (o.Population == SloPopulation.RequestMeanGaps)
+            {
+                sb.Append("    (no per-gap data: each request's mean gap)");
+            }
+
+            sb.AppendLine();
         }
 
-        sb.Append(inv, $"SLOs {(report.AllPass ? "all met" : "missed")}; goodput {report.Goodput:0.###} req/s ({report.Attainment:P1} of requests within the loosest target of every metric)").AppendLine();
+        sb.Append(inv, $"SLOs {(report.AllPass ? "all met" : "missed")}; goodput {report.Goodput:0.###} req/s ({report.Attainment:P1} of requests within {(report.ExplicitBounds ? "every bound " + report.GoodputRule : "the loosest target of every metric")})").AppendLine();
         return sb.ToString();
     }
 }

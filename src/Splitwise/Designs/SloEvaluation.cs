@@ -8,6 +8,27 @@ namespace Splitwise.Designs;
 public sealed record SloRequests(int[] PromptTokens, int[] OutputTokens, long[] TtftNs, long[] E2ENs)
 {
     public int Count => PromptTokens.Length;
+
+    /// <summary>Every inter-token gap of every request, ns, request by request (see <see cref="GapStart"/>); null when
+    /// the source does not record gaps (ITL then falls back to each request's mean gap).</summary>
+    public long[]? GapNs { get; init; }
+
+    /// <summary>Request i's gaps are <c>GapNs[GapStart[i]..GapStart[i + 1]]</c>; length <see cref="Count"/> + 1.</summary>
+    public int[]? GapStart { get; init; }
+}
+
+/// <summary>What population an SLO's percentile was taken over.</summary>
+public enum SloPopulation
+{
+    /// <summary>One value per request.</summary>
+    Requests,
+
+    /// <summary>One value per inter-token gap (ITL), plus one infinite value per unfinished request.</summary>
+    Gaps,
+
+    /// <summary>ITL where the source recorded no gaps (the simulator): each request's mean gap, its TBT, stands in —
+    /// lower than the true per-gap tail.</summary>
+    RequestMeanGaps,
 }
 
 /// <summary>The outcome of one SLO.</summary>
@@ -16,8 +37,9 @@ public sealed record SloRequests(int[] PromptTokens, int[] OutputTokens, long[] 
 /// <see cref="double.PositiveInfinity"/> when unfinished requests reach that percentile; NaN when no request has the metric.</param>
 /// <param name="Ratio">Value ÷ target: ≤ 1 passes. A search can use it as the margin.</param>
 /// <param name="Pass">Value ≤ target.</param>
-/// <param name="Requests">Number of requests the percentile was taken over.</param>
-public readonly record struct SloOutcome(SloTarget Slo, double Value, double Ratio, bool Pass, int Requests)
+/// <param name="Requests">Number of values the percentile was taken over (requests, or gaps for ITL).</param>
+/// <param name="Population">What those values are.</param>
+public readonly record struct SloOutcome(SloTarget Slo, double Value, double Ratio, bool Pass, int Requests, SloPopulation Population = SloPopulation.Requests)
 {
     public string Name => Slo.Name;
 }
@@ -25,34 +47,42 @@ public readonly record struct SloOutcome(SloTarget Slo, double Value, double Rat
 /// <summary>The evaluation of an SLO set on a run.</summary>
 /// <param name="Outcomes">One per SLO, in the set's order.</param>
 /// <param name="AllPass">True when every SLO holds.</param>
-/// <param name="GoodRequests">Requests that finished and meet, individually, the loosest (highest-percentile) target
-/// of every metric in the set.</param>
+/// <param name="GoodRequests">Requests that finished and meet, individually, the set's per-request rule (see
+/// <see cref="SloSet"/>).</param>
 /// <param name="Goodput">Good requests per second of the run's span.</param>
 /// <param name="Attainment">Good requests ÷ all requests.</param>
 public sealed record SloReport(IReadOnlyList<SloOutcome> Outcomes, bool AllPass, int GoodRequests, double Goodput, double Attainment)
 {
     /// <summary>The largest value ÷ target over the SLOs (≤ 1 when all pass).</summary>
     public double WorstRatio => Outcomes.Count == 0 ? 0 : Outcomes.Max(o => double.IsNaN(o.Ratio) ? 0 : o.Ratio);
+
+    /// <summary>The per-request rule goodput used, as text: <c>ttft=6x,tbt=5x,e2e=5x</c>.</summary>
+    public string GoodputRule { get; init; } = "";
+
+    /// <summary>True when goodput used the set's explicit per-request bounds rather than its loosest targets.</summary>
+    public bool ExplicitBounds { get; init; }
 }
 
 /// <summary>
-/// Evaluates an <see cref="SloSet"/> on per-request latencies.
+/// Evaluates an <see cref="SloSet"/> on per-request latencies — the simulator's and a live replay's alike.
 /// </summary>
 /// <remarks>
 /// <para>Per request: TTFT, E2E, and TBT = (E2E − TTFT) / (output − 1) (requests with one output token are left out of
-/// TBT). A slowdown divides each by the same request's latency alone on the reference machine
-/// (<see cref="ISloReference"/>). Unfinished requests count as infinitely slow: they are in every percentile's
-/// population, so an overloaded run fails rather than looking fast because only its lucky requests finished.</para>
-/// <para>Percentiles interpolate linearly between the two closest ranks (numpy's default, which SplitwiseSim's
-/// summaries use): for sorted values v[0..n-1], p → v[i] + (v[i+1] − v[i]) × f with i + f = p/100 × (n − 1).</para>
-/// <para>Goodput (MISSION.md §5: requests per second that meet their SLOs): percentile SLOs constrain a distribution,
-/// not one request, so a request counts as good when it finished and each of its metrics is within the loosest target
-/// the set gives for that metric (for the paper's nine: TTFT ≤ 6×, TBT ≤ 5×, E2E ≤ 5× their idle values) — the bound
-/// every request but the tail must meet. Goodput = good requests ÷ the span in seconds the caller passes (the trace's
-/// duration, so that goodput and offered rate compare directly).</para>
+/// TBT); ITL is every gap between output chunks (<see cref="SloRequests.GapNs"/>). A slowdown divides each by the same
+/// request's latency alone on the reference machine (<see cref="ISloReference"/>; a gap by the ideal TBT). Unfinished
+/// requests count as infinitely slow: they are in every percentile's population (one infinite gap each for ITL), so an
+/// overloaded run fails rather than looking fast because only its lucky requests finished.</para>
+/// <para>Percentiles: <see cref="Percentiles.Linear"/>.</para>
+/// <para>Goodput (MISSION.md §5: requests per second that meet their SLOs): a request is good when it finished and is
+/// within every explicit per-request bound of the set (<see cref="SloSet.Bounds"/>: <c>ttft=2s</c>, ITL bounds
+/// applying to its largest gap); a set without bounds uses, for each of TTFT, TBT and E2E, the loosest target it gives
+/// for that metric (for the paper's nine: TTFT ≤ 6×, TBT ≤ 5×, E2E ≤ 5× their idle values) — the bound every request
+/// but the tail must meet. Goodput = good requests ÷ the span in seconds the caller passes.</para>
 /// </remarks>
 public static class SloEvaluator
 {
+    private const int Metrics = 4;
+
     public static SloReport Evaluate(SloSet slos, SloRequests requests, ISloReference? reference, double spanSeconds)
     {
         ArgumentNullException.ThrowIfNull(slos);
@@ -63,15 +93,23 @@ public static class SloEvaluator
             throw new ArgumentException("per-request columns differ in length", nameof(requests));
         }
 
+        bool gaps = requests.GapNs is not null;
+        if (gaps && (requests.GapStart is null || requests.GapStart.Length != n + 1 || requests.GapStart[n] != requests.GapNs!.Length))
+        {
+            throw new ArgumentException("GapStart must have one entry per request plus one, ending at GapNs.Length", nameof(requests));
+        }
+
         if (slos.NeedsIdealLatency && reference is null)
         {
             throw new ArgumentNullException(nameof(reference), "slowdown SLOs need the idle reference machine's latencies");
         }
 
-        // Per request and metric, absolute and slowdown values (+inf for unfinished, NaN for not applicable).
-        var absolute = new double[3][];
-        var slowdown = new double[3][];
-        for (int m = 0; m < 3; m++)
+        // Per request and metric, absolute and slowdown values (+inf for unfinished, NaN for not applicable). ITL per
+        // request is its largest gap (for bounds); the ITL percentile population is built separately.
+        var absolute = new double[Metrics][];
+        var slowdown = new double[Metrics][];
+        var idealTbt = new double[n];
+        for (int m = 0; m < Metrics; m++)
         {
             absolute[m] = new double[n];
             slowdown[m] = new double[n];
@@ -83,47 +121,58 @@ public static class SloEvaluator
             long ttft = requests.TtftNs[i], e2e = requests.E2ENs[i];
             bool finished = ttft >= 0 && e2e >= 0;
             IdealLatency ideal = reference?.For(requests.PromptTokens[i], output) ?? default;
+            idealTbt[i] = ideal.TbtNs(output);
             double tbt = output > 1 ? (finished ? (double)(e2e - ttft) / (output - 1) : double.PositiveInfinity) : double.NaN;
+            double maxGap = tbt;
+            if (gaps && finished)
+            {
+                ReadOnlySpan<long> own = requests.GapNs.AsSpan(requests.GapStart![i], requests.GapStart[i + 1] - requests.GapStart[i]);
+                maxGap = own.IsEmpty ? double.NaN : Max(own);
+            }
+
             Set(SloMetric.Ttft, finished ? ttft : double.PositiveInfinity, ideal.TtftNs);
-            Set(SloMetric.Tbt, tbt, ideal.TbtNs(output));
+            Set(SloMetric.Tbt, tbt, idealTbt[i]);
             Set(SloMetric.E2E, finished ? e2e : double.PositiveInfinity, ideal.E2ENs);
+            Set(SloMetric.Itl, maxGap, idealTbt[i]);
 
             void Set(SloMetric metric, double value, double idealValue)
             {
                 absolute[(int)metric][i] = value;
-                slowdown[(int)metric][i] = double.IsNaN(value) ? double.NaN
-                    : double.IsPositiveInfinity(value) ? double.PositiveInfinity
-                    : idealValue > 0 ? value / idealValue : 1;
+                slowdown[(int)metric][i] = Slowdown(value, idealValue);
             }
         }
 
-        var sorted = new double[6][];
+        var sorted = new double[Metrics * 2][];
         var outcomes = new List<SloOutcome>(slos.Targets.Count);
         foreach (SloTarget slo in slos.Targets)
         {
-            int k = ((int)slo.Metric * 2) + (slo.Kind == SloKind.Slowdown ? 1 : 0);
-            sorted[k] ??= SortedFinite(slo.Kind == SloKind.Slowdown ? slowdown[(int)slo.Metric] : absolute[(int)slo.Metric]);
-            double value = Percentile(sorted[k], slo.Percentile);
+            bool slow = slo.Kind == SloKind.Slowdown;
+            int k = ((int)slo.Metric * 2) + (slow ? 1 : 0);
+            SloPopulation population = SloPopulation.Requests;
+            if (slo.Metric == SloMetric.Itl)
+            {
+                population = gaps ? SloPopulation.Gaps : SloPopulation.RequestMeanGaps;
+                sorted[k] ??= gaps ? SortedGaps(requests, slow, idealTbt) : SortedFinite(slow ? slowdown[(int)SloMetric.Tbt] : absolute[(int)SloMetric.Tbt]);
+            }
+            else
+            {
+                sorted[k] ??= SortedFinite(slow ? slowdown[(int)slo.Metric] : absolute[(int)slo.Metric]);
+            }
+
+            double value = Percentiles.Linear<double>(sorted[k], slo.Percentile);
             double ratio = value / slo.Target;
-            outcomes.Add(new SloOutcome(slo, value, ratio, !double.IsNaN(value) && value <= slo.Target, sorted[k].Length));
+            outcomes.Add(new SloOutcome(slo, value, ratio, !double.IsNaN(value) && value <= slo.Target, sorted[k].Length, population));
         }
 
-        // Loosest target per (metric, kind) for the per-request goodput test.
+        SloBound[] rule = GoodputBounds(slos);
         int good = 0;
         for (int i = 0; i < n; i++)
         {
             bool ok = requests.TtftNs[i] >= 0 && requests.E2ENs[i] >= 0;
-            for (int m = 0; m < 3 && ok; m++)
+            foreach (SloBound b in rule)
             {
-                foreach (SloKind kind in (ReadOnlySpan<SloKind>)[SloKind.Absolute, SloKind.Slowdown])
-                {
-                    double limit = LoosestTarget(slos, (SloMetric)m, kind);
-                    double v = kind == SloKind.Slowdown ? slowdown[m][i] : absolute[m][i];
-                    if (!double.IsNaN(limit) && !double.IsNaN(v) && v > limit)
-                    {
-                        ok = false;
-                    }
-                }
+                double v = b.Kind == SloKind.Slowdown ? slowdown[(int)b.Metric][i] : absolute[(int)b.Metric][i];
+                ok &= double.IsNaN(v) || v <= b.Limit;
             }
 
             if (ok)
@@ -133,22 +182,87 @@ public static class SloEvaluator
         }
 
         bool all = outcomes.TrueForAll(o => o.Pass);
-        return new SloReport(outcomes, all, good, spanSeconds > 0 ? good / spanSeconds : 0, n == 0 ? 0 : (double)good / n);
+        return new SloReport(outcomes, all, good, spanSeconds > 0 ? good / spanSeconds : 0, n == 0 ? 0 : (double)good / n)
+        {
+            GoodputRule = string.Join(',', rule.Select(b => b.ToString())),
+            ExplicitBounds = slos.Bounds.Count > 0,
+        };
     }
 
-    private static double LoosestTarget(SloSet slos, SloMetric metric, SloKind kind)
+    /// <summary>The per-request bounds goodput applies: the explicit bounds, else the loosest (highest-percentile)
+    /// target of TTFT, TBT and E2E per kind.</summary>
+    public static SloBound[] GoodputBounds(SloSet slos)
     {
-        double best = double.NaN, bestP = -1;
-        foreach (SloTarget t in slos.Targets)
+        ArgumentNullException.ThrowIfNull(slos);
+        if (slos.Bounds.Count > 0)
         {
-            if (t.Metric == metric && t.Kind == kind && t.Percentile > bestP)
+            return [.. slos.Bounds];
+        }
+
+        var rule = new List<SloBound>();
+        foreach (SloMetric metric in (ReadOnlySpan<SloMetric>)[SloMetric.Ttft, SloMetric.Tbt, SloMetric.E2E])
+        {
+            foreach (SloKind kind in (ReadOnlySpan<SloKind>)[SloKind.Absolute, SloKind.Slowdown])
             {
-                bestP = t.Percentile;
-                best = t.Target;
+                double best = double.NaN, bestP = -1;
+                foreach (SloTarget t in slos.Targets)
+                {
+                    if (t.Metric == metric && t.Kind == kind && t.Percentile > bestP)
+                    {
+                        bestP = t.Percentile;
+                        best = t.Target;
+                    }
+                }
+
+                if (!double.IsNaN(best))
+                {
+                    rule.Add(new SloBound(metric, kind, best));
+                }
             }
         }
 
-        return best;
+        return [.. rule];
+    }
+
+    private static double Slowdown(double value, double idealValue) =>
+        double.IsNaN(value) ? double.NaN
+        : double.IsPositiveInfinity(value) ? double.PositiveInfinity
+        : idealValue > 0 ? value / idealValue : 1;
+
+    private static double Max(ReadOnlySpan<long> values)
+    {
+        long max = long.MinValue;
+        foreach (long v in values)
+        {
+            max = Math.Max(max, v);
+        }
+
+        return max;
+    }
+
+    /// <summary>Every gap of every finished request (a slowdown: ÷ its request's ideal TBT) and one +∞ per unfinished request, sorted.</summary>
+    private static double[] SortedGaps(SloRequests requests, bool slowdown, double[] idealTbt)
+    {
+        long[] gapNs = requests.GapNs!;
+        int[] start = requests.GapStart!;
+        var values = new List<double>(gapNs.Length);
+        for (int i = 0; i < requests.Count; i++)
+        {
+            if (requests.TtftNs[i] < 0 || requests.E2ENs[i] < 0)
+            {
+                values.Add(double.PositiveInfinity);
+                continue;
+            }
+
+            for (int g = start[i]; g < start[i + 1]; g++)
+            {
+                values.Add(slowdown ? Slowdown(gapNs[g], idealTbt[i]) : gapNs[g]);
+            }
+        }
+
+        double[] sorted = [.. values];
+        Array.Sort(sorted);
+        return sorted;
     }
 
     private static double[] SortedFinite(double[] values)
@@ -157,31 +271,5 @@ public static class SloEvaluator
         double[] kept = Array.FindAll(values, v => !double.IsNaN(v));
         Array.Sort(kept);
         return kept;
-    }
-
-    /// <summary>Linear-interpolated percentile of sorted values (numpy's default); +inf when an infinite value is
-    /// involved in the interpolation; NaN for no values.</summary>
-    public static double Percentile(ReadOnlySpan<double> sorted, double percentile)
-    {
-        if (sorted.IsEmpty)
-        {
-            return double.NaN;
-        }
-
-        double pos = percentile / 100 * (sorted.Length - 1);
-        int lo = (int)Math.Floor(pos);
-        int hi = Math.Min(lo + 1, sorted.Length - 1);
-        double frac = pos - lo;
-        if (frac == 0 || lo == hi)
-        {
-            return sorted[lo];
-        }
-
-        if (double.IsPositiveInfinity(sorted[hi]))
-        {
-            return double.PositiveInfinity;
-        }
-
-        return sorted[lo] + ((sorted[hi] - sorted[lo]) * frac);
     }
 }

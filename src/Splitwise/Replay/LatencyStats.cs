@@ -1,9 +1,11 @@
+using Splitwise.Designs;
+
 namespace Splitwise.Replay;
 
 /// <summary>Summary statistics of one latency distribution, in milliseconds.</summary>
 /// <remarks>
-/// Percentiles interpolate linearly between the closest ranks of the sorted integer-nanosecond samples (NumPy's and
-/// pandas' default, as SplitwiseSim reports), so they are exact for the data: no sketch, no binning.
+/// Percentiles are <see cref="Percentiles.Linear"/> (the SLO evaluator's): linear between the closest ranks of the
+/// sorted integer-nanosecond samples (NumPy's default, as SplitwiseSim reports), exact for the data.
 /// </remarks>
 public sealed record LatencyStats(int Count, double Mean, double Std, double Min, double P50, double P90, double P95, double P99, double? P999, double Max)
 {
@@ -39,27 +41,12 @@ public sealed record LatencyStats(int Count, double Mean, double Std, double Min
             mean / Ms,
             std / Ms,
             nanoseconds[0] / Ms,
-            Percentile(nanoseconds, 50) / Ms,
-            Percentile(nanoseconds, 90) / Ms,
-            Percentile(nanoseconds, 95) / Ms,
-            Percentile(nanoseconds, 99) / Ms,
-            nanoseconds.Length >= 1000 ? Percentile(nanoseconds, 99.9) / Ms : null,
+            Percentiles.Linear<long>(nanoseconds, 50) / Ms,
+            Percentiles.Linear<long>(nanoseconds, 90) / Ms,
+            Percentiles.Linear<long>(nanoseconds, 95) / Ms,
+            Percentiles.Linear<long>(nanoseconds, 99) / Ms,
+            nanoseconds.Length >= 1000 ? Percentiles.Linear<long>(nanoseconds, 99.9) / Ms : null,
             nanoseconds[^1] / Ms);
-    }
-
-    /// <summary>Linear-interpolated percentile of sorted data.</summary>
-    public static double Percentile(ReadOnlySpan<long> sorted, double percentile)
-    {
-        if (sorted.IsEmpty)
-        {
-            return double.NaN;
-        }
-
-        double rank = percentile / 100.0 * (sorted.Length - 1);
-        int lo = (int)Math.Floor(rank);
-        int hi = Math.Min(lo + 1, sorted.Length - 1);
-        double frac = rank - lo;
-        return sorted[lo] + ((sorted[hi] - sorted[lo]) * frac);
     }
 
     /// <summary>The value of a named percentile (50, 90, 95, 99, 99.9), in ms; NaN when not available.</summary>

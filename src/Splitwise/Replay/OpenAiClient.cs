@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.ServerSentEvents;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -22,6 +21,7 @@ public sealed class OpenAiClient : IDisposable
     private readonly HttpClient _http;
     private readonly Uri _url;
     private readonly ReplayOptions _options;
+    private readonly string? _authorization;
 
     public OpenAiClient(ReplayOptions options, int expectedConcurrency)
     {
@@ -38,6 +38,7 @@ public sealed class OpenAiClient : IDisposable
         };
         _http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
         _url = EndpointUrl(options.Endpoint, options.Api);
+        _authorization = options.ApiKey is { Length: > 0 } key ? "Bearer " + key : null;
     }
 
     /// <summary>The full URL for the API: <c>{endpoint}/v1/completions</c> or <c>{endpoint}/v1/chat/completions</c>.</summary>
@@ -126,17 +127,19 @@ public sealed class OpenAiClient : IDisposable
             Content = new ByteArrayContent(body),
             Version = HttpVersion.Version11,
         };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
-        if (_options.ApiKey is { Length: > 0 } key)
+        // Constant headers go in unparsed: no header-value objects on the send path.
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
+        if (_authorization is not null)
         {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+            request.Headers.TryAddWithoutValidation("Authorization", _authorization);
         }
 
         long sent = Stopwatch.GetTimestamp();
         result.SentNs = ToNs(sent - runStartTimestamp);
         long first = -1, last = -1, previous = -1;
-        var gaps = new List<long>(Math.Max(1, result.OutputTokens));
+        long[] gaps = result.OutputTokens > 1 ? new long[result.OutputTokens - 1] : [];
+        int gapCount = 0;
         bool done = false;
         try
         {
@@ -175,7 +178,12 @@ public sealed class OpenAiClient : IDisposable
                     }
                     else
                     {
-                        gaps.Add(ToNs(now - previous));
+                        if (gapCount == gaps.Length)
+                        {
+                            Array.Resize(ref gaps, Math.Max(4, gaps.Length * 2)); // more chunks than the trace's tokens
+                        }
+
+                        gaps[gapCount++] = ToNs(now - previous);
                     }
 
                     previous = now;
@@ -231,7 +239,7 @@ public sealed class OpenAiClient : IDisposable
                 result.E2eNs = ToNs(last - sent);
             }
 
-            result.ItlNs = [.. gaps];
+            result.ItlNs = gapCount == gaps.Length ? gaps : gaps[..gapCount];
         }
     }
 

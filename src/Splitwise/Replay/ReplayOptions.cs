@@ -1,3 +1,5 @@
+using Splitwise.Designs;
+
 namespace Splitwise.Replay;
 
 /// <summary>Which OpenAI endpoint to call.</summary>
@@ -66,8 +68,14 @@ public sealed record ReplayOptions
     /// </summary>
     public bool Warmup { get; init; } = true;
 
-    /// <summary>Latency objectives for goodput.</summary>
-    public SloSet Slo { get; init; } = SloSet.Empty;
+    /// <summary>SLOs to judge the run by (percentile verdicts and goodput); null for none. The same model and
+    /// evaluator as <c>simulate</c> (<see cref="SloEvaluator"/>).</summary>
+    public SloSet? Slo { get; init; }
+
+    /// <summary>Each request's latency alone on the idle reference machine, for slowdown SLOs (<c>6x</c>,
+    /// <c>paper</c>); required when <see cref="Slo"/> has one. Already on the replay's clock (divided by the server's
+    /// time compression).</summary>
+    public ISloReference? SloReference { get; init; }
 
     public required string OutputDirectory { get; init; }
 
@@ -102,6 +110,11 @@ public sealed record ReplayOptions
         if (Duration is { } d && d <= TimeSpan.Zero)
         {
             throw SplitwiseException.Usage($"--duration {d}: must be positive");
+        }
+
+        if (Slo is { NeedsIdealLatency: true } && SloReference is null)
+        {
+            throw SplitwiseException.Usage($"--slo {Slo}: slowdown SLOs need the reference latencies of the idle DGX-A100; give the performance profile (--profile or $SPLITWISE_PROFILE)");
         }
 
         if (Timeout <= TimeSpan.Zero)

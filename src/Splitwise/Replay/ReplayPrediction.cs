@@ -48,6 +48,35 @@ public static class ReplayPrediction
         return new ReplayPredictionResult(run, summary);
     }
 
+    /// <summary>
+    /// The reference for slowdown SLOs in a replay: each request alone on an idle DGX-A100 (TP8) running
+    /// <paramref name="cluster"/>'s model and performance model — what <c>simulate --slo</c> uses — divided by
+    /// <paramref name="serverSpeedup"/> so that it is on the replay's clock.
+    /// </summary>
+    public static ISloReference SloReference(ClusterConfig cluster, Catalog catalog, ProfileTable? profile, double serverSpeedup)
+    {
+        ArgumentNullException.ThrowIfNull(cluster);
+        ArgumentNullException.ThrowIfNull(catalog);
+        if (!(serverSpeedup > 0))
+        {
+            throw SplitwiseException.Usage($"--server-speedup {serverSpeedup}: must be positive");
+        }
+
+        MachineSpec a100 = catalog.Machine("dgx-a100");
+        var idle = new PerformanceModelSloReference(PerformanceModels.Create(cluster.Performance, catalog.Model(cluster.Model), a100.Gpu, 8, a100, profile));
+        return serverSpeedup == 1 ? idle : new CompressedReference(idle, serverSpeedup);
+    }
+
+    /// <summary>An <see cref="ISloReference"/> whose latencies run <c>speedup</c> times faster.</summary>
+    private sealed class CompressedReference(ISloReference inner, double speedup) : ISloReference
+    {
+        public IdealLatency For(int promptTokens, int outputTokens)
+        {
+            IdealLatency ideal = inner.For(promptTokens, outputTokens);
+            return new IdealLatency((long)Math.Round(ideal.TtftNs / speedup), (long)Math.Round(ideal.E2ENs / speedup));
+        }
+    }
+
     private static PredictedRun ReadRequests(string path, double speedup, string design)
     {
         var ttft = new List<long>();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Splitwise.Designs;
 using Splitwise.IO;
 using Splitwise.Tokens;
 using Trace = Splitwise.Traces.Trace;
@@ -10,13 +11,18 @@ public readonly record struct ReplayProgress(int Planned, int Sent, int Done, in
 
 /// <summary>
 /// Open-loop replay: every request is sent at its scheduled time whether or not earlier ones finished. The schedule
-/// is absolute (run start + offset), never a chain of relative sleeps; a dedicated thread sleeps coarsely and
-/// spins/yields through the last millisecond, then hands the request to the thread pool. The client's own lag
-/// (actual − scheduled send) is measured per request, so an overloaded client shows instead of hiding in latency.
+/// is absolute (run start + offset), never a chain of relative sleeps. One dedicated dispatcher thread waits for each
+/// deadline (<see cref="DeadlineWaiter"/>: a high-resolution sleep, then a short spin) and hands the request to the
+/// HTTP stack itself — no thread-pool hop between the deadline and the send, so a busy pool (every response stream is
+/// read there) cannot delay a send. The client's own lag (actual − scheduled send) is measured per request, so an
+/// overloaded client shows instead of hiding in latency.
 /// </summary>
 public sealed class ReplayRunner
 {
-    private const long SpinWindowNs = 1_500_000;
+    private const int WarmupBurst = 64;
+    private const int WarmupPaced = 1000;
+    private const long WarmupIntervalNs = 1_000_000;
+    private const int WarmupSettleMs = 500;
     private static readonly double s_ticksPerNs = Stopwatch.Frequency / 1e9;
 
     private readonly ReplayOptions _options;
@@ -94,7 +100,7 @@ public sealed class ReplayRunner
                 long[] copy = new long[n];
                 Array.Copy(_recentTtft, copy, n);
                 Array.Sort(copy);
-                p50 = LatencyStats.Percentile(copy, 50) / 1e6;
+                p50 = Percentiles.Linear<long>(copy, 50) / 1e6;
             }
 
             return new ReplayProgress(_plan.Count, Volatile.Read(ref _sent), Volatile.Read(ref _done), Volatile.Read(ref _failed), p50);
@@ -123,11 +129,14 @@ public sealed class ReplayRunner
 
         if (_options.Warmup)
         {
-            await WarmupAsync(client, builder, cancellationToken);
+            await WarmupAsync(client, builder, concurrency, cancellationToken);
         }
 
         Directory.CreateDirectory(_options.OutputDirectory);
         bool interrupted = false;
+        int gcBefore = 0, gen2Before = 0;
+        TimeSpan gcPauseBefore = default;
+        long allocatedBefore = 0;
         await using (var sink = new ResultSink(_options.OutputDirectory))
         {
             using var slots = concurrency > 0 ? new SemaphoreSlim(concurrency, concurrency) : null;
@@ -155,33 +164,51 @@ public sealed class ReplayRunner
                 }
             }
 
+            // Rows are allocated before the run, not on the send path.
+            var rows = new RequestResult[_plan.Count];
+            for (int i = 0; i < rows.Length; i++)
+            {
+                rows[i] = new RequestResult
+                {
+                    Index = i,
+                    TraceIndex = _plan.TraceIndex[i],
+                    ScheduledNs = _plan.OffsetNs[i],
+                    InputTokens = _plan.Inputs[i],
+                    PromptTokensEncoded = encoded[i],
+                    OutputTokens = _plan.Outputs[i],
+                };
+            }
+
+            // Everything built so far (bodies, rows, tokenizer state) lives for the whole run: collect it into the old
+            // generation now, so the collections during the run only see what the run allocates.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            gcBefore = GC.CollectionCount(0);
+            gen2Before = GC.CollectionCount(2);
+            gcPauseBefore = GC.GetTotalPauseDuration();
+            allocatedBefore = GC.GetTotalAllocatedBytes();
             var scheduler = new Thread(() =>
             {
+                var waiter = new DeadlineWaiter();
                 start = Stopwatch.GetTimestamp();
                 try
                 {
-                    for (int i = 0; i < _plan.Count; i++)
+                    for (int i = 0; i < rows.Length; i++)
                     {
                         long deadline = start + (long)(_plan.OffsetNs[i] * s_ticksPerNs);
-                        WaitUntil(deadline, cancellationToken);
+                        waiter.WaitUntil(deadline, cancellationToken);
                         slots?.Wait(cancellationToken);
-                        var result = new RequestResult
-                        {
-                            Index = i,
-                            TraceIndex = _plan.TraceIndex[i],
-                            ScheduledNs = _plan.OffsetNs[i],
-                            InputTokens = _plan.Inputs[i],
-                            PromptTokensEncoded = encoded[i],
-                            OutputTokens = _plan.Outputs[i],
-                        };
+                        RequestResult result = rows[i];
                         _results[i] = result;
                         Interlocked.Increment(ref outstanding);
                         Interlocked.Increment(ref _sent);
                         byte[] body = bodies[i];
                         bodies[i] = null!; // let the body go once sent
-                        ThreadPool.UnsafeQueueUserWorkItem(
-                            _ => _ = SendOneAsync(client, body, result, start, Finish, cancellationToken),
-                            null);
+                        rows[i] = null!;
+
+                        // Sent from this thread: SendAsync runs synchronously until the request is written to the
+                        // socket (or a connection is being opened) and returns at its first real wait; the response
+                        // is then read on the thread pool.
+                        _ = SendOneAsync(client, body, result, start, Finish, cancellationToken);
                     }
                 }
                 catch (OperationCanceledException)
@@ -198,7 +225,7 @@ public sealed class ReplayRunner
             })
             {
                 IsBackground = true,
-                Name = "replay-scheduler",
+                Name = "replay-dispatcher",
                 Priority = ThreadPriority.AboveNormal,
             };
             scheduler.Start();
@@ -207,22 +234,77 @@ public sealed class ReplayRunner
             interrupted = cancellationToken.IsCancellationRequested;
         }
 
-        ReplaySummary summary = ReplaySummary.Build(_options, _trace.Name, _results, interrupted, _plan.Span.TotalSeconds) with { EffectiveConcurrency = EffectiveConcurrency };
+        ReplaySummary summary = ReplaySummary.Build(_options, _trace.Name, _results, interrupted, _plan.Span.TotalSeconds) with
+        {
+            EffectiveConcurrency = EffectiveConcurrency,
+            ClientGcCollections = GC.CollectionCount(0) - gcBefore,
+            ClientGen2Collections = GC.CollectionCount(2) - gen2Before,
+            ClientAllocatedMb = (GC.GetTotalAllocatedBytes() - allocatedBefore) / 1e6,
+            ClientGcPauseMs = (GC.GetTotalPauseDuration() - gcPauseBefore).TotalMilliseconds,
+        };
         AtomicFile.WriteAllText(Path.Combine(_options.OutputDirectory, "summary.json"), summary.ToJson() + "\n");
         cancellationToken.ThrowIfCancellationRequested();
         return summary;
     }
 
-    private async Task WarmupAsync(OpenAiClient client, PromptBuilder builder, CancellationToken token)
+    /// <summary>
+    /// The warm-up, not measured: one request that checks endpoint, model and key (failing fast with the server's
+    /// message), then <see cref="WarmupBurst"/> concurrent requests that open connections and <see cref="WarmupPaced"/>
+    /// paced ones 1 ms apart through the run's own send path (a <see cref="DeadlineWaiter"/> and inline sends), then a
+    /// pause for the background compiler: client and server then run tier-1 code from the first measured request on
+    /// (measured: it takes most of the excess send lag out of the first seconds of a 2,000 req/s run).
+    /// The in-flight count never exceeds <paramref name="concurrency"/> when that is set.
+    /// </summary>
+    private async Task WarmupAsync(OpenAiClient client, PromptBuilder builder, int concurrency, CancellationToken token)
     {
+        byte[] body = client.BuildBody(builder.Build(16, _options.Seed ^ 0xFEEDUL).Text, 2);
         var probe = new RequestResult { OutputTokens = 2, InputTokens = 16 };
-        await client.SendAsync(client.BuildBody(builder.Build(16, _options.Seed ^ 0xFEEDUL).Text, 2), probe, Stopwatch.GetTimestamp(), token);
+        await client.SendAsync(body, probe, Stopwatch.GetTimestamp(), token);
         token.ThrowIfCancellationRequested();
         if (!probe.Succeeded)
         {
             throw new SplitwiseException(
                 $"warm-up request to {OpenAiClient.EndpointUrl(_options.Endpoint, _options.Api)} failed: {probe.Error} ({probe.ErrorDetail}); check --endpoint, --model and --api, or pass --no-warmup",
                 ExitCodes.Failure);
+        }
+
+        int inFlight = concurrency > 0 ? Math.Min(WarmupBurst, concurrency) : WarmupBurst;
+        using var gate = new SemaphoreSlim(inFlight, inFlight);
+        var sends = new List<Task>(WarmupBurst + WarmupPaced);
+        for (int i = 0; i < WarmupBurst; i++)
+        {
+            await gate.WaitAsync(token);
+            sends.Add(WarmupOneAsync(client, body, gate, token));
+        }
+
+        await Task.WhenAll(sends);
+        sends.Clear();
+        await Task.Run(
+            () =>
+            {
+                var waiter = new DeadlineWaiter();
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < WarmupPaced; i++)
+                {
+                    waiter.WaitUntil(t0 + (long)(i * WarmupIntervalNs * s_ticksPerNs), token);
+                    gate.Wait(token);
+                    sends.Add(WarmupOneAsync(client, body, gate, token));
+                }
+            },
+            token);
+        await Task.WhenAll(sends);
+        await Task.Delay(WarmupSettleMs, token);
+    }
+
+    private static async Task WarmupOneAsync(OpenAiClient client, byte[] body, SemaphoreSlim gate, CancellationToken token)
+    {
+        try
+        {
+            await client.SendAsync(body, new RequestResult { OutputTokens = 2, InputTokens = 16 }, Stopwatch.GetTimestamp(), token);
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 
@@ -240,35 +322,6 @@ public sealed class ReplayRunner
         finally
         {
             finish(result);
-        }
-    }
-
-    /// <summary>Blocks until the absolute <see cref="Stopwatch"/> timestamp: sleeps coarsely, then yields/spins.</summary>
-    internal static void WaitUntil(long deadline, CancellationToken token)
-    {
-        long spinWindow = (long)(SpinWindowNs * s_ticksPerNs);
-        while (true)
-        {
-            long remaining = deadline - Stopwatch.GetTimestamp();
-            if (remaining <= 0)
-            {
-                return;
-            }
-
-            if (remaining > spinWindow)
-            {
-                token.ThrowIfCancellationRequested();
-                double ms = (remaining - spinWindow) / (Stopwatch.Frequency / 1000.0);
-                Thread.Sleep(Math.Clamp((int)ms, 1, 50)); // wake at least every 50 ms to notice cancellation
-            }
-            else if (remaining > spinWindow / 8)
-            {
-                Thread.Yield();
-            }
-            else
-            {
-                Thread.SpinWait(20);
-            }
         }
     }
 }

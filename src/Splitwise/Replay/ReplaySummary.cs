@@ -1,10 +1,23 @@
 using System.Globalization;
 using System.Text.Json;
+using Splitwise.Designs;
 
 namespace Splitwise.Replay;
 
-/// <summary>One objective's verdict: the measured percentile against its threshold.</summary>
-public sealed record SloVerdict(string Key, double ThresholdMs, double MeasuredMs, bool Met);
+/// <summary>One SLO's verdict: the measured percentile against its target.</summary>
+/// <param name="Key">The SLO's name, e.g. <c>ttft_p99</c>.</param>
+/// <param name="Kind"><c>absolute</c> or <c>slowdown</c> (vs the request alone on an idle DGX-A100).</param>
+/// <param name="Target">The target as written: <c>2s</c>, <c>6x</c>.</param>
+/// <param name="ThresholdMs">An absolute target in ms; null for a slowdown.</param>
+/// <param name="MeasuredMs">The measured percentile in ms for an absolute SLO; null for a slowdown, or when failed
+/// requests (which count as infinitely slow) reach the percentile.</param>
+/// <param name="Value">The measured percentile in the target's unit (ms, or a slowdown factor); null when failed
+/// requests reach it.</param>
+/// <param name="Ratio">Value ÷ target (≤ 1 meets it); null when failed requests reach it.</param>
+/// <param name="Met">The percentile is within the target.</param>
+/// <param name="Count">Values the percentile was taken over: requests sent, or gaps for ITL.</param>
+/// <param name="Population"><c>requests</c> or <c>gaps</c>.</param>
+public sealed record SloVerdict(string Key, string Kind, string Target, double? ThresholdMs, double? MeasuredMs, double? Value, double? Ratio, bool Met, int Count, string Population);
 
 /// <summary>The result of a replay run, written as <c>summary.json</c>.</summary>
 public sealed record ReplaySummary
@@ -70,6 +83,18 @@ public sealed record ReplaySummary
 
     public required LatencyStats SendLagMs { get; init; }
 
+    /// <summary>Garbage collections in the client during the run (every collection pauses the dispatcher too).</summary>
+    public int ClientGcCollections { get; init; }
+
+    /// <summary>Managed memory the client allocated during the run, MB (what drives its collections).</summary>
+    public double ClientAllocatedMb { get; init; }
+
+    /// <summary>Of those, full (generation 2) collections — the long pauses.</summary>
+    public int ClientGen2Collections { get; init; }
+
+    /// <summary>Total time the client's threads were paused by garbage collection during the run, ms.</summary>
+    public double ClientGcPauseMs { get; init; }
+
     public required LatencyStats TtftMs { get; init; }
 
     /// <summary>Inter-token latency over all gaps between content chunks of all requests.</summary>
@@ -80,12 +105,23 @@ public sealed record ReplaySummary
 
     public required LatencyStats E2eMs { get; init; }
 
+    /// <summary>The SLO set as <c>--slo</c> text; empty without <c>--slo</c>.</summary>
     public string Slo { get; init; } = "";
 
-    /// <summary>Requests per second whose TTFT, TBT (TPOT) and E2E met every per-request bound of the SLOs.</summary>
+    /// <summary>True when every SLO is met; null without <c>--slo</c>.</summary>
+    public bool? SloAllPass { get; init; }
+
+    /// <summary>The per-request bounds a good request meets (<see cref="SloReport.GoodputRule"/>): the explicit bounds
+    /// of <c>--slo</c> (<c>ttft=2s</c>), else the loosest target of each of TTFT, TBT (TPOT) and E2E.</summary>
+    public string? GoodputRule { get; init; }
+
+    /// <summary>Requests per second (of <see cref="DurationSeconds"/>) that completed within <see cref="GoodputRule"/>.</summary>
     public double? GoodputRps { get; init; }
 
     public int? GoodRequests { get; init; }
+
+    /// <summary>Good requests ÷ requests sent.</summary>
+    public double? SloAttainment { get; init; }
 
     public IReadOnlyList<SloVerdict> SloVerdicts { get; init; } = [];
 
@@ -100,12 +136,9 @@ public sealed record ReplaySummary
         var itl = new List<long>();
         var tpot = new List<long>();
         var e2e = new List<long>();
-        int sent = 0, completed = 0, exact = 0, promptMismatch = 0, outputMismatch = 0, missingUsage = 0, good = 0;
+        int sent = 0, completed = 0, exact = 0, promptMismatch = 0, outputMismatch = 0, missingUsage = 0;
         long outputTokens = 0, inputTokens = 0;
         long firstSend = long.MaxValue, lastSend = long.MinValue, lastEnd = long.MinValue;
-        long ttftBound = options.Slo.BoundNanoseconds(SloMetric.Ttft);
-        long tbtBound = options.Slo.BoundNanoseconds(SloMetric.Tbt);
-        long e2eBound = options.Slo.BoundNanoseconds(SloMetric.E2e);
         foreach (RequestResult? r in rows)
         {
             if (r is null)
@@ -155,11 +188,6 @@ public sealed record ReplaySummary
             {
                 promptMismatch++;
             }
-
-            if (r.TtftNs <= ttftBound && (tp < 0 || tp <= tbtBound) && r.E2eNs <= e2eBound)
-            {
-                good++;
-            }
         }
 
         double duration = completed > 0 ? (lastEnd - firstSend) / 1e9 : 0;
@@ -198,25 +226,76 @@ public sealed record ReplaySummary
             ItlMs = LatencyStats.FromNanoseconds(itlArray),
             TpotMs = LatencyStats.FromNanoseconds(tpotArray),
             E2eMs = LatencyStats.FromNanoseconds(e2eArray),
-            Slo = options.Slo.ToString(),
-            GoodputRps = options.Slo.Objectives.Count > 0 && duration > 0 ? good / duration : null,
-            GoodRequests = options.Slo.Objectives.Count > 0 ? good : null,
         };
-        var verdicts = new List<SloVerdict>();
-        foreach (Slo slo in options.Slo.Objectives)
+        return options.Slo is null ? summary : WithSlo(summary, options.Slo, options.SloReference, rows, duration);
+    }
+
+    /// <summary>Judges <paramref name="slos"/> on the sent requests with the same evaluator as <c>simulate</c>: a
+    /// failed request counts as infinitely slow (it is in every percentile's population and never good).</summary>
+    private static ReplaySummary WithSlo(ReplaySummary summary, SloSet slos, ISloReference? reference, IReadOnlyList<RequestResult?> rows, double duration)
+    {
+        if (slos.NeedsIdealLatency && reference is null)
         {
-            long[] sorted = slo.Metric switch
-            {
-                SloMetric.Ttft => ttftArray,
-                SloMetric.Tbt => tpotArray,
-                SloMetric.Itl => itlArray,
-                _ => e2eArray,
-            };
-            double measured = LatencyStats.Percentile(sorted, slo.Percentile) / 1e6;
-            verdicts.Add(new SloVerdict(slo.Key, slo.ThresholdNanoseconds / 1e6, measured, measured <= slo.ThresholdNanoseconds / 1e6));
+            throw new ArgumentException("slowdown SLOs need ReplayOptions.SloReference (the idle reference machine's latencies)", nameof(slos));
         }
 
-        return summary with { SloVerdicts = verdicts };
+        int n = 0, gapCount = 0;
+        foreach (RequestResult? r in rows)
+        {
+            if (r is not null)
+            {
+                n++;
+                gapCount += r.Succeeded ? r.ItlNs.Length : 0;
+            }
+        }
+
+        int[] prompts = new int[n], outputs = new int[n], gapStart = new int[n + 1];
+        long[] ttft = new long[n], e2e = new long[n], gaps = new long[gapCount];
+        int k = 0, g = 0;
+        foreach (RequestResult? r in rows)
+        {
+            if (r is null)
+            {
+                continue;
+            }
+
+            prompts[k] = r.InputTokens;
+            outputs[k] = r.Succeeded ? r.CompletionTokens : r.OutputTokens;
+            ttft[k] = r.Succeeded ? r.TtftNs : -1;
+            e2e[k] = r.Succeeded ? r.E2eNs : -1;
+            gapStart[k] = g;
+            if (r.Succeeded)
+            {
+                r.ItlNs.CopyTo(gaps, g);
+                g += r.ItlNs.Length;
+            }
+
+            k++;
+        }
+
+        gapStart[n] = g;
+        var requests = new SloRequests(prompts, outputs, ttft, e2e) { GapNs = gaps, GapStart = gapStart };
+        SloReport report = SloEvaluator.Evaluate(slos, requests, reference, duration);
+        var verdicts = new List<SloVerdict>(report.Outcomes.Count);
+        foreach (SloOutcome o in report.Outcomes)
+        {
+            bool absolute = o.Slo.Kind == SloKind.Absolute;
+            double? value = double.IsFinite(o.Value) ? (absolute ? o.Value / 1e6 : o.Value) : null;
+            verdicts.Add(new SloVerdict(o.Name, absolute ? "absolute" : "slowdown", o.Slo.TargetText,
+                absolute ? o.Slo.Target / 1e6 : null, absolute ? value : null, value,
+                double.IsFinite(o.Ratio) ? o.Ratio : null, o.Pass, o.Requests, SloJson.PopulationName(o.Population)));
+        }
+
+        return summary with
+        {
+            Slo = slos.ToString(),
+            SloAllPass = report.AllPass,
+            GoodputRule = report.GoodputRule,
+            GoodputRps = duration > 0 ? report.GoodRequests / duration : 0,
+            GoodRequests = report.GoodRequests,
+            SloAttainment = report.Attainment,
+            SloVerdicts = verdicts,
+        };
     }
 
     public static JsonSerializerOptions JsonOptions { get; } = new()
@@ -244,10 +323,12 @@ public sealed record ReplaySummary
         Line(sb, "E2E", E2eMs);
         if (GoodputRps is { } g)
         {
-            sb.AppendLine(ic, $"goodput: {g:0.00} req/s ({GoodRequests} of {Completed} requests within {Slo})");
+            sb.AppendLine(ic, $"goodput: {g:0.00} req/s ({GoodRequests} of {RequestsSent} requests within {GoodputRule})");
             foreach (SloVerdict v in SloVerdicts)
             {
-                sb.AppendLine(ic, $"  {v.Key}: {v.MeasuredMs:0.0} ms vs {v.ThresholdMs:0.0} ms {(v.Met ? "met" : "MISSED")}");
+                string measured = v.Value is not { } x ? "failed requests" : v.Kind == "absolute" ? x.ToString("0.0", ic) + " ms" : x.ToString("0.###", ic) + "x";
+                string target = v.ThresholdMs is { } t ? t.ToString("0.0", ic) + " ms" : v.Target;
+                sb.AppendLine(ic, $"  {v.Key}: {measured} vs {target} {(v.Met ? "met" : "MISSED")}{(v.Population == "gaps" ? string.Create(ic, $" (over {v.Count} gaps)") : "")}");
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -17,7 +18,9 @@ public sealed class ResultSink : IAsyncDisposable
 
     private readonly Channel<RequestResult> _queue = Channel.CreateUnbounded<RequestResult>(new UnboundedChannelOptions { SingleReader = true });
     private readonly StreamWriter _csv;
-    private readonly StreamWriter _jsonl;
+    private readonly FileStream _jsonl;
+    private readonly ArrayBufferWriter<byte> _jsonBuffer = new(1024);
+    private readonly Utf8JsonWriter _json;
     private readonly Task _writer;
 
     public ResultSink(string directory)
@@ -26,7 +29,8 @@ public sealed class ResultSink : IAsyncDisposable
         CsvPath = Path.Combine(directory, "requests.csv");
         JsonlPath = Path.Combine(directory, "requests.jsonl");
         _csv = new StreamWriter(CsvPath, append: false, new UTF8Encoding(false)) { NewLine = "\n" };
-        _jsonl = new StreamWriter(JsonlPath, append: false, new UTF8Encoding(false)) { NewLine = "\n" };
+        _jsonl = new FileStream(JsonlPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16, useAsync: false);
+        _json = new Utf8JsonWriter(_jsonBuffer);
         _csv.WriteLine(CsvHeader);
         _csv.Flush();
         _writer = Task.Run(WriteLoopAsync);
@@ -50,7 +54,8 @@ public sealed class ResultSink : IAsyncDisposable
                 line.Clear();
                 AppendCsv(line, r);
                 await _csv.WriteLineAsync(line);
-                await _jsonl.WriteLineAsync(ToJson(r));
+                WriteJson(r); // into the reused buffer: no per-row string
+                await _jsonl.WriteAsync(_jsonBuffer.WrittenMemory);
             }
 
             await _csv.FlushAsync();
@@ -78,44 +83,45 @@ public sealed class ResultSink : IAsyncDisposable
 
     private static string Quote(string? s) => string.IsNullOrEmpty(s) ? "" : "\"" + s.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 
-    private static string ToJson(RequestResult r)
+    /// <summary>One JSON line (with its newline) into <see cref="_jsonBuffer"/>; only the writer task calls it.</summary>
+    private void WriteJson(RequestResult r)
     {
-        using var buffer = new MemoryStream(256 + (r.ItlNs.Length * 10));
-        using (var json = new Utf8JsonWriter(buffer))
+        _jsonBuffer.ResetWrittenCount();
+        _json.Reset(_jsonBuffer);
+        Utf8JsonWriter json = _json;
+        json.WriteStartObject();
+        json.WriteNumber("index", r.Index);
+        json.WriteNumber("trace_index", r.TraceIndex);
+        json.WriteNumber("scheduled_s", Math.Round(r.ScheduledNs / 1e9, 6));
+        json.WriteNumber("sent_s", Math.Round(r.SentNs / 1e9, 6));
+        json.WriteNumber("send_lag_ms", Math.Round(r.SendLagNs / 1e6, 3));
+        json.WriteNumber("input_tokens", r.InputTokens);
+        json.WriteNumber("prompt_tokens_encoded", r.PromptTokensEncoded);
+        WriteOpt(json, "prompt_tokens_usage", r.UsagePromptTokens);
+        json.WriteNumber("output_tokens", r.OutputTokens);
+        WriteOpt(json, "completion_tokens_usage", r.UsageCompletionTokens);
+        json.WriteNumber("content_chunks", r.ContentChunks);
+        WriteMs(json, "ttft_ms", r.TtftNs);
+        WriteMs(json, "tpot_ms", r.TpotNs);
+        WriteMs(json, "e2e_ms", r.E2eNs);
+        json.WriteStartArray("itl_ms");
+        foreach (long g in r.ItlNs)
         {
-            json.WriteStartObject();
-            json.WriteNumber("index", r.Index);
-            json.WriteNumber("trace_index", r.TraceIndex);
-            json.WriteNumber("scheduled_s", Math.Round(r.ScheduledNs / 1e9, 6));
-            json.WriteNumber("sent_s", Math.Round(r.SentNs / 1e9, 6));
-            json.WriteNumber("send_lag_ms", Math.Round(r.SendLagNs / 1e6, 3));
-            json.WriteNumber("input_tokens", r.InputTokens);
-            json.WriteNumber("prompt_tokens_encoded", r.PromptTokensEncoded);
-            WriteOpt(json, "prompt_tokens_usage", r.UsagePromptTokens);
-            json.WriteNumber("output_tokens", r.OutputTokens);
-            WriteOpt(json, "completion_tokens_usage", r.UsageCompletionTokens);
-            json.WriteNumber("content_chunks", r.ContentChunks);
-            WriteMs(json, "ttft_ms", r.TtftNs);
-            WriteMs(json, "tpot_ms", r.TpotNs);
-            WriteMs(json, "e2e_ms", r.E2eNs);
-            json.WriteStartArray("itl_ms");
-            foreach (long g in r.ItlNs)
-            {
-                json.WriteNumberValue(Math.Round(g / 1e6, 3));
-            }
-
-            json.WriteEndArray();
-            json.WriteNumber("http_status", r.HttpStatus);
-            if (r.Error is not null)
-            {
-                json.WriteString("error", r.Error);
-                json.WriteString("error_detail", r.ErrorDetail);
-            }
-
-            json.WriteEndObject();
+            json.WriteNumberValue(Math.Round(g / 1e6, 3));
         }
 
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        json.WriteEndArray();
+        json.WriteNumber("http_status", r.HttpStatus);
+        if (r.Error is not null)
+        {
+            json.WriteString("error", r.Error);
+            json.WriteString("error_detail", r.ErrorDetail);
+        }
+
+        json.WriteEndObject();
+        json.Flush();
+        _jsonBuffer.GetSpan(1)[0] = (byte)'\n';
+        _jsonBuffer.Advance(1);
     }
 
     private static void WriteOpt(Utf8JsonWriter json, string name, int value)
@@ -149,5 +155,6 @@ public sealed class ResultSink : IAsyncDisposable
         await _writer;
         await _csv.DisposeAsync();
         await _jsonl.DisposeAsync();
+        await _json.DisposeAsync();
     }
 }

@@ -235,7 +235,7 @@ public sealed class SimulationEvaluator
 
         static string P(List<double> sorted, int p)
         {
-            double v = SloEvaluator.Percentile(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(sorted), p);
+            double v = Percentiles.Linear<double>(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(sorted), p);
             return double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
         }
     }

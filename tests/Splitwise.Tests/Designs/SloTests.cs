@@ -124,11 +124,13 @@ public class SloTests
     [InlineData("ttft_p99=2q", "column 1: unknown unit 'q' in '2q'")]
     [InlineData("ttft_p99=2s,latency_p50=1s", "column 13: unknown metric 'latency'")]
     [InlineData("ttft_p99", "has no '='")]
-    [InlineData("ttft_p99=200", "has no unit")]
+    [InlineData("ttft_p99=1.2.3s", "'1.2.3s' is not a duration")]
     [InlineData("ttft_p150=1s", "outside (0, 100]")]
     [InlineData("ttft_pxx=1s", "'pxx' is not a number")]
     [InlineData("e2e_p50=-1x", "not a positive factor")]
-    [InlineData("ttft_p99=2s,,", "empty SLO item")]
+    [InlineData(" , ", "no SLO given")]
+    [InlineData("ttft_p99=0ms", "not a positive duration")]
+    [InlineData("speed=2s", "unknown metric 'speed'")]
     public void Parse_errors_are_one_line_usage_errors_naming_the_item(string text, string expected)
     {
         var ex = Assert.Throws<SplitwiseException>(() => SloSet.Parse(text));
@@ -138,13 +140,105 @@ public class SloTests
     }
 
     [Fact]
-    public void Percentile_matches_numpy_linear_interpolation()
+    public void Percentile_matches_numpy_linear_interpolation_for_doubles_and_integers()
     {
         double[] v = [1, 2, 3, 4];
-        Assert.Equal(2.5, SloEvaluator.Percentile(v, 50));
-        Assert.Equal(3.7, SloEvaluator.Percentile(v, 90), 12);
-        Assert.Equal(4, SloEvaluator.Percentile(v, 100));
-        Assert.Equal(1, SloEvaluator.Percentile(v, 0));
-        Assert.True(double.IsNaN(SloEvaluator.Percentile([], 50)));
+        Assert.Equal(2.5, Percentiles.Linear<double>(v, 50));
+        Assert.Equal(3.7, Percentiles.Linear<double>(v, 90), 12);
+        Assert.Equal(4, Percentiles.Linear<double>(v, 100));
+        Assert.Equal(1, Percentiles.Linear<double>(v, 0));
+        Assert.True(double.IsNaN(Percentiles.Linear<double>([], 50)));
+        Assert.True(double.IsPositiveInfinity(Percentiles.Linear<double>([1, double.PositiveInfinity], 50)));
+        long[] ns = [1, 2, 3, 4];
+        Assert.Equal(3.97, Percentiles.Linear<long>(ns, 99), 12);
+        Assert.Equal(Percentiles.Linear<double>(v, 37.5), Percentiles.Linear<long>(ns, 37.5));
+    }
+
+    [Fact]
+    public void Parse_keeps_itl_apart_from_tbt_and_reads_bare_metrics_as_goodput_bounds()
+    {
+        SloSet s = SloSet.Parse("itl_p99=50ms, ttft=2s,tbt=100ms,e2e_p90=1.5m,ttft_p50=0.5,,tbt=6x");
+        Assert.Equal(
+            [
+                new SloTarget(SloMetric.Itl, 99, SloKind.Absolute, 50e6),
+                new SloTarget(SloMetric.E2E, 90, SloKind.Absolute, 90e9),
+                new SloTarget(SloMetric.Ttft, 50, SloKind.Absolute, 0.5e9),
+            ],
+            s.Targets);
+        Assert.Equal([new SloBound(SloMetric.Ttft, SloKind.Absolute, 2e9), new SloBound(SloMetric.Tbt, SloKind.Slowdown, 6)], s.Bounds);
+        Assert.True(s.NeedsIdealLatency);
+        Assert.True(s.HasItl);
+        Assert.Equal("itl_p99=50ms,e2e_p90=90s,ttft_p50=500ms,ttft=2s,tbt=6x", s.ToString());
+        Assert.Equal(s, SloSet.Parse(s.ToString()));
+    }
+
+    [Theory]
+    [InlineData("ttft_p99=2", 2e9)]
+    [InlineData("ttft_p99=1.5m", 90e9)]
+    [InlineData("ttft_p99=1h", 3600e9)]
+    [InlineData("ttft_p99=250µs", 250e3)]
+    [InlineData("ttft_p99=7MS", 7e6)]
+    public void Targets_take_every_duration_unit_and_bare_seconds(string text, double ns) =>
+        Assert.Equal(ns, SloSet.Parse(text).Targets[0].Target, 6);
+
+    [Fact]
+    public void Itl_percentiles_are_over_every_gap_with_one_infinite_gap_per_unfinished_request()
+    {
+        // Request 0: gaps 10, 20, 30 ns; request 1: one gap of 40 ns; request 2 did not finish.
+        var requests = new SloRequests([10, 10, 10], [4, 2, 4], [100, 100, -1], [160, 140, -1])
+        {
+            GapNs = [10, 20, 30, 40],
+            GapStart = [0, 3, 4, 4],
+        };
+        SloReport report = SloEvaluator.Evaluate(SloSet.Parse("itl_p50=25ns,itl_p90=1s,itl=35ns"), requests, null, 1);
+        SloOutcome p50 = report.Outcomes[0];
+        Assert.Equal(SloPopulation.Gaps, p50.Population);
+        Assert.Equal(5, p50.Requests);          // 4 gaps + the unfinished request
+        Assert.Equal(30, p50.Value);            // {10, 20, 30, 40, inf}
+        Assert.False(p50.Pass);
+        Assert.True(double.IsPositiveInfinity(report.Outcomes[1].Value));
+        // The bound itl=35ns is on each request's largest gap: request 0 (30) is good, request 1 (40) is not.
+        Assert.Equal(1, report.GoodRequests);
+        Assert.Equal("itl=35ns", report.GoodputRule);
+    }
+
+    [Fact]
+    public void Without_gap_data_itl_falls_back_to_each_requests_mean_gap_and_says_so()
+    {
+        var requests = new SloRequests([10, 10], [4, 2], [100, 100], [160, 140]); // mean gaps 20 and 40 ns
+        SloReport report = SloEvaluator.Evaluate(SloSet.Parse("itl_p50=1s"), requests, null, 1);
+        Assert.Equal(SloPopulation.RequestMeanGaps, report.Outcomes[0].Population);
+        Assert.Equal(30, report.Outcomes[0].Value);
+        Assert.Contains("no per-gap data", SloJson.ToText(report), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Itl_slowdown_divides_each_gap_by_its_requests_ideal_tbt()
+    {
+        // Ideal TBT is 1000 ns (LinearModel); gaps of 1000 and 3000 ns are slowdowns 1 and 3.
+        var requests = new SloRequests([100], [3], [10_000], [14_000]) { GapNs = [1000, 3000], GapStart = [0, 2] };
+        SloReport report = SloEvaluator.Evaluate(SloSet.Parse("itl_p100=2x"), requests, s_reference, 1);
+        Assert.Equal(3, report.Outcomes[0].Value, 12);
+        Assert.False(report.AllPass);
+    }
+
+    [Fact]
+    public void Goodput_uses_the_loosest_target_unless_explicit_bounds_are_given_then_every_bound()
+    {
+        long[] ttft = [500_000_000, 1_500_000_000, 2_500_000_000];
+        long[] e2e = [600_000_000, 1_600_000_000, 2_600_000_000];
+        var requests = new SloRequests([1, 1, 1], [2, 2, 2], ttft, e2e);
+
+        SloReport loose = SloEvaluator.Evaluate(SloSet.Parse("ttft_p50=1s,ttft_p99=2s"), requests, null, 1);
+        Assert.Equal(2, loose.GoodRequests);                  // TTFT <= 2 s, the p99 target
+        Assert.Equal("ttft=2s", loose.GoodputRule);
+        Assert.False(loose.ExplicitBounds);
+        Assert.Contains("loosest target of every metric", SloJson.ToText(loose), StringComparison.Ordinal);
+
+        SloReport strict = SloEvaluator.Evaluate(SloSet.Parse("ttft_p50=1s,ttft_p99=2s,ttft=1s,e2e=2s"), requests, null, 1);
+        Assert.Equal(1, strict.GoodRequests);                 // TTFT <= 1 s and E2E <= 2 s
+        Assert.Equal("ttft=1s,e2e=2s", strict.GoodputRule);
+        Assert.Equal(2, strict.Outcomes.Count);               // bounds judge goodput only
+        Assert.Contains("every bound ttft=1s,e2e=2s", SloJson.ToText(strict), StringComparison.Ordinal);
     }
 }

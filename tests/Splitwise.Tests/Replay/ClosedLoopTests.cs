@@ -104,9 +104,9 @@ public class ClosedLoopTests
         double slack = 100.0 * RankSlack / sorted.Length;
         foreach ((string p, double q, double m) in new[] { ("p50", 50.0, measured.P50), ("p90", 90.0, measured.P90), ("p99", 99.0, measured.P99) })
         {
-            double e = LatencyStats.Percentile(sorted, q) / 1e6;
-            double lo = (LatencyStats.Percentile(sorted, Math.Max(0, q - slack)) / 1e6 * 0.90) - NoiseAllowanceWallMs;
-            double hi = (LatencyStats.Percentile(sorted, Math.Min(100, q + slack)) / 1e6 * 1.10) + NoiseAllowanceWallMs;
+            double e = Percentiles.Linear<long>(sorted, q) / 1e6;
+            double lo = (Percentiles.Linear<long>(sorted, Math.Max(0, q - slack)) / 1e6 * 0.90) - NoiseAllowanceWallMs;
+            double hi = (Percentiles.Linear<long>(sorted, Math.Min(100, q + slack)) / 1e6 * 1.10) + NoiseAllowanceWallMs;
             report.AppendLine(CultureInfo.InvariantCulture, $"{name} {p}: measured {m:0.00} ms, predicted {e:0.00} ms, error {Math.Round(100 * (m - e) / e, 1):+0.0;-0.0;0.0} % (accepted {lo:0.00} .. {hi:0.00} ms)");
             if (m < lo || m > hi)
             {

@@ -49,7 +49,7 @@ public class ReplayRunnerTests
         using EmulatedCluster cluster = ServingFixtures.FastCluster();
         await using OpenAiServer server = await ServingFixtures.StartAsync(cluster);
         string dir = ReplayTestData.TempDir();
-        var options = ReplayTestData.Options(server.BaseAddress, dir) with { Slo = SloSet.Parse("ttft_p99=5s,tbt_p99=1s") };
+        var options = ReplayTestData.Options(server.BaseAddress, dir) with { Slo = Splitwise.Designs.SloSet.Parse("ttft_p99=5s,tbt_p99=1s") };
         var runner = new ReplayRunner(options, ReplayTestData.Uniform(40, 10, input: 100, output: 6));
         ReplaySummary summary = await runner.RunAsync(TestContext.Current.CancellationToken);
         Assert.Equal(40, summary.Completed);
