@@ -1,4 +1,3 @@
-using Splitwise.Cli;
 
 namespace Splitwise.Tests.Cli;
 
@@ -7,13 +6,9 @@ public class DesignOptionsTests
 {
     private static async Task<(int Code, string Err)> Run(params string[] args)
     {
-        var output = new StringWriter();
-        var error = new StringWriter();
         // If a bad design were accepted, serve would run until stopped: stop it, so the test fails instead of hanging.
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        cts.CancelAfter(TimeSpan.FromSeconds(30));
-        int code = await SplitwiseCli.InvokeAsync(args, new CliContext(output, error, interactive: false), cts.Token);
-        return (code, error.ToString());
+        (int code, _, string err) = await CliRunner.RunAsync(args, TimeSpan.FromSeconds(30));
+        return (code, err);
     }
 
     [Theory]

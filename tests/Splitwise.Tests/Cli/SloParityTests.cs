@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Splitwise.Cli;
 using Splitwise.Tests.Replay;
 
 namespace Splitwise.Tests.Cli;
@@ -8,13 +7,7 @@ namespace Splitwise.Tests.Cli;
 /// mistakes with the same message.</summary>
 public class SloParityTests
 {
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await SplitwiseCli.InvokeAsync(args, new CliContext(output, error, interactive: false), TestContext.Current.CancellationToken);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => Cli.CliRunner.RunAsync(args);
 
     private static string WriteTrace(string dir)
     {

@@ -1,16 +1,11 @@
-using Splitwise.Cli;
+
+using Splitwise.Tests.Cli;
 
 namespace Splitwise.Tests.Simulation;
 
 public class SimulateCommandTests
 {
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = await SplitwiseCli.InvokeAsync(args, new CliContext(output, error, interactive: false), TestContext.Current.CancellationToken);
-        return (code, output.ToString(), error.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => CliRunner.RunAsync(args);
 
     private static string WriteTrace(string dir)
     {
