@@ -1,4 +1,3 @@
-
 namespace Splitwise.Tests.Cli;
 
 /// <summary>The design options shared by simulate, serve and replay's prediction: contradictions are usage errors, found before any work.</summary>

@@ -1,4 +1,3 @@
-
 using Splitwise.Tests.Cli;
 
 namespace Splitwise.Tests.Simulation;
