@@ -55,7 +55,6 @@ public sealed class Simulator
     private readonly List<int> _waitingForDestination = []; // prompt instances whose head prompt waits for token-side memory
 
     private IRequestObserver? _observer;
-    private long _dropped;
     private bool _retryPending;
 
     // kvTransfers (Splitwise designs): KV-cache transfers between prompt and token machines over their InfiniBand
@@ -144,9 +143,6 @@ public sealed class Simulator
 
         return sum;
     }
-
-    /// <summary>Requests dropped because they were cancelled.</summary>
-    internal long Dropped => _dropped;
 
     /// <summary>The time of the next pending event, <see cref="long.MaxValue"/> when there is none.</summary>
     internal long NextEventTime => _events.TryPeek(out _, out EventKey key) ? key.Time : long.MaxValue;
@@ -647,7 +643,6 @@ public sealed class Simulator
         }
 
         _scheduler.OnRequestDone(r.PromptInstance[slot], r.TokenInstance[slot], r.Input[slot], r.Output[slot]);
-        _dropped++;
         _observer?.OnDone(slot, r.Id[slot], completed: false);
         r.Release(slot);
         // Prompt instances waiting for token-side memory retry once the current step is done: a drop can happen in
