@@ -42,6 +42,16 @@ public sealed record ClusterConfig
     /// <summary>Splitwise designs (prompt/token pools): KV transfer and scheduler settings; null for the defaults.</summary>
     public SplitwiseOptions? Splitwise { get; init; }
 
+    /// <summary>True when the run follows SplitwiseSim exactly (<c>--splitwise-sim</c>).</summary>
+    public bool IsSplitwiseSim => Limits.SplitwiseSimRules;
+
+    /// <summary>
+    /// The same cluster with SplitwiseSim's rules (<c>--splitwise-sim</c>): KV sized without GQA, SplitwiseSim's memory
+    /// reservation, its machine-level scheduler and, for Splitwise designs, its cluster-level scheduler and KV transfer.
+    /// </summary>
+    public ClusterConfig AsSplitwiseSim() =>
+        this with { Gqa = false, Limits = Limits with { ReserveFullRequest = false, SplitwiseSimRules = true } };
+
     /// <summary>The designs this engine builds by name.</summary>
     public static IReadOnlyList<string> DesignNames { get; } = ["baseline-a100", "baseline-h100"];
 

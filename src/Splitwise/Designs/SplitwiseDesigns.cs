@@ -99,11 +99,13 @@ public static class SplitwiseDesigns
         for (int i = 0; i < instances.Count; i++)
         {
             InstanceSpec spec = instances[i];
-            adjusted[i] = spec.Roles == InstanceRoles.Token
+            // SplitwiseSim keeps 512 requests and 2048 tokens on token machines too (start_state/splitwise.yaml), which
+            // matters when a token machine is borrowed for prompts.
+            adjusted[i] = spec.Roles == InstanceRoles.Token && !spec.Limits.SplitwiseSimRules
                 ? spec with { Limits = spec.Limits with { MaxBatchRequests = options.TokenMaxBatchRequests, MaxBatchTokens = int.MaxValue / 2 } }
                 : spec;
         }
 
-        return (adjusted, new SplitwiseScheduler(adjusted, options.Scheduler), new ClusterKvTransfers(adjusted, options.KvTransfer));
+        return (adjusted, new SplitwiseScheduler(adjusted, options.Scheduler, splitwiseSim: instances.Count > 0 && instances[0].Limits.SplitwiseSimRules), new ClusterKvTransfers(adjusted, options.KvTransfer));
     }
 }

@@ -46,7 +46,14 @@ public sealed class SplitwiseScheduler : ClusterScheduler
     private readonly long[] _capacity;
     private readonly long[] _kvPerToken;
 
-    public SplitwiseScheduler(IReadOnlyList<InstanceSpec> instances, SplitwiseSchedulerOptions? options = null)
+    // SplitwiseSim rules: the pools are lists whose order decides min() ties (a returned machine is appended).
+    private readonly bool _sim;
+    private readonly List<int>[] _members = [[], [], []];
+
+    /// <param name="instances">The cluster's instances.</param>
+    /// <param name="options">Thresholds.</param>
+    /// <param name="splitwiseSim">Follow SplitwiseSim's <c>MixedPoolScheduler</c> exactly (quirks included).</param>
+    public SplitwiseScheduler(IReadOnlyList<InstanceSpec> instances, SplitwiseSchedulerOptions? options = null, bool splitwiseSim = false)
     {
         ArgumentNullException.ThrowIfNull(instances);
         _options = options ?? SplitwiseSchedulerOptions.Default;
@@ -69,7 +76,10 @@ public sealed class SplitwiseScheduler : ClusterScheduler
             };
             _capacity[i] = instances[i].KvCapacityBytes;
             _kvPerToken[i] = instances[i].KvBytesPerToken;
+            _members[_pool[i]].Add(i);
         }
+
+        _sim = splitwiseSim;
     }
 
     public override string Name => "splitwise";
@@ -106,6 +116,12 @@ public sealed class SplitwiseScheduler : ClusterScheduler
 
     public override void Assign(int inputTokens, int outputTokens, out int promptInstance, out int tokenInstance)
     {
+        if (_sim)
+        {
+            AssignSplitwiseSim(inputTokens, outputTokens, out promptInstance, out tokenInstance);
+            return;
+        }
+
         int p = BestPrompt(PromptPool, inputTokens);
         if (p < 0)
         {
@@ -169,11 +185,30 @@ public sealed class SplitwiseScheduler : ClusterScheduler
         MaybeReturn(instance);
     }
 
+    public override void OnTransferDone(int promptInstance, int inputTokens) =>
+        _schedMemory[promptInstance] -= (long)(inputTokens + 1) * _kvPerToken[promptInstance]; // flow.complete → src.free_memory
+
+    public override void OnInstanceIdle(int instance)
+    {
+        // MixedPoolScheduler.notify_free_instance: a borrowed machine goes back, appended to its pool's list.
+        if (_sim && _pool[instance] == MixedPool && _home[instance] != MixedPool)
+        {
+            _members[MixedPool].Remove(instance);
+            _pool[instance] = _home[instance];
+            _members[_home[instance]].Add(instance);
+            Returns++;
+        }
+    }
+
     public override void OnRequestDone(int promptInstance, int tokenInstance, int inputTokens, int outputTokens)
     {
         _pendingTokens[tokenInstance] -= 1;
         _decodePending[tokenInstance] -= outputTokens;
-        if (promptInstance != tokenInstance)
+        if (promptInstance != tokenInstance && _sim)
+        {
+            _schedMemory[tokenInstance] -= (long)(inputTokens + outputTokens) * _kvPerToken[tokenInstance]; // the prompt side was freed at transfer
+        }
+        else if (promptInstance != tokenInstance)
         {
             _schedMemory[promptInstance] -= (long)(inputTokens + 1) * _kvPerToken[promptInstance];
             _schedMemory[tokenInstance] -= (long)(inputTokens + outputTokens) * _kvPerToken[tokenInstance];
@@ -258,10 +293,126 @@ public sealed class SplitwiseScheduler : ClusterScheduler
     /// <summary>A borrowed machine whose queue drained goes back to its own pool.</summary>
     private void MaybeReturn(int i)
     {
-        if (_pool[i] == MixedPool && _home[i] != MixedPool && _pendingTokens[i] == 0)
+        if (!_sim && _pool[i] == MixedPool && _home[i] != MixedPool && _pendingTokens[i] == 0)
         {
             _pool[i] = _home[i];
             Returns++;
         }
+    }
+
+    // ---- SplitwiseSim's MixedPoolScheduler.schedule (scheduler.py), quirks included: pools are lists searched with
+    // min() (first minimum in list order), "prompt queue is long" needs a non-empty instance pending_queue (queued,
+    // not running, tasks), a borrowed machine returns only when its instance goes idle (OnInstanceIdle), and the
+    // prompt side's scheduler memory is freed when the KV transfer completes (OnTransferDone).
+
+    private void AssignSplitwiseSim(int inputTokens, int outputTokens, out int promptInstance, out int tokenInstance)
+    {
+        List<int> prompts = _members[PromptPool], tokens = _members[TokenPool], mixed = _members[MixedPool];
+        int p = SimBestPrompt(prompts, inputTokens);
+        if (p < 0)
+        {
+            p = SimBestPrompt(mixed, inputTokens);
+        }
+
+        int t = SimBestToken(tokens, inputTokens, outputTokens);
+        if (t < 0)
+        {
+            t = SimBestToken(mixed, inputTokens, outputTokens);
+        }
+
+        if (p < 0 && tokens.Count > 0)
+        {
+            p = MinBy(tokens, _pendingTokens); // take a token instance into the mixed pool
+            tokens.Remove(p);
+            mixed.Add(p);
+            _pool[p] = MixedPool;
+            Borrows++;
+        }
+
+        if (t < 0 && prompts.Count > 0)
+        {
+            t = MinBy(prompts, _schedMemory); // take a prompt instance into the mixed pool
+            prompts.Remove(t);
+            mixed.Add(t);
+            _pool[t] = MixedPool;
+            Borrows++;
+        }
+
+        if (p < 0 || t < 0)
+        {
+            // Devolve to baseline mixed batching: min over prompt + mixed + token instances, in that order.
+            Fallbacks++;
+            int best = -1;
+            foreach (List<int> list in (ReadOnlySpan<List<int>>)[prompts, mixed, tokens])
+            {
+                foreach (int i in list)
+                {
+                    if (best < 0 || _pendingTokens[i] < _pendingTokens[best])
+                    {
+                        best = i;
+                    }
+                }
+            }
+
+            p = t = best;
+        }
+
+        if (p != t)
+        {
+            _schedMemory[p] += (long)(inputTokens + 1) * _kvPerToken[p];
+            _schedMemory[t] += (long)(inputTokens + outputTokens) * _kvPerToken[t];
+        }
+        else
+        {
+            _schedMemory[p] += (long)(inputTokens + outputTokens) * _kvPerToken[p];
+        }
+
+        _pendingTokens[p] += inputTokens;
+        _pendingTokens[t] += 1;
+        _decodePending[t] += outputTokens;
+        _queuedPrompts[p]++;
+        promptInstance = p;
+        tokenInstance = t;
+    }
+
+    /// <summary><c>find_best_prompt_instance</c>: the fewest pending tokens; -1 when the list is empty or
+    /// <c>is_queue_long</c> (the instance has pending tasks and the prompt would pass the threshold).</summary>
+    private int SimBestPrompt(List<int> list, int inputTokens)
+    {
+        if (list.Count == 0)
+        {
+            return -1;
+        }
+
+        int best = MinBy(list, _pendingTokens);
+        bool queueLong = Simulator!.PendingTasks(best) > 0 && _pendingTokens[best] + inputTokens > _options.PromptMaxPendingTokens;
+        return queueLong ? -1 : best;
+    }
+
+    /// <summary><c>find_best_token_instance</c>: the least scheduler memory; -1 when the list is empty or
+    /// <c>is_memory_loaded</c>.</summary>
+    private int SimBestToken(List<int> list, int inputTokens, int outputTokens)
+    {
+        if (list.Count == 0)
+        {
+            return -1;
+        }
+
+        int best = MinBy(list, _schedMemory);
+        return _schedMemory[best] + ((long)(inputTokens + outputTokens) * _kvPerToken[best]) >= _capacity[best] ? -1 : best;
+    }
+
+    private static int MinBy(List<int> list, long[] key)
+    {
+        int best = list[0];
+        for (int k = 1; k < list.Count; k++)
+        {
+            if (key[list[k]] < key[best])
+            {
+                best = list[k];
+            }
+        }
+
+        return best;
     }
 }

@@ -33,6 +33,18 @@ public abstract class ClusterScheduler
     public virtual void OnRequestDone(int promptInstance, int tokenInstance, int inputTokens, int outputTokens) =>
         OnRequestDone(promptInstance, tokenInstance);
 
+    /// <summary>SplitwiseSim rules only: the KV cache of a request left <paramref name="promptInstance"/> (its transfer
+    /// completed), freeing the prompt side's memory there.</summary>
+    public virtual void OnTransferDone(int promptInstance, int inputTokens)
+    {
+    }
+
+    /// <summary>SplitwiseSim rules only: <paramref name="instance"/> selected an empty batch and has no requests left
+    /// (SplitwiseSim's <c>notify_free_instance</c>).</summary>
+    public virtual void OnInstanceIdle(int instance)
+    {
+    }
+
     /// <summary>Creates a colocated scheduler by name: <c>round-robin</c>, <c>jsq</c> or <c>token-jsq</c>.</summary>
     public static ClusterScheduler Create(string name, int instances) => name.ToLowerInvariant() switch
     {

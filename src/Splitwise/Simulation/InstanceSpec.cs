@@ -29,7 +29,11 @@ public enum InstanceRoles
 /// waits for memory and an instance can never deadlock. False: SplitwiseSim's rule — the prompt reserves prompt + 1
 /// tokens, the decode reserves output − 1 more when it starts; under memory pressure an instance can stall with
 /// half-admitted requests, which are then reported as unfinished.</param>
-public readonly record struct BatchLimits(int MaxBatchRequests = 512, int MaxBatchTokens = 2048, int MaxPreemptions = 4, bool ReserveFullRequest = true)
+/// <param name="SplitwiseSimRules">True: the machine-level scheduler is SplitwiseSim's <c>SplitwiseInstance</c> exactly,
+/// quirks included (its pending queue sorted by preemptions at insertion time, every waiting task counted as
+/// preempted, the last admission pass stopping at the first queued prompt), and Splitwise clusters move KV caches
+/// as SplitwiseSim does (see <c>Simulator.SplitwiseSim.cs</c>). Engine-wide: every instance of a run has the same value.</param>
+public readonly record struct BatchLimits(int MaxBatchRequests = 512, int MaxBatchTokens = 2048, int MaxPreemptions = 4, bool ReserveFullRequest = true, bool SplitwiseSimRules = false)
 {
     public static BatchLimits Default => new(512, 2048, 4, true);
 }

@@ -23,6 +23,12 @@ internal sealed class InstanceState(int index, InstanceSpec spec)
 
     public readonly IntList Scratch = new();
 
+    // SplitwiseSim rules only (Simulator.SplitwiseSim.cs): its request pool ordered by arrival, its pending queue
+    // sorted by (preemptions at insertion, arrival), and its prompt queue.
+    public readonly IntList SimPool = new();
+    public readonly SimPendingQueue SimPending = new();
+    public readonly IntList SimPrompts = new();
+
     public long KvUsed;
     public long KvPeak;
 

@@ -65,6 +65,39 @@ internal sealed class IntList
         _items[Count++] = value;
     }
 
+    /// <summary>Inserts <paramref name="value"/> before position <paramref name="index"/> (O(count)).</summary>
+    public void Insert(int index, int value)
+    {
+        if (Count == _items.Length)
+        {
+            Array.Resize(ref _items, _items.Length * 2);
+        }
+
+        Array.Copy(_items, index, _items, index + 1, Count - index);
+        _items[index] = value;
+        Count++;
+    }
+
+    /// <summary>Removes the first occurrence of <paramref name="value"/>, if any (O(count)).</summary>
+    public bool Remove(int value)
+    {
+        int i = Array.IndexOf(_items, value, 0, Count);
+        if (i < 0)
+        {
+            return false;
+        }
+
+        RemoveAt(i);
+        return true;
+    }
+
+    /// <summary>Removes the item at <paramref name="index"/> (O(count)).</summary>
+    public void RemoveAt(int index)
+    {
+        Count--;
+        Array.Copy(_items, index + 1, _items, index, Count - index);
+    }
+
     public void Clear() => Count = 0;
 
     /// <summary>Keeps the first <paramref name="count"/> items.</summary>

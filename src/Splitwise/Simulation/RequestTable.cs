@@ -42,6 +42,11 @@ internal sealed class RequestTable
     public long[] KvArrived = new long[64];   // when the KV cache was complete on the token instance (-1: no transfer)
     public long[] SecondToken = new long[64]; // time of the second output token (-1: none yet)
 
+    // SplitwiseSim rules: the prompt task's own preemption counter (Preemptions is the token task's) and the stamp of
+    // the last batch selection that took the request (SplitwiseSim's batch_requests set).
+    public int[] PromptPreemptions = new int[64];
+    public int[] BatchStamp = new int[64];
+
     public const byte TransferNone = 0;
     public const byte TransferInFlight = 1;
     public const byte TransferDone = 2;
@@ -106,6 +111,8 @@ internal sealed class RequestTable
         Array.Resize(ref Cancelled, size);
         Array.Resize(ref KvArrived, size);
         Array.Resize(ref SecondToken, size);
+        Array.Resize(ref PromptPreemptions, size);
+        Array.Resize(ref BatchStamp, size);
         Array.Resize(ref _free, size);
         for (int i = size - 1; i >= old; i--)
         {

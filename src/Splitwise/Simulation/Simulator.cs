@@ -32,7 +32,7 @@ public sealed record SimulatorOptions(long HorizonNs = long.MaxValue);
 /// is a struct of arrays over recycled slots; nothing is allocated per event once the arrays have grown.
 /// Deterministic: the same inputs give the same outputs, bit for bit.
 /// </remarks>
-public sealed class Simulator
+public sealed partial class Simulator
 {
     private const int ArrivalBlock = 4096;
 
@@ -86,6 +86,7 @@ public sealed class Simulator
         _recorder = recorder;
         _options = options ?? new SimulatorOptions();
         _kv = kvTransfers;
+        _sim = _instances[0].Spec.Limits.SplitwiseSimRules;
         scheduler.Attach(this);
     }
 
@@ -173,6 +174,11 @@ public sealed class Simulator
     /// </summary>
     internal void Cancel(int slot, long id, long time)
     {
+        if (_sim)
+        {
+            return; // SplitwiseSim has no cancellation: a request runs to its end
+        }
+
         time = Math.Max(time, _now);
         Advance(time, inclusive: false);
         if (slot < 0 || slot >= _r.Capacity || _r.Phase[slot] == RequestPhase.Free || _r.Id[slot] != id || _r.Cancelled[slot])
@@ -407,6 +413,12 @@ public sealed class Simulator
                 }
 
                 break;
+            case EventKind.SimFlowDone:
+                OnSimFlowDone(ev.Target);
+                break;
+            case EventKind.SimFlowRetry:
+                SimFlowArrival(ev.Target);
+                break;
             default:
                 throw new UnreachableException();
         }
@@ -455,7 +467,15 @@ public sealed class Simulator
         _r.KvArrived[slot] = -1;
         _r.SecondToken[slot] = -1;
         _r.Cancelled[slot] = false;
+        _r.PromptPreemptions[slot] = 0;
+        _r.BatchStamp[slot] = 0;
         p.Assigned++;
+        if (_sim)
+        {
+            SimArrive(p, tk, slot);
+            return slot;
+        }
+
         p.Prompts.Enqueue(slot);
         // SplitwiseSim submits the token task with the prompt task; on the same instance its arrival (1 token) also
         // cuts a decode run, even when the prompt alone could not join the next batch.
@@ -604,6 +624,18 @@ public sealed class Simulator
     {
         int ti = _r.TokenInstance[slot];
         _r.Phase[slot] = RequestPhase.WaitingToken;
+        if (_sim)
+        {
+            // SplitwiseSim: the token task is queued here already, or the KV cache is shipped as a flow.
+            if (ti != from.Index)
+            {
+                from.SimPool.Remove(slot);
+                SimFlowArrival(slot);
+            }
+
+            return;
+        }
+
         if (ti == from.Index)
         {
             from.Waiting.Enqueue(slot);
@@ -663,6 +695,12 @@ public sealed class Simulator
     private void Finish(InstanceState s, int slot)
     {
         s.KvUsed -= _r.KvBytes[slot];
+        if (_sim)
+        {
+            s.SimPool.Remove(slot);
+            s.SimPending.Remove(TokenTask(slot)); // a one-token request's token task never ran
+        }
+
         s.Completed++;
         // The assigned token instance (a one-token request finishes on its prompt instance without ever moving).
         _scheduler.OnRequestDone(_r.PromptInstance[slot], _r.TokenInstance[slot], _r.Input[slot], _r.Output[slot]);
@@ -683,6 +721,12 @@ public sealed class Simulator
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     private void StartIteration(InstanceState s)
     {
+        if (_sim)
+        {
+            StartIterationSim(s);
+            return;
+        }
+
         BatchLimits limits = s.Spec.Limits;
         int maxReq = limits.MaxBatchRequests, maxTok = limits.MaxBatchTokens, maxPre = limits.MaxPreemptions;
         bool fullReservation = limits.ReserveFullRequest;
@@ -691,7 +735,7 @@ public sealed class Simulator
         IntList next = s.Scratch;
         next.Clear();
         IntList prompts = s.BatchPrompts;
-        int size = 0, tokens = 0, promptTokens = 0;
+        int size = 0, tokens = 0;
 
         // 1. Decodes evicted at least maxPre times go first.
         IntList blocked = s.Blocked;
@@ -760,7 +804,6 @@ public sealed class Simulator
             prompts.Add(slot);
             size++;
             tokens += p;
-            promptTokens += p;
         }
 
         // 3. Evicted decodes, in eviction order.
@@ -857,18 +900,9 @@ public sealed class Simulator
 
         // The new decode list becomes the batch (swap the lists' roles by copying: both are small).
         batch.Clear();
-        long context = 0;
-        int minRemaining = int.MaxValue;
         for (int i = 0; i < next.Count; i++)
         {
-            int slot = next[i];
-            batch.Add(slot);
-            context += r.Input[slot] + r.Generated[slot];
-            int remaining = r.Output[slot] - r.Generated[slot];
-            if (remaining < minRemaining)
-            {
-                minRemaining = remaining;
-            }
+            batch.Add(next[i]);
         }
 
         s.BatchTokens = tokens;
@@ -878,6 +912,34 @@ public sealed class Simulator
             return;
         }
 
+        ScheduleIteration(s, size);
+    }
+
+    /// <summary>Prices the selected batch and schedules its end: one iteration when it has prompts, else a run of
+    /// decode iterations until its first request finishes.</summary>
+    private void ScheduleIteration(InstanceState s, int size)
+    {
+        RequestTable r = _r;
+        IntList batch = s.Batch, prompts = s.BatchPrompts;
+        int promptTokens = 0;
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            promptTokens += r.Input[prompts[i]];
+        }
+
+        long context = 0;
+        int minRemaining = int.MaxValue;
+        for (int i = 0; i < batch.Count; i++)
+        {
+            int slot = batch[i];
+            context += r.Input[slot] + r.Generated[slot];
+            int remaining = r.Output[slot] - r.Generated[slot];
+            if (remaining < minRemaining)
+            {
+                minRemaining = remaining;
+            }
+        }
+
         if (size > s.PeakBatch)
         {
             s.PeakBatch = size;
@@ -885,7 +947,7 @@ public sealed class Simulator
 
         var shape = new BatchShape(promptTokens, prompts.Count, batch.Count, context);
         long iteration = Math.Max(1, s.Spec.Performance.IterationNanoseconds(shape));
-        if (_kv is not null && prompts.Count > 0)
+        if (_kv is not null && prompts.Count > 0 && !_sim)
         {
             StartLayerWiseTransfers(s, _now + iteration);
         }
@@ -1053,6 +1115,8 @@ public sealed class Simulator
     {
         IterationDone = 1,
         KvTransfer = 2,
+        SimFlowDone = 3,
+        SimFlowRetry = 4,
     }
 
     private readonly record struct Event(EventKind Kind, int Target, int Version);
