@@ -1,49 +1,102 @@
 #!/usr/bin/env python3
-"""Tabulates scripts/reproduce-paper.sh outputs beside the paper's figures (Markdown on stdout)."""
-import json, sys, os
+"""Tabulates scripts/reproduce-paper.sh outputs beside the paper's figures (Markdown on stdout).
+
+usage: reproduce-table.py OUT_DIR [TOTAL_SECONDS]
+"""
+import json, os, sys
 
 out = sys.argv[1]
+total = sys.argv[2] if len(sys.argv) > 2 else None
+MODES = [("bloom-sim", "BLOOM-176B, --splitwise-sim (the paper's setting)"),
+         ("bloom", "BLOOM-176B, default mode"),
+         ("llama", "Llama2-70B, default mode")]
+DESIGNS = ["baseline-a100", "baseline-h100", "splitwise-aa", "splitwise-hh", "splitwise-ha", "splitwise-hhcap"]
+NAMES = {"baseline-a100": "Baseline-A100", "baseline-h100": "Baseline-H100", "splitwise-aa": "Splitwise-AA",
+         "splitwise-hh": "Splitwise-HH", "splitwise-ha": "Splitwise-HA", "splitwise-hhcap": "Splitwise-HHcap"}
 
-def load(name):
-    with open(os.path.join(out, name)) as f:
+
+def load(mode, name):
+    path = os.path.join(out, mode, name)
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return None
+    with open(path) as f:
         return json.load(f)
 
+
 def best(d, design):
+    if d is None:
+        return None
     for x in d["designs"]:
         if x["design"] == design:
             return x["best"]
     return None
 
-def size(b):
-    return f'{b["prompt_machines"]}P+{b["token_machines"]}T' if b["prompt_machines"] else str(b["machines"])
 
-print("| trace | comparison | paper | ours | our configurations (rate req/s) |")
-print("|---|---|---|---|---|")
+def size(b):
+    return f'{b["prompt_machines"]}P+{b["token_machines"]}T' if b["prompt_machines"] else f'{b["machines"]}'
+
+
+def ratio(a, b):
+    return f'{a["rate"] / b["rate"]:.2f}x' if a and b and b["rate"] > 0 else "-"
+
+
+def cfg(b):
+    return f'{size(b)} @ {b["rate"]:g}' if b else "fails at every rate"
+
+
+modes = [(m, label) for m, label in MODES if os.path.isdir(os.path.join(out, m))]
+print("## Headline comparisons: paper vs ours\n")
+print("| trace | comparison | paper | " + " | ".join(label for _, label in modes) + " |")
+print("|---|---|---|" + "---|" * len(modes))
 for trace in ["conv-2023", "code-2023"]:
-    ip = load(f"iso-power-{trace}.json")
-    a, h, aa, cap = (best(ip, d) for d in ["baseline-a100", "baseline-h100", "splitwise-aa", "splitwise-hhcap"])
-    if a and aa:
-        print(f'| {trace} | iso-power: Splitwise-AA / Baseline-A100 throughput | 2.15x | {aa["rate"] / a["rate"]:.2f}x | '
-              f'A100 {size(a)} @ {a["rate"]:.1f}; AA {size(aa)} @ {aa["rate"]:.1f} |')
-    if h and cap:
-        print(f'| {trace} | iso-power: Splitwise-HHcap / Baseline-H100 throughput | (n/a) | {cap["rate"] / h["rate"]:.2f}x | '
-              f'H100 {size(h)} @ {h["rate"]:.1f}; HHcap {size(cap)} @ {cap["rate"]:.1f} |')
-    ic = load(f"iso-cost-{trace}.json")
-    h2, aa2 = best(ic, "baseline-h100"), best(ic, "splitwise-aa")
-    if h2 and aa2:
-        print(f'| {trace} | iso-cost: Splitwise-AA / Baseline-H100 throughput | 1.4x | {aa2["rate"] / h2["rate"]:.2f}x | '
-              f'H100 {size(h2)} @ {h2["rate"]:.1f}; AA {size(aa2)} @ {aa2["rate"]:.1f}; AA power / H100 power {aa2["watts"] / h2["watts"]:.2f} |')
-    it = load(f"iso-throughput-{trace}.json")
-    h3, cap3 = best(it, "baseline-h100"), best(it, "splitwise-hhcap")
-    if h3 and cap3:
-        print(f'| {trace} | iso-throughput: Splitwise-HHcap power vs Baseline-H100 | -25% | {100 * (cap3["watts"] / h3["watts"] - 1):+.0f}% | '
-              f'H100 {size(h3)} {h3["watts"] / 1000:.0f} kW; HHcap {size(cap3)} {cap3["watts"] / 1000:.0f} kW |')
-    e2e = {}
-    for kv in ["auto", "serialized"]:
-        s = load(f"kv-{kv}-{trace}/summary.json")
-        m = s["metrics_s"]
-        e2e[kv] = (m["kv_transfer_times"]["mean"], m["response_times"]["mean"], m["second_token_times"]["mean"], m["tpot_times"]["mean"])
-    for kv, paper in [("auto", "+0.8%"), ("serialized", "+3%")]:
-        k, e, st, tp = e2e[kv]
-        print(f'| {trace} | KV transfer E2E overhead, {"layer-wise" if kv == "auto" else "serialized"} | {paper} | +{100 * k / (e - k):.2f}% | '
-              f'mean exposed transfer {1000 * k:.2f} ms of mean E2E {e:.2f} s; second token {1000 * st:.1f} ms vs TPOT {1000 * tp:.1f} ms |')
+    rows = [
+        ("iso-power: Splitwise-AA / Baseline-A100 throughput", "2.15x (conv)" if trace == "conv-2023" else "(fig. 18)",
+         lambda m: (lambda d: ratio(best(d, "splitwise-aa"), best(d, "baseline-a100")))(load(m, f"iso-power-{trace}.json"))),
+        ("iso-power: Splitwise-HHcap / Baseline-H100 throughput", "(fig. 18)",
+         lambda m: (lambda d: ratio(best(d, "splitwise-hhcap"), best(d, "baseline-h100")))(load(m, f"iso-power-{trace}.json"))),
+        ("iso-cost: Splitwise-AA / Baseline-H100 throughput", "1.4x",
+         lambda m: (lambda d: ratio(best(d, "splitwise-aa"), best(d, "baseline-h100")))(load(m, f"iso-cost-{trace}.json"))),
+        ("iso-throughput: Splitwise-HHcap power vs Baseline-H100", "-25%",
+         lambda m: delta(load(m, f"iso-throughput-power-{trace}.json"), "splitwise-hhcap", "watts")),
+        ("iso-throughput: Splitwise-AA cost vs Baseline-H100", "-25%",
+         lambda m: delta(load(m, f"iso-throughput-cost-{trace}.json"), "splitwise-aa", "dollars_per_hour")),
+    ]
+
+    def delta(d, design, key):
+        a, h = best(d, design), best(d, "baseline-h100")
+        if not a or not h:
+            return "-"
+        return f'{(a[key] / h[key] - 1) * 100:+.0f}% ({size(a)} vs {size(h)})'
+
+    for name, paper, f in rows:
+        print(f"| {trace} | {name} | {paper} | " + " | ".join(f(m) for m, _ in modes) + " |")
+
+for m, label in modes:
+    print(f"\n## {label}\n")
+    for trace in ["conv-2023", "code-2023"]:
+        for iso, what in [("power", "iso-power (40 DGX-H100 = 70 DGX-A100)"), ("cost", "iso-cost (40 DGX-H100 = 86 DGX-A100)")]:
+            d = load(m, f"iso-{iso}-{trace}.json")
+            if d is None:
+                continue
+            ba, bh = best(d, "baseline-a100"), best(d, "baseline-h100")
+            print(f"**{trace}, {what}** ({d['simulations']} simulations)\n")
+            print("| design | best configuration @ req/s | vs Baseline-A100 | vs Baseline-H100 |")
+            print("|---|---|---|---|")
+            for design in DESIGNS:
+                b = best(d, design)
+                print(f"| {NAMES[design]} | {cfg(b)} | {ratio(b, ba)} | {ratio(b, bh)} |")
+            print()
+        for objective, key, unit in [("power", "watts", "kW"), ("cost", "dollars_per_hour", "$/h")]:
+            d = load(m, f"iso-throughput-{objective}-{trace}.json")
+            if d is None:
+                continue
+            parts = []
+            for design in ["baseline-h100", "splitwise-hhcap", "splitwise-aa"]:
+                b = best(d, design)
+                if b:
+                    v = b[key] / 1000 if key == "watts" else b[key]
+                    parts.append(f"{NAMES[design]} {size(b)} {v:.0f} {unit}")
+            print(f"**{trace}, iso-throughput, lowest {objective}**: " + "; ".join(parts) + "\n")
+
+if total:
+    print(f"\nWhole run: {total} s.")

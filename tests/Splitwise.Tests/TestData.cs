@@ -26,6 +26,12 @@ internal static class TestData
         }
     }
 
+    /// <summary>SplitwiseSim's recorded outputs (<c>../shared/oracle/splitwise-sim</c> found upwards, or
+    /// <c>$SPLITWISE_ORACLE</c>).</summary>
+    public static string OracleDir => Require(FindOracleDir(), "SplitwiseSim's oracle runs (../shared/oracle/splitwise-sim; or set SPLITWISE_ORACLE)");
+
+    public static string? FindOracleDir() => FindDir(Environment.GetEnvironmentVariable("SPLITWISE_ORACLE"), "shared/oracle/splitwise-sim", "runs.tsv");
+
     private static string Require(string? dir, string what)
     {
         if (dir is not null)

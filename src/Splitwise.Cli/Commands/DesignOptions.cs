@@ -86,13 +86,7 @@ internal sealed class DesignOptions(int defaultMachines)
             throw SplitwiseException.Usage("--prompt-machines and --token-machines go with a Splitwise design (--design splitwise-aa, -hh, -ha or -hhcap)");
         }
 
-        KvTransferMode kvMode = parseResult.GetValue(KvTransfer)!.ToLowerInvariant() switch
-        {
-            "auto" => KvTransferMode.Auto,
-            "serialized" => KvTransferMode.Serialized,
-            "layerwise" or "layer-wise" => KvTransferMode.LayerWise,
-            string other => throw SplitwiseException.Usage($"--kv-transfer {other}: use auto, serialized or layerwise"),
-        };
+        KvTransferMode kvMode = KvTransferOptions.ParseMode(parseResult.GetValue(KvTransfer)!);
         if (parseResult.GetValue(LayerwiseThreshold) < 1 || parseResult.GetValue(PromptPendingLimit) < 1)
         {
             throw SplitwiseException.Usage("--layerwise-threshold and --prompt-pending-limit must be positive");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
 using Splitwise.Designs;
+using Splitwise.Simulation.Transfer;
 using Splitwise.Sweeps;
 
 namespace Splitwise.Cli.Commands;
@@ -32,12 +33,15 @@ internal static class ProvisionCommand
         var maxRate = new Option<double>("--max-rate") { Description = "Highest rate a throughput search tries, requests/s", DefaultValueFactory = _ => 1000 };
         var splitStep = new Option<int>("--split-step") { Description = "Under a budget, try every k-th prompt pool size of a Splitwise design", DefaultValueFactory = _ => 1 };
         var trials = new Option<string?>("--trials") { Description = "Write every simulated point of the search to this CSV (design, sizes, rate, pass)" };
+        var iso = new Option<string?>("--iso") { Description = "With --max-throughput instead of a budget: SplitwiseSim's iso clusters, 'power' (40 DGX-H100 = 70 DGX-A100) or 'cost' (= 86 DGX-A100), every split its configs try" };
+        var compat = new Option<bool>("--splitwise-sim") { Description = "Simulate with SplitwiseSim's rules (as simulate --splitwise-sim; implies --no-gqa)" };
+        var catalog = new Option<string?>("--catalog") { Description = "YAML/JSON file extending or overriding the GPU, machine and model catalog (prices and power included)" };
         var noGqa = new Option<bool>("--no-gqa") { Description = "Size the KV cache without grouped-query attention, as SplitwiseSim does (less KV memory per machine)" };
         var json = new Option<bool>("--json") { Description = "Print the answer as JSON" };
         var dataDir = new Option<string?>("--data-dir") { Description = "Directory of the named traces and perf_model.csv (default: $SPLITWISE_DATA, else a per-user cache)" };
 
         var command = new Command("provision", "Find the design and pool sizes that meet the SLOs at the lowest cost, power or machine count — or the highest SLO-compliant rate within a power or cost budget");
-        foreach (Option o in new Option[] { trace, rate, objective, maxThroughput, budgetPower, budgetCost, designs, maxMachines, model, perf, profile, seed, duration, slo, kv, tolerance, initialRate, maxRate, splitStep, trials, noGqa, json, dataDir })
+        foreach (Option o in new Option[] { trace, rate, objective, maxThroughput, budgetPower, budgetCost, designs, maxMachines, model, perf, profile, seed, duration, slo, kv, tolerance, initialRate, maxRate, splitStep, trials, iso, compat, catalog, noGqa, json, dataDir })
         {
             command.Options.Add(o);
         }
@@ -50,11 +54,7 @@ internal static class ProvisionCommand
                 throw SplitwiseException.Usage($"--perf {perfName}: use profile or roofline");
             }
 
-            string kvMode = pr.GetValue(kv)!.ToLowerInvariant();
-            if (kvMode is not ("auto" or "serialized" or "layerwise"))
-            {
-                throw SplitwiseException.Usage($"--kv-transfer {kvMode}: use auto, serialized or layerwise");
-            }
+            string kvMode = KvTransferOptions.ParseMode(pr.GetValue(kv)!).ToString().ToLowerInvariant();
 
             double? seconds = pr.GetValue(duration);
             if (seconds is <= 0)
@@ -63,7 +63,9 @@ internal static class ProvisionCommand
             }
 
             var settings = new SweepSettings(pr.GetValue(model)!, perfName, pr.GetValue(profile) is { } pf ? Path.GetFullPath(pf) : null,
-                pr.GetValue(seed), seconds ?? 0, SloSet.Parse(pr.GetValue(slo)!), kvMode, !pr.GetValue(noGqa));
+                pr.GetValue(seed), seconds ?? 0, SloSet.Parse(pr.GetValue(slo)!), kvMode, !pr.GetValue(noGqa) && !pr.GetValue(compat), pr.GetValue(compat));
+            Hardware.Catalog cat = pr.GetValue(catalog) is { } catalogPath ? Hardware.Catalog.Load(catalogPath) : Hardware.Catalog.BuiltIn;
+            _ = cat.Model(settings.Model); // an unknown model is a usage error now, not in the middle of a search
             string[] chosen = pr.GetValue(designs) is { Length: > 0 } d ? d : [.. SplitwiseDesignCatalog.All.Select(x => x.Name)];
             double r = pr.GetValue(rate) ?? 0;
             if (r < 0)
@@ -77,8 +79,9 @@ internal static class ProvisionCommand
                 InitialRate = pr.GetValue(initialRate),
                 MaxRate = pr.GetValue(maxRate),
                 SplitStep = Math.Max(1, pr.GetValue(splitStep)),
+                Catalog = cat,
             };
-            var evaluator = new SimulationEvaluator(pr.GetValue(dataDir), context.Error, cdfDirectory: null);
+            var evaluator = new SimulationEvaluator(pr.GetValue(dataDir), context.Error, cdfDirectory: null, cat);
             bool throughput = pr.GetValue(maxThroughput);
             ProvisionObjective goal = ParseObjective(pr.GetValue(objective)!);
             if (!throughput && (pr.GetValue(budgetPower) is not null || pr.GetValue(budgetCost) is not null))
@@ -86,7 +89,21 @@ internal static class ProvisionCommand
                 throw SplitwiseException.Usage("--budget-power and --budget-cost go with --max-throughput");
             }
 
-            ProvisionOutcome outcome = throughput
+            IsoBudget? isoBudget = pr.GetValue(iso)?.ToLowerInvariant() switch
+            {
+                null => null,
+                "power" => IsoBudget.Power,
+                "cost" => IsoBudget.Cost,
+                string other => throw SplitwiseException.Usage($"--iso {other}: use power or cost"),
+            };
+            if (isoBudget is not null && (!throughput || pr.GetValue(budgetPower) is not null || pr.GetValue(budgetCost) is not null))
+            {
+                throw SplitwiseException.Usage("--iso goes with --max-throughput, instead of --budget-power or --budget-cost");
+            }
+
+            ProvisionOutcome outcome = isoBudget is { } b
+                ? Provisioner.MaxThroughput(request with { Rate = 0 }, d => IsoClusters.For(d.Name, b), evaluator.Evaluate, ct)
+                : throughput
                 ? Provisioner.MaxThroughput(request with { Rate = 0 }, pr.GetValue(budgetPower), pr.GetValue(budgetCost), evaluator.Evaluate, ct)
                 : Provisioner.Minimize(request, goal, evaluator.Evaluate, ct);
 

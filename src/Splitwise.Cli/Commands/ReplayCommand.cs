@@ -90,8 +90,10 @@ public static class ReplayCommand
                 {
                     Slo = slos,
                     SloReference = slos.NeedsIdealLatency
-                        ? ReplayPrediction.SloReference(
-                            ClusterConfig.ForDesign(pr.GetValue(predict) ?? "baseline-a100", pr.GetValue(predictMachines)),
+                        ? SloReferences.Create(
+                            slos,
+                            ClusterConfig.ForDesign(pr.GetValue(predict) ?? "baseline-a100", pr.GetValue(predictMachines)).Model,
+                            PerformanceModelKind.Profile,
                             Catalog.BuiltIn,
                             ProfileTable.Load(ProfileLocator.Resolve(pr.GetValue(profile), pr.GetValue(dataDir) ?? NamedTraces.DefaultDataDir, context.Error, token)),
                             pr.GetValue(serverSpeedup))

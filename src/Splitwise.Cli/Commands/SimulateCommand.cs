@@ -33,7 +33,7 @@ internal static class SimulateCommand
         var profile = new Option<string?>("--profile") { Description = "SplitwiseSim perf_model.csv (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv, downloaded if missing)" };
         var scheduler = new Option<string?>("--scheduler") { Description = "Cluster scheduler: token-jsq (default), jsq, round-robin" };
         var catalog = new Option<string?>("--catalog") { Description = "YAML/JSON file extending or overriding the GPU, machine and model catalog" };
-        var compat = new Option<bool>("--splitwise-sim") { Description = "SplitwiseSim's memory rules: KV without GQA, prompt reserves prompt+1 tokens and decode output-1 more (can stall under memory pressure)" };
+        var compat = new Option<bool>("--splitwise-sim") { Description = "Reproduce SplitwiseSim exactly: its machine- and cluster-level schedulers, KV transfer and memory rules (KV without GQA; can stall under memory pressure)" };
         var noGqa = new Option<bool>("--no-gqa") { Description = "Size the KV cache without grouped-query attention (SplitwiseSim's 2 × hidden × layers × bytes per token)" };
         var horizon = new Option<string?>("--horizon") { Description = "Stop at this simulated time, e.g. 3600, 30m, 2h; requests not finished are reported as unfinished" };
         var seed = new Option<ulong>("--seed") { Description = "Seed of generated workloads", DefaultValueFactory = _ => 1 };
@@ -75,7 +75,7 @@ internal static class SimulateCommand
 
             if (pr.GetValue(compat))
             {
-                cluster = cluster with { Gqa = false, Limits = cluster.Limits with { ReserveFullRequest = false } };
+                cluster = cluster.AsSplitwiseSim();
             }
 
             if (pr.GetValue(noGqa))
@@ -135,26 +135,8 @@ internal static class SimulateCommand
                 WriteRequests = !pr.GetValue(noRequests),
             };
 
-            var sloRequests = slos is null ? null : new SloCollector();
-            SimulationSummary summary = RunWithProgress(context, job, ct, sloRequests is null ? null : sloRequests.Add);
-            SloReport? sloReport = null;
-            if (slos is not null)
-            {
-                ISloReference? reference = null;
-                if (slos.NeedsIdealLatency)
-                {
-                    MachineSpec a100 = cat.Machine("dgx-a100");
-                    reference = new PerformanceModelSloReference(PerformanceModels.Create(cluster.Performance, cat.Model(cluster.Model), a100.Gpu, 8, a100, table));
-                }
-
-                sloReport = SloEvaluator.Evaluate(slos, sloRequests!.ToRequests(summary.NotArrived), reference, Math.Max(summary.SpanSeconds, 1e-9));
-                if (job.OutputDirectory is not null)
-                {
-                    SloJson.Write(Path.Combine(job.OutputDirectory, "slo.json"), sloReport);
-                    SloJson.AddToSummary(Path.Combine(job.OutputDirectory, "summary.json"), Path.Combine(job.OutputDirectory, "slo.json"));
-                }
-            }
-
+            ISloReference? reference = slos is null ? null : SloReferences.Create(slos, cluster.Model, cluster.Performance, cat, table);
+            (SimulationSummary summary, SloReport? sloReport, _) = RunWithProgress(context, job, slos, reference, ct);
             if (pr.GetValue(json) && job.OutputDirectory is not null)
             {
                 context.Output.WriteLine(File.ReadAllText(Path.Combine(job.OutputDirectory, "summary.json")).TrimEnd());
@@ -183,21 +165,21 @@ internal static class SimulateCommand
         return command;
     }
 
-    private static SimulationSummary RunWithProgress(CliContext context, SimulationJob job, CancellationToken ct, Action<int, int, long, long>? observer = null)
+    private static JudgedSimulation RunWithProgress(CliContext context, SimulationJob job, SloSet? slos, ISloReference? reference, CancellationToken ct)
     {
         if (!context.Interactive)
         {
-            return ClusterSimulation.Run(job, null, ct, observer);
+            return ClusterSimulation.RunJudged(job, slos, reference, cancellationToken: ct);
         }
 
-        SimulationSummary? result = null;
+        JudgedSimulation? result = null;
         context.Console.Progress()
             .AutoClear(true)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .Start(ctx =>
             {
                 ProgressTask task = ctx.AddTask("simulating", maxValue: 1);
-                result = ClusterSimulation.Run(job, p =>
+                result = ClusterSimulation.RunJudged(job, slos, reference, progress: p =>
                 {
                     double eps = p.Elapsed.TotalSeconds > 0 ? p.Events / p.Elapsed.TotalSeconds : 0;
                     task.Description = string.Create(CultureInfo.InvariantCulture,
@@ -207,7 +189,7 @@ internal static class SimulateCommand
                         task.MaxValue = p.KnownTotal;
                         task.Value = p.Finished;
                     }
-                }, ct, observer);
+                }, cancellationToken: ct);
                 task.Value = task.MaxValue;
             });
         return result!;

@@ -53,7 +53,7 @@ public sealed record ClusterConfig
         this with { Gqa = false, Limits = Limits with { ReserveFullRequest = false, SplitwiseSimRules = true } };
 
     /// <summary>The designs this engine builds by name.</summary>
-    public static IReadOnlyList<string> DesignNames { get; } = ["baseline-a100", "baseline-h100"];
+    public static IReadOnlyList<string> DesignNames { get; } = [.. SplitwiseDesignCatalog.Definitions.Where(d => !d.IsSplit).Select(d => d.Name)];
 
     /// <summary>A named design with <paramref name="machines"/> machines.</summary>
     public static ClusterConfig ForDesign(string design, int machines, int tensorParallel = 8)
@@ -63,12 +63,9 @@ public sealed record ClusterConfig
             throw SplitwiseException.Usage($"--machines must be at least 1 (got {machines})");
         }
 
-        return design.ToLowerInvariant() switch
-        {
-            "baseline-a100" => new ClusterConfig { Design = "baseline-a100", Pools = [new PoolSpec("dgx-a100", machines, InstanceRoles.Mixed, tensorParallel)] },
-            "baseline-h100" => new ClusterConfig { Design = "baseline-h100", Pools = [new PoolSpec("dgx-h100", machines, InstanceRoles.Mixed, tensorParallel)] },
-            _ => throw SplitwiseException.Usage($"unknown design '{design}'; available: {string.Join(", ", DesignNames)}"),
-        };
+        SplitwiseDesignCatalog.Definition? d = SplitwiseDesignCatalog.Definitions.FirstOrDefault(x => !x.IsSplit && x.Name.Equals(design, StringComparison.OrdinalIgnoreCase))
+            ?? throw SplitwiseException.Usage($"unknown design '{design}'; available: {string.Join(", ", DesignNames)}");
+        return new ClusterConfig { Design = d.Name, Pools = [new PoolSpec(d.PromptMachine, machines, InstanceRoles.Mixed, tensorParallel)] };
     }
 
     /// <summary>Machines in the cluster.</summary>

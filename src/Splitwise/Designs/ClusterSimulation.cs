@@ -51,7 +51,7 @@ public static class ClusterSimulation
 
     // requestObserver receives each request's sizes, TTFT and E2E (ns; -1 if unfinished), e.g. for SLOs.
     public static SimulationSummary Run(SimulationJob job, Action<SimulationProgress>? progress = null, CancellationToken cancellationToken = default,
-        Action<int, int, long, long>? requestObserver = null)
+        Action<RequestOutcome>? requestObserver = null)
     {
         ArgumentNullException.ThrowIfNull(job);
         (IReadOnlyList<InstanceSpec> instances, ClusterScheduler scheduler, ClusterKvTransfers? transfers) = Build(job.Cluster, job.Catalog, job.Profile);
@@ -70,4 +70,49 @@ public static class ClusterSimulation
 
         return summary;
     }
+
+    /// <summary>
+    /// Simulate, then judge the SLOs — the one pipeline behind <c>simulate --slo</c>, sweeps, provisioning and
+    /// <c>replay --predict</c>. Requests cut by the horizon before arriving count as unfinished. With an output
+    /// directory, the report is written as <c>slo.json</c> and into <c>summary.json</c>.
+    /// </summary>
+    /// <param name="job">The run.</param>
+    /// <param name="slos">The SLOs; null simulates only.</param>
+    /// <param name="reference">The idle reference for slowdown SLOs (<see cref="SloReferences.Create"/>).</param>
+    /// <param name="spanSeconds">The span goodput is measured over; null for the simulation's own span.</param>
+    /// <param name="progress">Progress callback.</param>
+    /// <param name="cancellationToken">Cancels the run.</param>
+    /// <param name="requestObserver">Sees every request's outcome too.</param>
+    public static JudgedSimulation RunJudged(SimulationJob job, SloSet? slos, ISloReference? reference, double? spanSeconds = null,
+        Action<SimulationProgress>? progress = null, CancellationToken cancellationToken = default, Action<RequestOutcome>? requestObserver = null)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        var collector = slos is null ? null : new SloCollector();
+        Action<RequestOutcome>? observer = collector is null ? requestObserver : requestObserver is null ? collector.Add : r =>
+        {
+            collector.Add(r);
+            requestObserver(r);
+        };
+        SimulationSummary summary = Run(job, progress, cancellationToken, observer);
+        if (slos is null || collector is null)
+        {
+            return new JudgedSimulation(summary, null, null);
+        }
+
+        SloRequests requests = collector.ToRequests(summary.NotArrived);
+        SloReport report = SloEvaluator.Evaluate(slos, requests, reference, spanSeconds ?? Math.Max(summary.SpanSeconds, 1e-9));
+        if (job.OutputDirectory is not null)
+        {
+            SloJson.Write(Path.Combine(job.OutputDirectory, "slo.json"), report);
+            SloJson.AddToSummary(Path.Combine(job.OutputDirectory, "summary.json"), Path.Combine(job.OutputDirectory, "slo.json"));
+        }
+
+        return new JudgedSimulation(summary, report, requests);
+    }
 }
+
+/// <summary>A simulation and its SLO verdicts.</summary>
+/// <param name="Summary">What the run measured.</param>
+/// <param name="Slo">The SLO report (null when no SLOs were given).</param>
+/// <param name="Requests">The per-request latencies judged (null when no SLOs were given).</param>
+public sealed record JudgedSimulation(SimulationSummary Summary, SloReport? Slo, SloRequests? Requests);

@@ -108,6 +108,9 @@ public sealed record SloSet
     /// <summary>True when some SLO or bound is a slowdown and so needs the idle-machine reference latencies.</summary>
     public bool NeedsIdealLatency => Targets.Any(t => t.Kind == SloKind.Slowdown) || Bounds.Any(b => b.Kind == SloKind.Slowdown);
 
+    /// <summary>What slowdowns divide by: the paper's definition (default) or the request alone token by token.</summary>
+    public SlowdownReference Reference { get; init; } = SlowdownReference.Paper;
+
     /// <summary>True when some SLO or bound is on <see cref="SloMetric.Itl"/>.</summary>
     public bool HasItl => Targets.Any(t => t.Metric == SloMetric.Itl) || Bounds.Any(b => b.Metric == SloMetric.Itl);
 
@@ -132,7 +135,9 @@ public sealed record SloSet
     /// <item><c>metric_pNN=target</c>, a percentile SLO: metric <c>ttft</c>, <c>tbt</c> (alias <c>tpot</c>),
     /// <c>e2e</c> or <c>itl</c>; percentile like <c>p50</c>, <c>p99</c>, <c>p99.9</c> (or <c>p999</c>);</item>
     /// <item><c>metric=target</c>, a per-request goodput bound (<see cref="SloBound"/>);</item>
-    /// <item><c>paper</c>, the paper's nine.</item>
+    /// <item><c>paper</c>, the paper's nine, judged as SplitwiseSim's notebooks do (<see cref="SlowdownReference.Paper"/>);</item>
+    /// <item><c>paper-lone</c>, the same nine against the request simulated alone token by token
+    /// (<see cref="SlowdownReference.Lone"/>); <c>slowdown=lone</c> or <c>slowdown=paper</c> picks the reference alone.</item>
     /// </list>
     /// A target is a duration (<c>ns</c>, <c>us</c>, <c>ms</c>, <c>s</c>, <c>m</c>, <c>h</c>; a bare number is seconds)
     /// or a slowdown factor ending in <c>x</c> (vs the idle DGX-A100). A later item replaces an earlier one of the same
@@ -143,6 +148,7 @@ public sealed record SloSet
         ArgumentNullException.ThrowIfNull(text);
         var targets = new List<SloTarget>();
         var bounds = new List<SloBound>();
+        SlowdownReference reference = SlowdownReference.Paper;
         int column = 1;
         foreach (string raw in text.Split(','))
         {
@@ -151,6 +157,23 @@ public sealed record SloSet
             column += raw.Length + 1;
             if (item.Length == 0)
             {
+                continue;
+            }
+
+            if (item.Equals("slowdown=lone", StringComparison.OrdinalIgnoreCase) || item.Equals("slowdown=paper", StringComparison.OrdinalIgnoreCase))
+            {
+                reference = item.EndsWith("lone", StringComparison.OrdinalIgnoreCase) ? SlowdownReference.Lone : SlowdownReference.Paper;
+                continue;
+            }
+
+            if (item.Equals("paper-lone", StringComparison.OrdinalIgnoreCase))
+            {
+                reference = SlowdownReference.Lone;
+                foreach (SloTarget t in Paper.Targets)
+                {
+                    Upsert(targets, t);
+                }
+
                 continue;
             }
 
@@ -172,7 +195,7 @@ public sealed record SloSet
             throw SplitwiseException.Usage($"{source} '{text}': no SLO given; write items like ttft_p99=2s,tbt_p99=200ms separated by commas, or paper");
         }
 
-        return new SloSet(targets, bounds);
+        return new SloSet(targets, bounds) { Reference = reference };
     }
 
     private static void Upsert(List<SloTarget> items, SloTarget target)
@@ -308,6 +331,11 @@ public sealed record SloSet
     public override string ToString()
     {
         var sb = new StringBuilder();
+        if (Reference == SlowdownReference.Lone)
+        {
+            Item("slowdown=lone");
+        }
+
         foreach (SloTarget t in Targets)
         {
             Item(t.ToString());
@@ -323,7 +351,7 @@ public sealed record SloSet
         void Item(string s) => (sb.Length > 0 ? sb.Append(',') : sb).Append(s);
     }
 
-    public bool Equals(SloSet? other) => other is not null && Targets.SequenceEqual(other.Targets) && Bounds.SequenceEqual(other.Bounds);
+    public bool Equals(SloSet? other) => other is not null && Reference == other.Reference && Targets.SequenceEqual(other.Targets) && Bounds.SequenceEqual(other.Bounds);
 
     public override int GetHashCode() => HashCode.Combine(Targets.Count, Bounds.Count);
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Splitwise.IO;
+using Splitwise.Simulation;
 
 namespace Splitwise.Designs;
 
@@ -13,6 +14,9 @@ public sealed class SloCollector
     private readonly List<int> _outputs = [];
     private readonly List<long> _ttft = [];
     private readonly List<long> _e2e = [];
+
+    /// <summary>One request from the simulation.</summary>
+    public void Add(RequestOutcome request) => Add(request.InputTokens, request.OutputTokens, request.TtftNs, request.E2eNs);
 
     /// <summary>One request: sizes, TTFT and E2E in ns (−1 when it did not finish).</summary>
     public void Add(int inputTokens, int outputTokens, long ttftNs, long e2eNs)

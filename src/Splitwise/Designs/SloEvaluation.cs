@@ -106,6 +106,8 @@ public static class SloEvaluator
 
         // Per request and metric, absolute and slowdown values (+inf for unfinished, NaN for not applicable). ITL per
         // request is its largest gap (for bounds); the ITL percentile population is built separately.
+        // The paper's definition (SplitwiseSim's notebooks): its TBT, and strictly below the limit to pass.
+        bool notebook = slos.Reference == SlowdownReference.Paper;
         var absolute = new double[Metrics][];
         var slowdown = new double[Metrics][];
         var idealTbt = new double[n];
@@ -123,6 +125,9 @@ public static class SloEvaluator
             IdealLatency ideal = reference?.For(requests.PromptTokens[i], output) ?? default;
             idealTbt[i] = ideal.TbtNs(output);
             double tbt = output > 1 ? (finished ? (double)(e2e - ttft) / (output - 1) : double.PositiveInfinity) : double.NaN;
+            // The paper's TBT slowdown divides SplitwiseSim's per-request TBT, (E2E − TTFT) / output tokens.
+            double slowTbt = !notebook ? Slowdown(tbt, idealTbt[i])
+                : Slowdown(finished ? (double)(e2e - ttft) / Math.Max(1, output) : double.PositiveInfinity, idealTbt[i]);
             double maxGap = tbt;
             if (gaps && finished)
             {
@@ -132,6 +137,7 @@ public static class SloEvaluator
 
             Set(SloMetric.Ttft, finished ? ttft : double.PositiveInfinity, ideal.TtftNs);
             Set(SloMetric.Tbt, tbt, idealTbt[i]);
+            slowdown[(int)SloMetric.Tbt][i] = slowTbt;
             Set(SloMetric.E2E, finished ? e2e : double.PositiveInfinity, ideal.E2ENs);
             Set(SloMetric.Itl, maxGap, idealTbt[i]);
 
@@ -161,7 +167,8 @@ public static class SloEvaluator
 
             double value = Percentiles.Linear<double>(sorted[k], slo.Percentile);
             double ratio = value / slo.Target;
-            outcomes.Add(new SloOutcome(slo, value, ratio, !double.IsNaN(value) && value <= slo.Target, sorted[k].Length, population));
+            bool pass = !double.IsNaN(value) && (slow && notebook ? value < slo.Target : value <= slo.Target);
+            outcomes.Add(new SloOutcome(slo, value, ratio, pass, sorted[k].Length, population));
         }
 
         SloBound[] rule = GoodputBounds(slos);

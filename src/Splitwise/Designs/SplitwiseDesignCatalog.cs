@@ -1,3 +1,5 @@
+using Splitwise.Hardware;
+
 namespace Splitwise.Designs;
 
 /// <summary>What one machine type costs to own and to power: what provisioning optimises.</summary>
@@ -28,34 +30,58 @@ public sealed record DesignShape(string Name, MachineEconomics Prompt, MachineEc
 }
 
 /// <summary>
-/// The paper's six designs (MISSION.md §3): Baseline-A100, Baseline-H100, Splitwise-AA, -HH, -HA (H100 prompt,
-/// A100 token) and -HHcap (token machines power-capped to 70%). Prices and provisioned power are the paper's
-/// (DGX-A100 $17.6/h 6.5 kW; DGX-H100 $38/h 10.2 kW; capped token machines 7.14 kW at the same price); they match the
-/// built-in machine catalog's <c>dgx-a100</c>, <c>dgx-h100</c> and <c>dgx-h100-pcap</c>.
+/// The paper's six designs (MISSION.md §3) — the one registry every command builds designs from: Baseline-A100,
+/// Baseline-H100 (one pool running both phases), Splitwise-AA, -HH, -HA (H100 prompt, A100 token) and -HHcap (token
+/// machines power-capped to 70%, the profile's <c>h100-80gb-pcap</c> rows). A design names its machine types; prices
+/// and provisioned power come from the machine catalog (<see cref="Catalog"/>, so a <c>--catalog</c> override reaches
+/// provisioning): built in, DGX-A100 $17.6/h 6.5 kW, DGX-H100 $38/h 10.2 kW, capped token machines 7.14 kW.
 /// </summary>
 public static class SplitwiseDesignCatalog
 {
-    public static MachineEconomics DgxA100 { get; } = new("dgx-a100", 17.6, 6_500);
+    /// <summary>A design's machine types: the pool's for a baseline, the prompt and token pools' for Splitwise.</summary>
+    public sealed record Definition(string Name, string PromptMachine, string? TokenMachine)
+    {
+        public bool IsSplit => TokenMachine is not null;
+    }
 
-    public static MachineEconomics DgxH100 { get; } = new("dgx-h100", 38, 10_200);
-
-    public static MachineEconomics DgxH100Capped { get; } = new("dgx-h100-pcap", 38, 7_140);
-
-    public static IReadOnlyList<DesignShape> All { get; } =
+    public static IReadOnlyList<Definition> Definitions { get; } =
     [
-        new("baseline-a100", DgxA100, null),
-        new("baseline-h100", DgxH100, null),
-        new("splitwise-aa", DgxA100, DgxA100),
-        new("splitwise-hh", DgxH100, DgxH100),
-        new("splitwise-ha", DgxH100, DgxA100),
-        new("splitwise-hhcap", DgxH100, DgxH100Capped),
+        new("baseline-a100", "dgx-a100", null),
+        new("baseline-h100", "dgx-h100", null),
+        new("splitwise-aa", "dgx-a100", "dgx-a100"),
+        new("splitwise-hh", "dgx-h100", "dgx-h100"),
+        new("splitwise-ha", "dgx-h100", "dgx-a100"),
+        new("splitwise-hhcap", "dgx-h100", "dgx-h100-pcap"),
     ];
 
-    /// <summary>Design names, for help texts and errors.</summary>
-    public static string Names => string.Join(", ", All.Select(d => d.Name));
+    /// <summary>The designs with the built-in catalog's economics.</summary>
+    public static IReadOnlyList<DesignShape> All { get; } = [.. Definitions.Select(d => Shape(d, Catalog.BuiltIn))];
 
-    /// <summary>The design of that name (case-insensitive); a usage error naming the known designs otherwise.</summary>
-    public static DesignShape Get(string name, string where = "design") =>
-        All.FirstOrDefault(d => d.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
-        ?? throw SplitwiseException.Usage($"{where}: unknown design '{name}'; known designs: {Names}");
+    /// <summary>The designs with <paramref name="catalog"/>'s economics.</summary>
+    public static IReadOnlyList<DesignShape> AllWith(Catalog catalog) => [.. Definitions.Select(d => Shape(d, catalog))];
+
+    /// <summary>Design names, for help texts and errors.</summary>
+    public static string Names => string.Join(", ", Definitions.Select(d => d.Name));
+
+    /// <summary>The definition of that name (case-insensitive); a usage error naming the known designs otherwise.</summary>
+    public static Definition Find(string name, string where = "design")
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return Definitions.FirstOrDefault(d => d.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+            ?? throw SplitwiseException.Usage($"{where}: unknown design '{name}'; known designs: {Names}");
+    }
+
+    /// <summary>The design of that name with the built-in catalog's economics.</summary>
+    public static DesignShape Get(string name, string where = "design") => Shape(Find(name, where), Catalog.BuiltIn);
+
+    /// <summary>The design of that name with <paramref name="catalog"/>'s economics.</summary>
+    public static DesignShape Get(string name, Catalog catalog, string where = "design") => Shape(Find(name, where), catalog);
+
+    private static DesignShape Shape(Definition d, Catalog catalog)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new DesignShape(d.Name, Economics(catalog.Machine(d.PromptMachine)), d.TokenMachine is { } t ? Economics(catalog.Machine(t)) : null);
+    }
+
+    private static MachineEconomics Economics(MachineSpec m) => new(m.Name, m.DollarsPerHour, m.ProvisionedWatts);
 }

@@ -22,7 +22,7 @@ public sealed record SplitwiseOptions(KvTransferOptions? KvTransfer = null, Spli
 public static class SplitwiseDesigns
 {
     /// <summary>The Splitwise design names.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["splitwise-aa", "splitwise-hh", "splitwise-ha", "splitwise-hhcap"];
+    public static IReadOnlyList<string> Names { get; } = [.. SplitwiseDesignCatalog.Definitions.Where(d => d.IsSplit).Select(d => d.Name)];
 
     public static bool IsSplitwise(string design) => Names.Contains(design.ToLowerInvariant());
 
@@ -66,17 +66,12 @@ public static class SplitwiseDesigns
             throw SplitwiseException.Usage($"{design} needs at least one prompt and one token machine (--prompt-machines P --token-machines T; got {promptMachines} and {tokenMachines})");
         }
 
-        (string prompt, string token) = design.ToLowerInvariant() switch
-        {
-            "splitwise-aa" => ("dgx-a100", "dgx-a100"),
-            "splitwise-hh" => ("dgx-h100", "dgx-h100"),
-            "splitwise-ha" => ("dgx-h100", "dgx-a100"),
-            "splitwise-hhcap" => ("dgx-h100", "dgx-h100-pcap"),
-            _ => throw SplitwiseException.Usage($"unknown Splitwise design '{design}'; use {string.Join(", ", Names)}"),
-        };
+        SplitwiseDesignCatalog.Definition d = SplitwiseDesignCatalog.Definitions.FirstOrDefault(x => x.IsSplit && x.Name.Equals(design, StringComparison.OrdinalIgnoreCase))
+            ?? throw SplitwiseException.Usage($"unknown Splitwise design '{design}'; use {string.Join(", ", Names)}");
+        (string prompt, string token) = (d.PromptMachine, d.TokenMachine!);
         return new ClusterConfig
         {
-            Design = design.ToLowerInvariant(),
+            Design = d.Name,
             Pools =
             [
                 new PoolSpec(prompt, promptMachines, InstanceRoles.Prompt, tensorParallel),

@@ -160,6 +160,14 @@ public sealed class SplitwiseScheduler : ClusterScheduler
             t = p;
         }
 
+        Book(p, t, inputTokens, outputTokens);
+        promptInstance = p;
+        tokenInstance = t;
+    }
+
+    /// <summary>The scheduler's view of an assigned request: its memory and pending tokens on both machines.</summary>
+    private void Book(int p, int t, int inputTokens, int outputTokens)
+    {
         if (p != t)
         {
             _schedMemory[p] += (long)(inputTokens + 1) * _kvPerToken[p];
@@ -174,8 +182,6 @@ public sealed class SplitwiseScheduler : ClusterScheduler
         _pendingTokens[t] += 1;
         _decodePending[t] += outputTokens;
         _queuedPrompts[p]++;
-        promptInstance = p;
-        tokenInstance = t;
     }
 
     public override void OnPromptDone(int instance, int inputTokens)
@@ -357,20 +363,7 @@ public sealed class SplitwiseScheduler : ClusterScheduler
             p = t = best;
         }
 
-        if (p != t)
-        {
-            _schedMemory[p] += (long)(inputTokens + 1) * _kvPerToken[p];
-            _schedMemory[t] += (long)(inputTokens + outputTokens) * _kvPerToken[t];
-        }
-        else
-        {
-            _schedMemory[p] += (long)(inputTokens + outputTokens) * _kvPerToken[p];
-        }
-
-        _pendingTokens[p] += inputTokens;
-        _pendingTokens[t] += 1;
-        _decodePending[t] += outputTokens;
-        _queuedPrompts[p]++;
+        Book(p, t, inputTokens, outputTokens);
         promptInstance = p;
         tokenInstance = t;
     }

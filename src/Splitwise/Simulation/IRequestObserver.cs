@@ -16,3 +16,15 @@ internal interface IRequestObserver
     /// at arrival because it can never fit an instance's KV memory).</summary>
     void OnDone(int slot, long id, bool completed);
 }
+
+/// <summary>One request's result as the recorder saw it: sizes, TTFT and E2E in nanoseconds (−1 when it did not
+/// finish: rejected, cut by the horizon, or stalled).</summary>
+/// <param name="Id">Its row in the trace (0-based).</param>
+/// <param name="InputTokens">Prompt tokens.</param>
+/// <param name="OutputTokens">Output tokens.</param>
+/// <param name="TtftNs">Arrival to first token, ns (−1: unfinished).</param>
+/// <param name="E2eNs">Arrival to last token, ns (−1: unfinished).</param>
+public readonly record struct RequestOutcome(long Id, int InputTokens, int OutputTokens, long TtftNs, long E2eNs)
+{
+    public bool Finished => TtftNs >= 0 && E2eNs >= 0;
+}

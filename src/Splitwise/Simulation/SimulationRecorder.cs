@@ -74,7 +74,7 @@ public sealed class SimulationRecorder : IDisposable
     /// Called once per request, in the order requests complete (then rejected and unfinished ones): input tokens,
     /// output tokens, TTFT and E2E in ns (both −1 when the request did not finish). For SLO evaluation.
     /// </summary>
-    public Action<int, int, long, long>? RequestObserver { get; set; }
+    public Action<RequestOutcome>? RequestObserver { get; set; }
 
     public long Finished { get; private set; }
 
@@ -123,7 +123,7 @@ public sealed class SimulationRecorder : IDisposable
             SecondToken.Add(second);
         }
 
-        RequestObserver?.Invoke(r.Input[slot], output, ttft, e2e);
+        RequestObserver?.Invoke(new RequestOutcome(r.Id[slot], r.Input[slot], output, ttft, e2e));
 
         if (_rows is { } w)
         {
@@ -171,7 +171,7 @@ public sealed class SimulationRecorder : IDisposable
     internal void OnRejected(long id, long arrival, int input, int output, int instance)
     {
         Rejected++;
-        RequestObserver?.Invoke(input, output, -1, -1);
+        RequestObserver?.Invoke(new RequestOutcome(id, input, output, -1, -1));
         if (_rows is { } w)
         {
             w.Long(id);
@@ -196,7 +196,7 @@ public sealed class SimulationRecorder : IDisposable
     internal void OnUnfinished(RequestTable r, int slot)
     {
         Unfinished++;
-        RequestObserver?.Invoke(r.Input[slot], r.Output[slot], -1, -1);
+        RequestObserver?.Invoke(new RequestOutcome(r.Id[slot], r.Input[slot], r.Output[slot], -1, -1));
         if (_rows is { } w)
         {
             long arrival = r.Arrival[slot];

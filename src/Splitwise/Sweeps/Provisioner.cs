@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Numerics;
 using Splitwise.Designs;
+using Splitwise.Hardware;
 
 namespace Splitwise.Sweeps;
 
@@ -19,7 +20,7 @@ public enum ProvisionObjective
 
 /// <summary>A provisioning question.</summary>
 /// <param name="Trace">Trace name or file.</param>
-/// <param name="Rate">Request rate to serve (requests/s; 0 for the trace's own timing). Ignored by <see cref="Provisioner.MaxThroughput"/>.</param>
+/// <param name="Rate">Request rate to serve (requests/s; 0 for the trace's own timing). Ignored by the throughput searches (<c>MaxThroughput</c>).</param>
 /// <param name="Designs">Designs to consider.</param>
 /// <param name="Settings">Model, performance model, seed, SLOs.</param>
 /// <param name="MaxMachines">Largest pool considered: machines of a baseline, or each of a Splitwise design's pools.</param>
@@ -36,6 +37,9 @@ public sealed record ProvisionRequest(string Trace, double Rate, IReadOnlyList<s
 
     /// <summary>Splitwise designs under a budget: try every <c>SplitStep</c>-th prompt pool size.</summary>
     public int SplitStep { get; init; } = 1;
+
+    /// <summary>Where designs' prices and power come from.</summary>
+    public Catalog Catalog { get; init; } = Catalog.BuiltIn;
 }
 
 /// <summary>One configuration a search settled on.</summary>
@@ -113,6 +117,22 @@ public static class Provisioner
         return Outcome(searches, c => c.Rate, preferHigher: true);
     }
 
+    /// <summary>
+    /// Per design: the highest SLO-compliant rate of each configuration <paramref name="configurations"/> lists (a
+    /// baseline's machines as (N, 0), a Splitwise design's pools as (P, T)), and the best of them — e.g. SplitwiseSim's
+    /// iso-power and iso-cost clusters (<see cref="IsoClusters"/>).
+    /// </summary>
+    public static ProvisionOutcome MaxThroughput(ProvisionRequest request, Func<DesignShape, IReadOnlyList<(int Prompt, int Token)>> configurations,
+        Func<SweepPoint, CancellationToken, SweepResult> evaluate, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(configurations);
+        ArgumentNullException.ThrowIfNull(evaluate);
+        Validate(request);
+        DesignSearch[] searches = Run(request, design => new Search(request, design, evaluate, cancellationToken).MaxThroughput(configurations(design)), cancellationToken);
+        return Outcome(searches, c => c.Rate, preferHigher: true);
+    }
+
     private static void Validate(ProvisionRequest request)
     {
         if (request.Designs.Count == 0)
@@ -133,7 +153,7 @@ public static class Provisioner
 
     private static DesignSearch[] Run(ProvisionRequest request, Func<DesignShape, DesignSearch> search, CancellationToken cancellationToken)
     {
-        DesignShape[] designs = request.Designs.Select(d => SplitwiseDesignCatalog.Get(d, "--design")).Distinct().ToArray();
+        DesignShape[] designs = request.Designs.Select(d => SplitwiseDesignCatalog.Get(d, request.Catalog, "--design")).Distinct().ToArray();
         var results = new DesignSearch[designs.Length];
         Parallel.For(0, designs.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => results[i] = search(designs[i]));
         return results;
@@ -336,6 +356,35 @@ public static class Provisioner
                 : Done(null, best.P == 0 && budget < unitP + unitT ? "the budget buys no prompt + token pair" : "no split within the budget meets the SLOs at any rate tried");
         }
 
+        public DesignSearch MaxThroughput(IReadOnlyList<(int Prompt, int Token)> configurations)
+        {
+            double bestRate = 0;
+            (int P, int T) best = (0, 0);
+            string? bestNote = null;
+            foreach ((int p, int t) in configurations)
+            {
+                if (p < 1 || (design.IsSplit && t < 1))
+                {
+                    continue;
+                }
+
+                if (bestRate > 0 && !Feasible(p, t, Round(bestRate * (1 + request.RateTolerance))))
+                {
+                    continue; // only a configuration that beats the best so far matters: one simulation decides
+                }
+
+                (double rate, string? note) = MaxRate(p, t, bestRate);
+                if (rate > bestRate)
+                {
+                    bestRate = rate;
+                    best = (p, t);
+                    bestNote = note;
+                }
+            }
+
+            return bestRate > 0 ? Done(Choice(best.P, best.T, bestRate), bestNote) : Done(null, "no configuration meets the SLOs at any rate tried");
+        }
+
         /// <summary>
         /// Prompt pool sizes step, 2 step, ... up to <paramref name="max"/>, coarsest grid first (strides of powers of
         /// two, halving): a good split is found early, so later splits are usually dismissed by one probe.
@@ -468,5 +517,57 @@ public static class Provisioner
         }
 
         private static double Round(double rate) => Math.Round(rate, 3, MidpointRounding.AwayFromZero);
+    }
+}
+
+/// <summary>Which equal budget clusters are compared under.</summary>
+public enum IsoBudget
+{
+    /// <summary>Equal provisioned power: 40 DGX-H100 ≡ 70 DGX-A100.</summary>
+    Power,
+
+    /// <summary>Equal cost: 40 DGX-H100 ≡ 86 DGX-A100.</summary>
+    Cost,
+}
+
+/// <summary>
+/// The clusters SplitwiseSim's experiment configs compare at iso-power and iso-cost (<c>configs/experiment/*_iso*.yaml</c>,
+/// <c>notebooks/utils.py</c>): its own unit powers (H100 44, A100 24.8, capped H100 30.8) and costs (4.76, 2.21), 40
+/// DGX-H100 as the budget, token pools in steps of 5. Baselines: 70 (power) or 86 (cost) DGX-A100, 40 DGX-H100;
+/// Splitwise-AA: 70 or 86 A100 split P + T, T = 5, 10, …; Splitwise-HH: 40 H100 split likewise; Splitwise-HA: P = 5, 10,
+/// …, 35 H100 prompt machines and <c>int(44 × (40 − P) // 24.8)</c> (power) or <c>int(4.76 × (40 − P) // 2.21)</c>
+/// (cost) A100 token machines; Splitwise-HHcap: P H100 and <c>int(44 × (40 − P) // 30.8)</c> (power) or 40 − P (cost)
+/// capped token machines.
+/// </summary>
+public static class IsoClusters
+{
+    public static IReadOnlyList<(int Prompt, int Token)> For(string design, IsoBudget budget)
+    {
+        ArgumentNullException.ThrowIfNull(design);
+        int a100 = budget == IsoBudget.Power ? 70 : 86;
+        return design.ToLowerInvariant() switch
+        {
+            "baseline-a100" => [(a100, 0)],
+            "baseline-h100" => [(40, 0)],
+            "splitwise-aa" => Split(a100),
+            "splitwise-hh" => Split(40),
+            "splitwise-ha" => [.. Steps(40).Select(p => (p, budget == IsoBudget.Power ? FloorDiv(44 * (40 - p), 24.8) : FloorDiv(4.76 * (40 - p), 2.21)))],
+            "splitwise-hhcap" => [.. Steps(40).Select(p => (p, budget == IsoBudget.Power ? FloorDiv(44 * (40 - p), 30.8) : 40 - p))],
+            _ => throw SplitwiseException.Usage($"--iso: no iso clusters for design '{design}'"),
+        };
+
+        static (int, int)[] Split(int total) => [.. Steps(total).Select(t => (total - t, t))];
+
+        static IEnumerable<int> Steps(int total) => Enumerable.Range(1, (total - 1) / 5).Select(k => 5 * k);
+
+        // Python's int(a // b) on positive floats (CPython float_floor_div: (a - fmod(a, b)) / b, rounded), which differs
+        // from floor(a / b) where b is inexact: 1540 // 30.8 is 49.0, 1540 / 30.8 is 50.0.
+        static int FloorDiv(double a, double b)
+        {
+            double mod = a % b;
+            double div = (a - mod) / b;
+            double floor = Math.Floor(div);
+            return (int)(div - floor > 0.5 ? floor + 1 : floor);
+        }
     }
 }

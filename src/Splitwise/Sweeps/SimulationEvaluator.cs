@@ -58,30 +58,11 @@ public sealed class SimulationEvaluator
 
         (ArrivalSource arrivals, double spanSeconds) = Workload(trace, point);
         long horizon = (long)(((1.25 * spanSeconds) + 120) * 1e9);
-        var inputs = new List<int>(trace.Count);
-        var outputs = new List<int>(trace.Count);
-        var ttft = new List<long>(trace.Count);
-        var e2e = new List<long>(trace.Count);
         var job = new SimulationJob(cluster, arrivals, point.Trace, null, _catalog, profile, new SimulatorOptions(horizon));
-        SimulationSummary summary = ClusterSimulation.Run(job, null, cancellationToken, (i, o, t, e) =>
-        {
-            inputs.Add(i);
-            outputs.Add(o);
-            ttft.Add(t);
-            e2e.Add(e);
-        });
-
-        // Requests that never arrived before the horizon did not finish either.
-        for (long k = 0; k < summary.NotArrived; k++)
-        {
-            inputs.Add(1);
-            outputs.Add(1);
-            ttft.Add(-1);
-            e2e.Add(-1);
-        }
-
-        var requests = new SloRequests([.. inputs], [.. outputs], [.. ttft], [.. e2e]);
-        SloReport slo = SloEvaluator.Evaluate(settings.Slos, requests, settings.Slos.NeedsIdealLatency ? Reference(settings, profile) : null, spanSeconds);
+        (SimulationSummary summary, SloReport? judged, SloRequests? judgedRequests) = ClusterSimulation.RunJudged(
+            job, settings.Slos, settings.Slos.NeedsIdealLatency ? Reference(settings, profile) : null, spanSeconds, cancellationToken: cancellationToken);
+        SloReport slo = judged!;
+        SloRequests requests = judgedRequests!;
         if (_cdfDirectory is not null)
         {
             WriteCdf(point, requests);
@@ -117,19 +98,14 @@ public sealed class SimulationEvaluator
         ClusterConfig cluster = point.IsSplit
             ? SplitwiseDesigns.Create(point.Design, point.PromptMachines, point.TokenMachines)
             : ClusterConfig.ForDesign(point.Design, point.Machines);
-        KvTransferMode mode = point.Settings.KvTransfer switch
-        {
-            "serialized" => KvTransferMode.Serialized,
-            "layerwise" => KvTransferMode.LayerWise,
-            _ => KvTransferMode.Auto,
-        };
-        return cluster with
+        cluster = cluster with
         {
             Model = point.Settings.Model,
             Performance = kind,
             Gqa = point.Settings.Gqa,
-            Splitwise = new SplitwiseOptions(new KvTransferOptions(mode)),
+            Splitwise = new SplitwiseOptions(new KvTransferOptions(KvTransferOptions.ParseMode(point.Settings.KvTransfer))),
         };
+        return point.Settings.SplitwiseSim ? cluster.AsSplitwiseSim() : cluster;
     }
 
     private (ArrivalSource Source, double SpanSeconds) Workload(Trace trace, SweepPoint point)
@@ -172,14 +148,10 @@ public sealed class SimulationEvaluator
         _profiles.GetOrAdd(path ?? "", key => new Lazy<ProfileTable>(() =>
             ProfileTable.Load(ProfileLocator.Resolve(key.Length == 0 ? null : key, _dataDir, _log, cancellationToken)))).Value;
 
-    /// <summary>The request alone on an idle DGX-A100 (TP8) with the point's model and performance model.</summary>
+    /// <summary>The point's SLO reference (<see cref="SloReferences"/>): a DGX-A100 (TP8) with its model and performance model.</summary>
     private ISloReference Reference(SweepSettings settings, ProfileTable? profile) =>
-        _references.GetOrAdd($"{settings.Model}|{settings.Perf}|{settings.Profile}", _ => new Lazy<ISloReference>(() =>
-        {
-            MachineSpec a100 = _catalog.Machine("dgx-a100");
-            IPerformanceModel model = PerformanceModels.Create(PerformanceModels.Parse(settings.Perf), _catalog.Model(settings.Model), a100.Gpu, 8, a100, profile);
-            return new PerformanceModelSloReference(model);
-        })).Value;
+        _references.GetOrAdd($"{settings.Model}|{settings.Perf}|{settings.Profile}|{settings.Slos.Reference}", _ => new Lazy<ISloReference>(() =>
+            SloReferences.Create(settings.Slos, settings.Model, PerformanceModels.Parse(settings.Perf), _catalog, profile)!)).Value;
 
     /// <summary>File name of a point's CDF in the CDF directory.</summary>
     public static string CdfFileName(string key)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Splitwise.Designs;
+using Splitwise.Simulation.Transfer;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -137,25 +138,17 @@ public sealed record SweepConfig(string Name, SweepSettings Settings, IReadOnlyL
                     settings = settings with { Slo = SloSet.Parse(Scalar(source, value, key), Where(source, value.Start) + " slo") };
                     break;
                 case "gqa":
-                    string gqa = Scalar(source, value, key).ToLowerInvariant();
-                    settings = settings with
-                    {
-                        Gqa = gqa switch
-                        {
-                            "true" or "yes" => true,
-                            "false" or "no" => false,
-                            _ => throw Error(source, value.Start, $"gqa '{gqa}' is not true or false"),
-                        },
-                    };
+                    settings = settings with { Gqa = Bool(source, value, key) };
+                    break;
+                case "splitwise_sim":
+                    settings = settings with { SplitwiseSim = Bool(source, value, key) };
                     break;
                 case "kv_transfer":
-                    string kv = Scalar(source, value, key).ToLowerInvariant();
-                    if (kv is not ("auto" or "serialized" or "layerwise"))
+                    string kv = Scalar(source, value, key);
+                    settings = settings with
                     {
-                        throw Error(source, value.Start, $"kv_transfer '{kv}' is not a mode; use auto, serialized or layerwise");
-                    }
-
-                    settings = settings with { KvTransfer = kv };
+                        KvTransfer = KvTransferOptions.ParseMode(kv, Where(source, value.Start) + " kv_transfer").ToString().ToLowerInvariant(),
+                    };
                     break;
                 case "traces":
                     sawTraces = true;
@@ -200,7 +193,7 @@ public sealed record SweepConfig(string Name, SweepSettings Settings, IReadOnlyL
 
                     break;
                 default:
-                    throw Error(source, keyNode.Start, $"unknown key '{key}'; known keys: name, model, perf, profile, seed, duration, slo, kv_transfer, gqa, traces, rates, designs");
+                    throw Error(source, keyNode.Start, $"unknown key '{key}'; known keys: name, model, perf, profile, seed, duration, slo, kv_transfer, gqa, splitwise_sim, traces, rates, designs");
             }
         }
 
@@ -359,6 +352,17 @@ public sealed record SweepConfig(string Name, SweepSettings Settings, IReadOnlyL
     private static string Scalar(string source, YamlNode node, string key) =>
         node is YamlScalarNode { Value: { } v } && v.Length > 0 ? v
         : throw Error(source, node.Start, $"{key}: expected a value, not {(node is YamlSequenceNode ? "a list" : node is YamlMappingNode ? "a mapping" : "nothing")}");
+
+    private static bool Bool(string source, YamlNode node, string key)
+    {
+        string text = Scalar(source, node, key).ToLowerInvariant();
+        return text switch
+        {
+            "true" or "yes" => true,
+            "false" or "no" => false,
+            _ => throw Error(source, node.Start, $"{key} '{text}' is not true or false"),
+        };
+    }
 
     private static long Integer(string source, YamlNode node, string key, long min, long max)
     {

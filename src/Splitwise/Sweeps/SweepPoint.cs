@@ -12,6 +12,7 @@ namespace Splitwise.Sweeps;
 /// <param name="Slo">The SLOs every point is judged by.</param>
 /// <param name="KvTransfer">KV-transfer mode for Splitwise designs: <c>auto</c>, <c>serialized</c> or <c>layerwise</c>.</param>
 /// <param name="Gqa">GQA-aware KV sizing (default); false uses SplitwiseSim's 2 × hidden × layers × bytes per token.</param>
+/// <param name="SplitwiseSim">Simulate with SplitwiseSim's rules (<c>--splitwise-sim</c>; implies no GQA).</param>
 public sealed record SweepSettings(
     string Model = "llama2-70b",
     string Perf = "profile",
@@ -20,7 +21,8 @@ public sealed record SweepSettings(
     double DurationSeconds = 0,
     SloSet? Slo = null,
     string KvTransfer = "auto",
-    bool Gqa = true)
+    bool Gqa = true,
+    bool SplitwiseSim = false)
 {
     public static SweepSettings Default { get; } = new();
 

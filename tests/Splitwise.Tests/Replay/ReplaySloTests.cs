@@ -120,14 +120,14 @@ public class ReplaySloTests
     [Fact]
     public void Slowdown_slos_need_a_reference_and_use_it_on_the_replays_clock()
     {
-        var options = ReplayTestData.Options(s_endpoint, "unused") with { Slo = SloSet.Parse("ttft_p50=2x") };
+        var options = ReplayTestData.Options(s_endpoint, "unused") with { Slo = SloSet.Parse("ttft_p50=2.5x") };
         Assert.Equal(ExitCodes.Usage, Assert.Throws<SplitwiseException>(options.Validate).ExitCode);
 
         // Ideal TTFT 50 ms on the reference; the server runs 1x, so 100 ms measured is a slowdown of 2.
         var judged = options with { SloReference = new FixedReference(50_000_000, 250_000_000) };
         ReplaySummary s = ReplaySummary.Build(judged, "t", [Ok(0, 100, 300, 3)], interrupted: false, scheduleSeconds: 1);
         SloVerdict v = s.SloVerdicts[0];
-        Assert.Equal(("slowdown", "2x", (double?)null), (v.Kind, v.Target, v.ThresholdMs));
+        Assert.Equal(("slowdown", "2.5x", (double?)null), (v.Kind, v.Target, v.ThresholdMs));
         Assert.Equal(2, v.Value!.Value, 12);
         Assert.True(v.Met);
     }

@@ -38,6 +38,24 @@ public sealed record KvTransferOptions(KvTransferMode Mode = KvTransferMode.Auto
 {
     public static KvTransferOptions Default { get; } = new();
 
+    /// <summary>The transfer modes by name, for help texts.</summary>
+    public const string ModeNames = "auto, serialized or layerwise";
+
+    /// <summary>The mode named <paramref name="text"/> (<c>auto</c>, <c>serialized</c>, <c>layerwise</c> or
+    /// <c>layer-wise</c>, any case); a usage error naming <paramref name="where"/> otherwise. The one parser of the
+    /// mode: simulate, serve, sweep and provision all call it.</summary>
+    public static KvTransferMode ParseMode(string text, string where = "--kv-transfer")
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return text.Trim().ToLowerInvariant() switch
+        {
+            "auto" => KvTransferMode.Auto,
+            "serialized" => KvTransferMode.Serialized,
+            "layerwise" or "layer-wise" => KvTransferMode.LayerWise,
+            _ => throw SplitwiseException.Usage($"{where} '{text}' is not a mode; use {ModeNames}"),
+        };
+    }
+
     /// <summary>True when a prompt of this size streams its KV layer by layer.</summary>
     public bool IsLayerWise(int promptTokens) => Mode switch
     {
