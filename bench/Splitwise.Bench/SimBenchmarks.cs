@@ -22,6 +22,10 @@ public class SimConvBenchmarks
     [Params(10, 20, 40)]
     public int Machines { get; set; }
 
+    /// <summary>SplitwiseSim's own rules (<c>--splitwise-sim</c>) against the default engine.</summary>
+    [Params(false, true)]
+    public bool SplitwiseSim { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
@@ -29,7 +33,8 @@ public class SimConvBenchmarks
         string profile = Environment.GetEnvironmentVariable("SPLITWISE_PROFILE") ?? throw new InvalidOperationException("set SPLITWISE_PROFILE");
         _trace = TraceReader.Read(NamedTraces.Resolve("conv-2023", data));
         _profile = ProfileTable.Load(profile);
-        _instances = ClusterConfig.ForDesign("baseline-h100", Machines).BuildInstances(Catalog.BuiltIn, _profile);
+        ClusterConfig cluster = ClusterConfig.ForDesign("baseline-h100", Machines);
+        _instances = (SplitwiseSim ? cluster.AsSplitwiseSim() : cluster).BuildInstances(Catalog.BuiltIn, _profile);
     }
 
     /// <summary>One whole simulation: arrivals, batching, metrics (no files).</summary>
