@@ -157,7 +157,8 @@ internal static class SimulateCommand
                     context.Output.Write(SloJson.ToText(sloReport));
                 }
 
-                context.Output.WriteLine($"wrote {Path.Combine(job.OutputDirectory!, "summary.json")}, summary.csv, {(job.WriteRequests ? "requests.csv, " : "")}instances.csv{(sloReport is null ? "" : ", slo.json")}");
+                string sim = job.WriteRequests && cluster.IsSplitwiseSim ? ", splitwise-sim/summary.csv, splitwise-sim/detailed/0.csv" : "";
+                context.Output.WriteLine($"wrote {Path.Combine(job.OutputDirectory!, "summary.json")}, summary.csv, {(job.WriteRequests ? "requests.csv, " : "")}instances.csv{(sloReport is null ? "" : ", slo.json")}{sim}");
             }
 
             return ExitCodes.Success;

@@ -57,7 +57,15 @@ public static class ClusterSimulation
         (IReadOnlyList<InstanceSpec> instances, ClusterScheduler scheduler, ClusterKvTransfers? transfers) = Build(job.Cluster, job.Catalog, job.Profile);
         string? requestsPath = job.OutputDirectory is null || !job.WriteRequests ? null : Path.Combine(job.OutputDirectory, "requests.csv");
         using var recorder = new SimulationRecorder(requestsPath, job.ExactLimit);
-        recorder.RequestObserver = requestObserver;
+        // --splitwise-sim also writes SplitwiseSim's own per-request file, for its notebooks.
+        using SplitwiseSimDetailedWriter? detailed = requestsPath is not null && job.Cluster.IsSplitwiseSim
+            ? new SplitwiseSimDetailedWriter(Path.Combine(job.OutputDirectory!, "splitwise-sim"), job.ExactLimit)
+            : null;
+        recorder.RequestObserver = detailed is null ? requestObserver : requestObserver is null ? detailed.Add : r =>
+        {
+            detailed.Add(r);
+            requestObserver(r);
+        };
         var simulator = new Simulator(instances, scheduler, recorder, job.Options, transfers);
         SimulationOutcome outcome = simulator.Run(job.Arrivals, progress, cancellationToken);
         SimulationSummary summary = SimulationSummary.Create(job.Cluster.Design, job.TraceName, job.Cluster.Model,
@@ -65,6 +73,7 @@ public static class ClusterSimulation
         if (job.OutputDirectory is not null)
         {
             recorder.Commit();
+            detailed?.Commit();
             summary.WriteTo(job.OutputDirectory);
         }
 

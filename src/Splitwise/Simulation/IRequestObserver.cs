@@ -26,5 +26,12 @@ internal interface IRequestObserver
 /// <param name="E2eNs">Arrival to last token, ns (−1: unfinished).</param>
 public readonly record struct RequestOutcome(long Id, int InputTokens, int OutputTokens, long TtftNs, long E2eNs)
 {
+    /// <summary>Arrival to the start of its prompt computation, ns (−1: unfinished).</summary>
+    public long QueueNs { get; init; } = -1;
+
+    /// <summary>SplitwiseSim's <c>nth_token_overhead</c>: prompt completion to the first iteration of its decode
+    /// (KV transfer and waiting on the token machine), ns; 0 for a one-token request, −1 unfinished.</summary>
+    public long NthTokenOverheadNs { get; init; } = -1;
+
     public bool Finished => TtftNs >= 0 && E2eNs >= 0;
 }

@@ -11,6 +11,9 @@ public sealed record MetricStats(
 {
     public static MetricStats Empty { get; } = new(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN,
         double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, true);
+
+    /// <summary>Geometric mean (SplitwiseSim's <c>geomean</c>, <c>scipy.stats.gmean</c>): 0 when any value is 0.</summary>
+    public double Geomean { get; init; } = double.NaN;
 }
 
 /// <summary>
@@ -32,6 +35,7 @@ public sealed class MetricAccumulator
     private long[]? _histogram;
     private long _count;
     private double _mean, _m2, _min = double.PositiveInfinity, _max = double.NegativeInfinity;
+    private double _logSum; // Σ ln(value) for the geometric mean (−∞ once a value is 0)
 
     public MetricAccumulator(long exactLimit = 1_048_576) => ExactLimit = exactLimit;
 
@@ -46,6 +50,7 @@ public sealed class MetricAccumulator
     public void Add(double value)
     {
         _count++;
+        _logSum += Math.Log(value);
         double delta = value - _mean;
         _mean += delta / _count;
         _m2 += delta * (value - _mean);
@@ -149,13 +154,21 @@ public sealed class MetricAccumulator
             std = Math.Sqrt(ss / sorted.Length);
             double p50 = Percentile(sorted, 50);
             return new MetricStats(_count, mean, std, sorted[0], sorted[^1], p50, p50, Percentile(sorted, 90),
-                Percentile(sorted, 95), Percentile(sorted, 99), Percentile(sorted, 99.9), true);
+                Percentile(sorted, 95), Percentile(sorted, 99), Percentile(sorted, 99.9), true)
+            {
+                Geomean = Geomean(),
+            };
         }
 
         double h50 = HistogramPercentile(50);
         return new MetricStats(_count, _mean, std, _min, _max, h50, h50, HistogramPercentile(90), HistogramPercentile(95),
-            HistogramPercentile(99), HistogramPercentile(99.9), false);
+            HistogramPercentile(99), HistogramPercentile(99.9), false)
+        {
+            Geomean = Geomean(),
+        };
     }
+
+    private double Geomean() => _min < 0 ? double.NaN : Math.Exp(_logSum / _count);
 
     /// <summary>NumPy's default (linear) percentile of sorted values.</summary>
     public static double Percentile(ReadOnlySpan<double> sorted, double percent)

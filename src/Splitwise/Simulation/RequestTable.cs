@@ -45,6 +45,7 @@ internal sealed class RequestTable
     // SplitwiseSim rules: the prompt task's own preemption counter (Preemptions is the token task's) and the stamp of
     // the last batch selection that took the request (SplitwiseSim's batch_requests set).
     public int[] PromptPreemptions = new int[64];
+    public long[] TokenStart = new long[64]; // when its decode first ran (-1: not yet)
     public int[] BatchStamp = new int[64];
 
     public const byte TransferNone = 0;
@@ -112,6 +113,7 @@ internal sealed class RequestTable
         Array.Resize(ref KvArrived, size);
         Array.Resize(ref SecondToken, size);
         Array.Resize(ref PromptPreemptions, size);
+        Array.Resize(ref TokenStart, size);
         Array.Resize(ref BatchStamp, size);
         Array.Resize(ref _free, size);
         for (int i = size - 1; i >= old; i--)

@@ -123,7 +123,11 @@ public sealed class SimulationRecorder : IDisposable
             SecondToken.Add(second);
         }
 
-        RequestObserver?.Invoke(new RequestOutcome(r.Id[slot], r.Input[slot], output, ttft, e2e));
+        RequestObserver?.Invoke(new RequestOutcome(r.Id[slot], r.Input[slot], output, ttft, e2e)
+        {
+            QueueNs = queue,
+            NthTokenOverheadNs = r.TokenStart[slot] >= 0 ? r.TokenStart[slot] - first : 0,
+        });
 
         if (_rows is { } w)
         {

@@ -75,7 +75,7 @@ public sealed record SimulationSummary
     public static IReadOnlyList<string> MetricNames { get; } =
         ["ttft_times", "tbt_times", "response_times", "queue_times", "tpot_times", "tbt_max_times", "kv_transfer_times", "second_token_times"];
 
-    private static readonly string[] s_stats = ["mean", "std", "min", "max", "median", "p50", "p90", "p95", "p99", "p999"];
+    private static readonly string[] s_stats = ["mean", "std", "min", "max", "median", "p50", "p90", "p95", "p99", "p999", "geomean"];
 
     /// <summary>Builds the summary from the recorder and the engine's outcome.</summary>
     public static SimulationSummary Create(string design, string trace, string model, string performance, string scheduler,
@@ -161,6 +161,7 @@ public sealed record SimulationSummary
         P95 = s.P95 / 1e9,
         P99 = s.P99 / 1e9,
         P999 = s.P999 / 1e9,
+        Geomean = s.Geomean / 1e9,
     };
 
     private static double Stat(MetricStats s, string stat) => stat switch
@@ -175,6 +176,7 @@ public sealed record SimulationSummary
         "p95" => s.P95,
         "p99" => s.P99,
         "p999" => s.P999,
+        "geomean" => s.Geomean,
         _ => throw new ArgumentOutOfRangeException(nameof(stat)),
     };
 

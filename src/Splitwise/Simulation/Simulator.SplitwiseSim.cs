@@ -402,6 +402,7 @@ public sealed partial class Simulator
                 long need = (r.Output[slot] - 1L) * kvPerToken; // TokenTask.run allocates token_size tokens
                 s.KvUsed += need;
                 r.KvBytes[slot] += need;
+                r.TokenStart[slot] = _now;
             }
 
             r.Phase[slot] = RequestPhase.Decoding;

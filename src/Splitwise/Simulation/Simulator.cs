@@ -469,6 +469,7 @@ public sealed partial class Simulator
         _r.Cancelled[slot] = false;
         _r.PromptPreemptions[slot] = 0;
         _r.BatchStamp[slot] = 0;
+        _r.TokenStart[slot] = -1;
         p.Assigned++;
         if (_sim)
         {
@@ -888,6 +889,7 @@ public sealed partial class Simulator
             s.KvUsed += need;
             r.KvBytes[slot] += need;
             r.Phase[slot] = RequestPhase.Decoding;
+            r.TokenStart[slot] = _now;
             next.Add(slot);
             size++;
             tokens++;

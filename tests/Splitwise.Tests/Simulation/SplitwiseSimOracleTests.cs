@@ -138,6 +138,51 @@ public class SplitwiseSimOracleTests
         Assert.True(pass == report.AllPass, $"{design} {prompt}P+{token}T at {rate} req/s: worst ratio {report.WorstRatio:F3}");
     }
 
+    /// <summary>With an output directory, <c>--splitwise-sim</c> writes SplitwiseSim's own files: its
+    /// <c>summary.csv</c> (the same 89 columns in the same order, the same values) and <c>detailed/0.csv</c> (the
+    /// same rows in the same completion order).</summary>
+    [Fact]
+    public void Splitwise_sim_mode_writes_splitwisesims_own_summary_and_detailed_files()
+    {
+        const string Label = "rr_conv_70_SHH_20_12p8t";
+        string oracle = Path.Combine(TestData.OracleDir, Label);
+        string dir = Directory.CreateTempSubdirectory("sws-files").FullName;
+        try
+        {
+            ClusterConfig cluster = (SplitwiseDesigns.Create("splitwise-hh", 12, 8) with { Model = "bloom-176b" }).AsSplitwiseSim();
+            Trace trace = TraceReader.Read(Path.Combine(TestData.OracleDir, "traces", "rr_conv_70_120s.csv"), new TraceReadOptions { Format = TraceFormat.SplitwiseSim });
+            var job = new SimulationJob(cluster, ArrivalSource.FromTrace(trace), Label, dir, Catalog.BuiltIn, ProfileTable.Load(TestData.PerfModel));
+            ClusterSimulation.Run(job, cancellationToken: TestContext.Current.CancellationToken);
+
+            string[] ours = File.ReadAllLines(Path.Combine(dir, "splitwise-sim", "summary.csv"));
+            string[] theirs = File.ReadAllLines(Path.Combine(oracle, "summary.csv"));
+            Assert.Equal(theirs[0], ours[0]);
+            string[] names = theirs[0].Split(','), a = ours[1].Split(','), b = theirs[1].Split(',');
+            for (int i = 0; i < names.Length; i++)
+            {
+                double x = double.Parse(a[i], CultureInfo.InvariantCulture), y = double.Parse(b[i], CultureInfo.InvariantCulture);
+                Assert.True(Math.Abs(x - y) <= 1e-6 * Math.Max(1, Math.Abs(y)), $"{names[i]}: ours {x}, SplitwiseSim {y}");
+            }
+
+            string[] rows = File.ReadAllLines(Path.Combine(dir, "splitwise-sim", "detailed", "0.csv"));
+            using var gz = new GZipStream(File.OpenRead(Path.Combine(oracle, "detailed_0.csv.gz")), CompressionMode.Decompress);
+            string[] want = new StreamReader(gz).ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(want[0], rows[0]);
+            Assert.Equal(want.Length, rows.Length);
+            for (int i = 1; i < want.Length; i++)
+            {
+                double[] x = [.. rows[i].Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture))];
+                double[] y = [.. want[i].Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture))];
+                Assert.Equal(y[0], x[0]); // the same request in the same completion order
+                Assert.True(x.Zip(y).All(p => Math.Abs(p.First - p.Second) <= 1e-6), $"row {i}: {rows[i]} vs {want[i]}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static bool Close(double a, double b) => Math.Abs(a - b) <= 1e-4 + (1e-5 * Math.Abs(b)); // integer-ns clock vs floats: a drift of ~1e-5 s over an hour
 
     private sealed record Reference(long Id, double Ttft, double Tbt, double E2e, int Prompt, int Tokens);
