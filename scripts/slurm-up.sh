@@ -12,8 +12,10 @@ log() { echo "slurm-up: $*" >&2; }
 die() { echo "slurm-up: $*" >&2; exit 1; }
 
 if [[ "${1:-}" == "--down" ]]; then
-    for d in slurmd slurmctld munged; do
-        if pid=$(pgrep -x "$d" -o); then kill "$pid" && log "stopped $d ($pid)"; fi
+    # By the pid files this script's configuration names (slurm.conf below; munged's default).
+    for pidfile in /run/slurmd.pid /run/slurmctld.pid /run/munge/munged.pid; do
+        pid=$(cat "$pidfile" 2>/dev/null || true)
+        if [[ -n $pid ]] && kill "$pid" 2>/dev/null; then log "stopped $(basename "$pidfile" .pid) ($pid)"; fi
     done
     exit 0
 fi
