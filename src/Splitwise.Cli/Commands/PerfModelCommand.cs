@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Spectre.Console;
 using Splitwise.Hardware;
 using Splitwise.Performance;
@@ -32,16 +34,42 @@ internal static class PerfModelCommand
             PerformanceCheckReport report = PerformanceCheck.Run(table, path, cat, factors);
             if (pr.GetValue(json))
             {
-                context.Output.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+                // JSON nodes, not an anonymous object: no reflection, so the Native AOT tool writes the same bytes.
+                var rows = new JsonArray();
+                foreach (PerformanceCheckRow r in report.Rows)
                 {
-                    profile = path,
-                    profile_loo_mape = report.ProfileLooMape,
-                    profile_point_loo_mape = report.ProfilePointLooMape,
-                    roofline_median_ape = report.RooflineMedianApe,
-                    roofline_cases = report.RooflineCases,
-                    factors = new { compute = factors.Compute, memory = factors.Memory, network = factors.Network, allreduce_latency_us = factors.AllReduceLatencyUs, iteration_overhead_us = factors.IterationOverheadUs },
-                    rows = report.Rows.Select(r => new { configuration = r.Key.ToString(), points = r.Points, prompt_loo_mape = r.PromptLooMape, token_loo_mape = r.TokenLooMape, prompt_point_loo_mape = r.PromptPointLooMape, token_point_loo_mape = r.TokenPointLooMape, roofline_cases = r.RooflineCases, roofline_median_ape = r.RooflineMedianApe, roofline_max_ape = r.RooflineMaxApe }),
-                }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+                    rows.Add((JsonNode)new JsonObject
+                    {
+                        ["configuration"] = r.Key.ToString(),
+                        ["points"] = r.Points,
+                        ["prompt_loo_mape"] = r.PromptLooMape,
+                        ["token_loo_mape"] = r.TokenLooMape,
+                        ["prompt_point_loo_mape"] = r.PromptPointLooMape,
+                        ["token_point_loo_mape"] = r.TokenPointLooMape,
+                        ["roofline_cases"] = r.RooflineCases,
+                        ["roofline_median_ape"] = r.RooflineMedianApe,
+                        ["roofline_max_ape"] = r.RooflineMaxApe,
+                    });
+                }
+
+                var doc = new JsonObject
+                {
+                    ["profile"] = path,
+                    ["profile_loo_mape"] = report.ProfileLooMape,
+                    ["profile_point_loo_mape"] = report.ProfilePointLooMape,
+                    ["roofline_median_ape"] = report.RooflineMedianApe,
+                    ["roofline_cases"] = report.RooflineCases,
+                    ["factors"] = new JsonObject
+                    {
+                        ["compute"] = factors.Compute,
+                        ["memory"] = factors.Memory,
+                        ["network"] = factors.Network,
+                        ["allreduce_latency_us"] = factors.AllReduceLatencyUs,
+                        ["iteration_overhead_us"] = factors.IterationOverheadUs,
+                    },
+                    ["rows"] = rows,
+                };
+                context.Output.WriteLine(doc.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
                 return 0;
             }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Spectre.Console;
 using Splitwise.Designs;
 using Splitwise.Simulation.Transfer;
@@ -187,28 +188,35 @@ internal static class ProvisionCommand
         });
     }
 
+    // JSON nodes, not anonymous objects: no reflection, so the Native AOT tool writes the same bytes.
     private static string ToJson(ProvisionOutcome outcome, bool throughput, ProvisionObjective goal)
     {
-        object Choice(ProvisionChoice? c) => c is null ? null! : new
+        static JsonObject? Choice(ProvisionChoice? c) => c is null ? null : new JsonObject
         {
-            design = c.Design,
-            machines = c.Point.Machines,
-            prompt_machines = c.Point.PromptMachines,
-            token_machines = c.Point.TokenMachines,
-            rate = c.Rate,
-            dollars_per_hour = c.DollarsPerHour,
-            watts = c.Watts,
-            slo_worst_ratio = c.Result.Slo.WorstRatio,
-            goodput_rps = c.Result.Slo.Goodput,
+            ["design"] = c.Design,
+            ["machines"] = c.Point.Machines,
+            ["prompt_machines"] = c.Point.PromptMachines,
+            ["token_machines"] = c.Point.TokenMachines,
+            ["rate"] = c.Rate,
+            ["dollars_per_hour"] = c.DollarsPerHour,
+            ["watts"] = c.Watts,
+            ["slo_worst_ratio"] = c.Result.Slo.WorstRatio,
+            ["goodput_rps"] = c.Result.Slo.Goodput,
         };
-        var doc = new
+        var designs = new JsonArray();
+        foreach (DesignSearch s in outcome.Designs)
         {
-            question = throughput ? "max-throughput" : "minimize-" + goal.ToString().ToLowerInvariant(),
-            best = Choice(outcome.Best),
-            simulations = outcome.Simulations,
-            designs = outcome.Designs.Select(s => new { design = s.Design, best = Choice(s.Best), simulations = s.Simulations, note = s.Note }),
+            designs.Add((JsonNode)new JsonObject { ["design"] = s.Design, ["best"] = Choice(s.Best), ["simulations"] = s.Simulations, ["note"] = s.Note });
+        }
+
+        var doc = new JsonObject
+        {
+            ["question"] = throughput ? "max-throughput" : "minimize-" + goal.ToString().ToLowerInvariant(),
+            ["best"] = Choice(outcome.Best),
+            ["simulations"] = outcome.Simulations,
+            ["designs"] = designs,
         };
-        return JsonSerializer.Serialize(doc, s_json);
+        return doc.ToJsonString(s_json);
     }
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };

@@ -129,7 +129,7 @@ public sealed record ClusterConfig
         ConfigFile file;
         try
         {
-            file = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build()
+            file = new StaticDeserializerBuilder(new YamlContext()).WithNamingConvention(UnderscoredNamingConvention.Instance).Build()
                 .Deserialize<ConfigFile?>(File.ReadAllText(path)) ?? new ConfigFile();
         }
         catch (YamlException ex)
@@ -194,7 +194,8 @@ public sealed record ClusterConfig
         };
     }
 
-    private sealed class ConfigFile
+    // Internal, not private: the reflection-free YAML context (Splitwise.YamlContext) names the YAML DTOs.
+    internal sealed class ConfigFile
     {
         public string? Design { get; set; }
 
@@ -213,7 +214,7 @@ public sealed record ClusterConfig
         public List<PoolEntry> Pools { get; set; } = [];
     }
 
-    private sealed class LimitsEntry
+    internal sealed class LimitsEntry
     {
         public int? MaxBatchRequests { get; set; }
 
@@ -222,7 +223,7 @@ public sealed record ClusterConfig
         public int? MaxPreemptions { get; set; }
     }
 
-    private sealed class PoolEntry
+    internal sealed class PoolEntry
     {
         public string? Machine { get; set; }
 

@@ -85,7 +85,7 @@ public sealed class Catalog
         CatalogFile file;
         try
         {
-            IDeserializer deserializer = new DeserializerBuilder()
+            IDeserializer deserializer = new StaticDeserializerBuilder(new YamlContext())
                 .WithNamingConvention(UnderscoredNamingConvention.Instance)
                 .Build();
             file = deserializer.Deserialize<CatalogFile?>(File.ReadAllText(path)) ?? new CatalogFile();
@@ -174,8 +174,9 @@ public sealed class Catalog
     private static T Missing<T>(string where, string field) =>
         throw SplitwiseException.Usage($"{where}: field '{field}' is required for a new entry");
 
-    // YAML data transfer objects: every field optional so an override can give only what changes.
-    private sealed class CatalogFile
+    // YAML data transfer objects: every field optional so an override can give only what changes. Internal, not
+    // private: the reflection-free YAML context (Splitwise.YamlContext) names them.
+    internal sealed class CatalogFile
     {
         public List<GpuEntry> Gpus { get; set; } = [];
 
@@ -184,7 +185,7 @@ public sealed class Catalog
         public List<ModelEntry> Models { get; set; } = [];
     }
 
-    private sealed class GpuEntry
+    internal sealed class GpuEntry
     {
         public string? Name { get; set; }
 
@@ -203,7 +204,7 @@ public sealed class Catalog
         public double? TokenWatts { get; set; }
     }
 
-    private sealed class MachineEntry
+    internal sealed class MachineEntry
     {
         public string? Name { get; set; }
 
@@ -220,7 +221,7 @@ public sealed class Catalog
         public double? DollarsPerHour { get; set; }
     }
 
-    private sealed class ModelEntry
+    internal sealed class ModelEntry
     {
         public string? Name { get; set; }
 

@@ -305,7 +305,7 @@ public sealed record ReplaySummary
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    public string ToJson() => JsonSerializer.Serialize(this, ReplaySummaryJsonContext.Default.ReplaySummary);
 
     /// <summary>A short human-readable table of the headline numbers.</summary>
     public string ToText()

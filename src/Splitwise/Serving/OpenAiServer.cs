@@ -113,7 +113,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         app.MapPost("/v1/completions", (HttpContext ctx) => CompletionAsync(ctx, chat: false));
         app.MapPost("/v1/chat/completions", (HttpContext ctx) => CompletionAsync(ctx, chat: true));
         app.MapGet("/v1/models", (HttpContext ctx) => ModelsAsync(ctx));
-        app.MapGet("/health", () => Results.Text("ok\n", "text/plain"));
+        app.MapGet("/health", (HttpContext ctx) => Results.Text("ok\n", "text/plain").ExecuteAsync(ctx)); // a RequestDelegate: no reflection (Native AOT)
         app.MapGet("/metrics", (HttpContext ctx) => MetricsAsync(ctx));
         app.MapFallback((HttpContext ctx) => WriteErrorAsync(ctx, new ApiError(404, $"no route {ctx.Request.Method} {ctx.Request.Path}; this server has /v1/completions, /v1/chat/completions, /v1/models, /health and /metrics", "not_found_error")));
     }

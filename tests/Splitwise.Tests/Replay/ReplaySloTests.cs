@@ -101,6 +101,14 @@ public class ReplaySloTests
     }
 
     [Fact]
+    public void Summary_json_from_the_source_generated_writer_equals_the_reflection_serializer_bytes()
+    {
+        // ToJson is reflection-free for the Native AOT tool; it must write what JsonOptions always wrote.
+        ReplaySummary s = Build("ttft_p99=1s,itl_p99=150ms", Ok(0, 100, 300, 3, 100, 100), Ok(1, 110, 500, 3, 190, 200));
+        Assert.Equal(JsonSerializer.Serialize(s, ReplaySummary.JsonOptions), s.ToJson());
+    }
+
+    [Fact]
     public void Summary_json_keeps_the_slo_fields_and_says_what_each_verdict_was_taken_over()
     {
         ReplaySummary s = Build("ttft_p99=1s,itl_p99=150ms", Ok(0, 100, 300, 3, 100, 100));
