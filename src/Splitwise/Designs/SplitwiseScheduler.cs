@@ -250,6 +250,7 @@ public sealed class SplitwiseScheduler : ClusterScheduler
         {
             _pool[best] = MixedPool;
             Borrows++;
+            Simulator?.Timeline?.OnMixedPool(Simulator.Now, +1);
         }
 
         return best;
@@ -262,6 +263,7 @@ public sealed class SplitwiseScheduler : ClusterScheduler
         {
             _pool[i] = _home[i];
             Returns++;
+            Simulator?.Timeline?.OnMixedPool(Simulator.Now, -1);
         }
     }
 }

@@ -76,6 +76,9 @@ public sealed class SimulationRecorder : IDisposable
     /// </summary>
     public Action<int, int, long, long>? RequestObserver { get; set; }
 
+    /// <summary>Receives completions and rejections for the report's time series; null for none.</summary>
+    public SimulationTimeline? Timeline { get; set; }
+
     public long Finished { get; private set; }
 
     public long Rejected { get; private set; }
@@ -124,6 +127,7 @@ public sealed class SimulationRecorder : IDisposable
         }
 
         RequestObserver?.Invoke(r.Input[slot], output, ttft, e2e);
+        Timeline?.OnCompleted(last);
 
         if (_rows is { } w)
         {
@@ -171,6 +175,7 @@ public sealed class SimulationRecorder : IDisposable
     internal void OnRejected(long id, long arrival, int input, int output, int instance)
     {
         Rejected++;
+        Timeline?.OnRejected(arrival);
         RequestObserver?.Invoke(input, output, -1, -1);
         if (_rows is { } w)
         {
