@@ -4,6 +4,7 @@ using Spectre.Console;
 using Splitwise.Designs;
 using Splitwise.Hardware;
 using Splitwise.Performance;
+using Splitwise.Reports;
 using Splitwise.Simulation;
 using Splitwise.Traces;
 using Splitwise.Workloads;
@@ -41,11 +42,12 @@ internal static class SimulateCommand
         var json = new Option<bool>("--json") { Description = "Print summary.json to stdout instead of the table" };
         var noRequests = new Option<bool>("--no-requests-csv") { Description = "Do not write requests.csv (one row per request: 3 GB for a week of traffic)" };
         var stream = new Option<bool>("--stream") { Description = "Stream the trace file (arrival-ordered files only) instead of loading it; automatic above 256 MiB" };
+        var noReport = new Option<bool>("--no-report") { Description = "Do not write report.html and its figures (CDFs, time series, per-instance utilisation and energy)" };
         var exactLimit = new Option<long>("--exact-limit") { Description = "Values per metric kept for exact percentiles; beyond, a bounded log histogram (relative error <= 0.4%)", DefaultValueFactory = _ => 1_048_576 };
 
         var designOptions = new DesignOptions(defaultMachines: 20);
         var command = new Command("simulate", "Simulate an LLM serving cluster on a trace (SplitwiseSim semantics, profile or roofline performance model)");
-        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, sloOption, config, model, perf, profile, scheduler, catalog, compat, noGqa, horizon, seed, output, json, noRequests, stream, exactLimit })
+        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, sloOption, config, model, perf, profile, scheduler, catalog, compat, noGqa, horizon, seed, output, json, noRequests, stream, exactLimit, noReport })
         {
             command.Options.Add(o);
         }
@@ -133,26 +135,41 @@ internal static class SimulateCommand
                 new SimulatorOptions(horizonSpan is { } h ? h.Ticks * 100 : long.MaxValue), pr.GetValue(exactLimit))
             {
                 WriteRequests = !pr.GetValue(noRequests),
+                CollectReport = !pr.GetValue(noReport),
             };
 
+            // The report's renderer loads and compiles on the other core while the simulation runs.
+            Task warmUp = job.CollectReport && job.OutputDirectory is not null ? Task.Run(FigureRenderer.WarmUp, ct) : Task.CompletedTask;
             var sloRequests = slos is null ? null : new SloCollector();
             SimulationSummary summary = RunWithProgress(context, job, ct, sloRequests is null ? null : sloRequests.Add);
             SloReport? sloReport = null;
+            ISloReference? sloReference = null;
+            SloRequests? sloRequestsData = null;
             if (slos is not null)
             {
-                ISloReference? reference = null;
                 if (slos.NeedsIdealLatency)
                 {
                     MachineSpec a100 = cat.Machine("dgx-a100");
-                    reference = new PerformanceModelSloReference(PerformanceModels.Create(cluster.Performance, cat.Model(cluster.Model), a100.Gpu, 8, a100, table));
+                    sloReference = new PerformanceModelSloReference(PerformanceModels.Create(cluster.Performance, cat.Model(cluster.Model), a100.Gpu, 8, a100, table));
                 }
 
-                sloReport = SloEvaluator.Evaluate(slos, sloRequests!.ToRequests(summary.NotArrived), reference, Math.Max(summary.SpanSeconds, 1e-9));
+                sloRequestsData = sloRequests!.ToRequests(summary.NotArrived);
+                sloReport = SloEvaluator.Evaluate(slos, sloRequestsData, sloReference, Math.Max(summary.SpanSeconds, 1e-9));
                 if (job.OutputDirectory is not null)
                 {
                     SloJson.Write(Path.Combine(job.OutputDirectory, "slo.json"), sloReport);
                     SloJson.AddToSummary(Path.Combine(job.OutputDirectory, "summary.json"), Path.Combine(job.OutputDirectory, "slo.json"));
                 }
+            }
+
+            IReadOnlyList<string>? report = null;
+            if (job.CollectReport && job.OutputDirectory is not null)
+            {
+                SlowdownQuantiles? slowdowns = slos is { NeedsIdealLatency: true } && sloReference is not null
+                    ? Slowdowns.Compute(sloRequestsData!, sloReference, SimulationReportData.CdfPercents)
+                    : null;
+                warmUp.GetAwaiter().GetResult();
+                report = SimulationReport.Write(job.OutputDirectory, summary, slos, sloReport, slowdowns, "splitwise simulate");
             }
 
             if (pr.GetValue(json) && job.OutputDirectory is not null)
@@ -176,6 +193,10 @@ internal static class SimulateCommand
                 }
 
                 context.Output.WriteLine($"wrote {Path.Combine(job.OutputDirectory!, "summary.json")}, summary.csv, {(job.WriteRequests ? "requests.csv, " : "")}instances.csv{(sloReport is null ? "" : ", slo.json")}");
+                if (report is not null)
+                {
+                    context.Output.WriteLine($"wrote {report.Count - 1} figure files and {report[^1]}");
+                }
             }
 
             return ExitCodes.Success;
