@@ -37,6 +37,9 @@ public sealed record Figure(string Id, string Title, string XLabel, string YLabe
     /// <summary>Right end of the X axis (a long tail cut off so the body stays readable); null: fit the data.</summary>
     public double? XMax { get; init; }
 
+    /// <summary>Both axes start at 0 (throughput against cost or power).</summary>
+    public bool FromOrigin { get; init; }
+
     /// <summary>Y axis from 0 to 100 (percent).</summary>
     public bool YIsPercent { get; init; }
 }

@@ -137,6 +137,13 @@ public static class FigureRenderer
             plot.Axes.SetLimitsX(Math.Min(limits.Left, 0), xMax);
         }
 
+        if (figure.FromOrigin)
+        {
+            plot.Axes.AutoScale();
+            AxisLimits limits = plot.Axes.GetLimits();
+            plot.Axes.SetLimits(0, limits.Right * 1.05, 0, limits.Top * 1.08); // headroom for the markers at the edges
+        }
+
         if (figure.XIsTime)
         {
             plot.Axes.DateTimeTicksBottom();

@@ -89,25 +89,45 @@ public static class ReportPage
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(figures);
         ArgumentNullException.ThrowIfNull(page);
+        var written = new List<string>();
+        IReadOnlyList<(Figure Figure, byte[] Png)> rendered = WriteFigures(directory, figures, written);
+        string report = Path.Combine(directory, AnalyzeReport.ReportFileName);
+        IO.AtomicFile.WriteAllText(report, page(rendered));
+        written.Add(report);
+        return written;
+    }
+
+    /// <summary>Renders each figure (in parallel: each has its own plot, and the bytes do not depend on the order) and
+    /// writes <c>&lt;id&gt;.png</c> and <c>&lt;id&gt;.svg</c> in <paramref name="directory"/>, atomically; adds the paths to
+    /// <paramref name="written"/> and returns the figures with their PNG bytes, for embedding.</summary>
+    public static IReadOnlyList<(Figure Figure, byte[] Png)> WriteFigures(string directory, IReadOnlyList<Figure> figures, List<string>? written = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(figures);
         Directory.CreateDirectory(directory);
         var png = new byte[figures.Count][];
         var svg = new string[figures.Count];
         Parallel.For(0, figures.Count, i => (png[i], svg[i]) = FigureRenderer.Render(figures[i]));
-        var written = new List<string>();
         for (int i = 0; i < figures.Count; i++)
         {
             string pngPath = Path.Combine(directory, figures[i].Id + ".png");
             string svgPath = Path.Combine(directory, figures[i].Id + ".svg");
             IO.AtomicFile.WriteAllBytes(pngPath, png[i]);
             IO.AtomicFile.WriteAllText(svgPath, svg[i]);
-            written.Add(pngPath);
-            written.Add(svgPath);
+            written?.Add(pngPath);
+            written?.Add(svgPath);
         }
 
-        string report = Path.Combine(directory, AnalyzeReport.ReportFileName);
-        IO.AtomicFile.WriteAllText(report, page([.. figures.Select((f, i) => (f, png[i]))]));
-        written.Add(report);
-        return written;
+        return [.. figures.Select((f, i) => (f, png[i]))];
+    }
+
+    /// <summary>The figures as HTML (embedded PNGs with links to the files), for pages built elsewhere.</summary>
+    public static string FiguresHtml(IReadOnlyList<(Figure Figure, byte[] Png)> figures)
+    {
+        ArgumentNullException.ThrowIfNull(figures);
+        var h = new StringBuilder();
+        AppendFigures(h, figures);
+        return h.ToString();
     }
 
     /// <summary>The page's head (title, styles) and the opening of its body; shared with the analyze report.</summary>
