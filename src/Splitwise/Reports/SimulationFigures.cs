@@ -201,7 +201,7 @@ public static class Slowdowns
 {
     /// <summary>Per request: TTFT, TBT ((E2E − TTFT) / (output − 1), requests with two or more tokens) and E2E, each ÷
     /// the same request's latency alone on the reference; unfinished requests count as infinitely slow (they fill the
-    /// top of the CDF, which then stops short of 100 %). Percentiles as NumPy's linear.</summary>
+    /// top of the CDF, which then stops short of 100 %). Percentiles: <see cref="Percentiles.Linear{T}"/>.</summary>
     public static SlowdownQuantiles Compute(SloRequests requests, ISloReference reference, double[] percents)
     {
         ArgumentNullException.ThrowIfNull(requests);
@@ -238,10 +238,7 @@ public static class Slowdowns
             double[] q = new double[percents.Length];
             for (int i = 0; i < q.Length; i++)
             {
-                double rank = percents[i] / 100 * (values.Length - 1);
-                int lo = (int)Math.Floor(rank), hi = Math.Min(lo + 1, values.Length - 1);
-                q[i] = double.IsPositiveInfinity(values[hi]) ? (rank == lo && double.IsFinite(values[lo]) ? values[lo] : double.PositiveInfinity)
-                    : values[lo] + ((values[hi] - values[lo]) * (rank - lo));
+                q[i] = Percentiles.Linear<double>(values, percents[i]);
             }
 
             return q;
