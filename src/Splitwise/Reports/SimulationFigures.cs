@@ -38,15 +38,16 @@ public static class SimulationFigures
 
         SimulationTimelineData t = data.Timeline;
         (double[] x, string unit) = TimeAxis(t);
-        double perSecond = 1e9 / t.BucketNs;
+        // Rates per second of the time each bucket covers (the last one ends with the run).
+        double[] seconds = [.. Enumerable.Range(0, t.Count).Select(b => Math.Max(1, Math.Min(t.BucketNs, t.EndNs - (b * t.BucketNs))) / 1e9)];
         var flow = new List<FigureSeries>
         {
-            new("arrivals", SeriesKind.Line, x, [.. t.Arrivals.Select(v => v * perSecond)]),
-            new("completions", SeriesKind.Line, x, [.. t.Completions.Select(v => v * perSecond)]),
+            new("arrivals", SeriesKind.Line, x, [.. t.Arrivals.Select((v, b) => v / seconds[b])]),
+            new("completions", SeriesKind.Line, x, [.. t.Completions.Select((v, b) => v / seconds[b])]),
         };
         if (t.Rejections.Any(v => v > 0))
         {
-            flow.Add(new("rejections", SeriesKind.Line, x, [.. t.Rejections.Select(v => v * perSecond)]));
+            flow.Add(new("rejections", SeriesKind.Line, x, [.. t.Rejections.Select((v, b) => v / seconds[b])]));
         }
 
         string bucket = BucketText(t.BucketNs);
