@@ -9,7 +9,8 @@ namespace Splitwise.Simulation;
 /// <para>A fixed number of buckets (<see cref="BucketCount"/>) of equal width covers simulated time from 0. When the
 /// run outgrows them the width doubles and neighbouring buckets merge (sums add), so memory is
 /// O(buckets × (3 + 3 × pools)) whatever the run's length: a week of traffic still fits.</para>
-/// <para>The engine calls the hooks on its thread in simulated-time order; each costs a few additions and no
+/// <para>The engine calls the hooks on its thread in simulated-time order; each costs O(1) — a gauge's change is
+/// booked against the rest of its bucket, each bucket pre-filled with the gauges' values when entered — and no
 /// allocation (the bucket arrays are allocated once). Gauges are piecewise constant between hooks: an instance's batch
 /// and KV memory are sampled when it starts an iteration (or goes idle), the mixed pool when a machine is borrowed or
 /// returned. Deterministic: integer time, sums of the same terms in the same order.</para>
@@ -31,15 +32,15 @@ public sealed class SimulationTimeline
     private readonly int[] _tokens;
     private readonly long[] _kv;
     private readonly double[] _value;
-    private readonly double[] _integral; // [bucket * _gauges + gauge], value × ns
+    private readonly double[] _integral; // [bucket * _gauges + gauge], value × ns, pre-filled to the current bucket's end
     private readonly long[] _arrivals;
     private readonly long[] _completions;
     private readonly long[] _rejections;
     private long _width;
-    private long _last;
+    private int _current;
+    private long _currentEnd;
     private long _queued;
     private long _running;
-    private long _end;
 
     /// <param name="instances">The cluster's instances; their roles name the pools.</param>
     /// <param name="mixedMachines">Machines in the mixed pool at the start (a Splitwise design's mixed-by-design ones); -1
@@ -103,6 +104,11 @@ public sealed class SimulationTimeline
         _arrivals = new long[buckets];
         _completions = new long[buckets];
         _rejections = new long[buckets];
+        _currentEnd = _width;
+        for (int g = 0; g < _gauges; g++)
+        {
+            _integral[g] = _value[g] * _width;
+        }
     }
 
     /// <summary>Buckets kept.</summary>
@@ -117,28 +123,28 @@ public sealed class SimulationTimeline
     /// <summary>A request arrived.</summary>
     public void OnArrival(long now)
     {
-        Advance(now);
-        _arrivals[Bucket(now)]++;
+        Roll(now);
+        _arrivals[_current]++;
         _queued++;
-        _value[Queued] = _queued;
+        Change(Queued, 1, now);
     }
 
     /// <summary>A request was rejected at arrival (it can never fit); it had been counted as arrived.</summary>
     public void OnRejected(long now)
     {
-        Advance(now);
-        _rejections[Bucket(now)]++;
+        Roll(now);
+        _rejections[_current]++;
         _queued--;
-        _value[Queued] = _queued;
+        Change(Queued, -1, now);
     }
 
     /// <summary>A request finished (its last token at <paramref name="now"/>).</summary>
     public void OnCompleted(long now)
     {
-        Advance(now);
-        _completions[Bucket(now)]++;
+        Roll(now);
+        _completions[_current]++;
         _running--;
-        _value[Running] = _running;
+        Change(Running, -1, now);
     }
 
     /// <summary>
@@ -148,19 +154,19 @@ public sealed class SimulationTimeline
     /// </summary>
     public void OnIterationStart(long now, int instance, int requests, int tokens, int newPrompts, long kvBytes)
     {
-        Advance(now);
+        Roll(now);
         if (newPrompts > 0)
         {
             _queued -= newPrompts;
             _running += newPrompts;
-            _value[Queued] = _queued;
-            _value[Running] = _running;
+            Change(Queued, -newPrompts, now);
+            Change(Running, newPrompts, now);
         }
 
         int g = PerPool + (3 * _poolOf[instance]);
-        _value[g] += requests - _batch[instance];
-        _value[g + 1] += tokens - _tokens[instance];
-        _value[g + 2] += kvBytes - _kv[instance];
+        Change(g, requests - _batch[instance], now);
+        Change(g + 1, tokens - _tokens[instance], now);
+        Change(g + 2, kvBytes - _kv[instance], now);
         _batch[instance] = requests;
         _tokens[instance] = tokens;
         _kv[instance] = kvBytes;
@@ -169,48 +175,42 @@ public sealed class SimulationTimeline
     /// <summary>A machine joined (+1) or left (−1) the mixed pool.</summary>
     public void OnMixedPool(long now, int delta)
     {
-        Advance(now);
-        _value[Mixed] += delta;
+        Roll(now);
+        Change(Mixed, delta, now);
     }
 
-    /// <summary>Integrates every gauge up to <paramref name="now"/>, widening the buckets when needed.</summary>
-    private void Advance(long now)
+    /// <summary>A gauge changes by <paramref name="delta"/> at <paramref name="now"/> (in the current bucket): the
+    /// bucket's integral, pre-filled to its end with the old value, is corrected for the rest of the bucket. O(1).</summary>
+    private void Change(int gauge, double delta, long now)
     {
-        if (now <= _last)
+        if (delta != 0)
         {
-            return;
+            _value[gauge] += delta;
+            _integral[(_current * _gauges) + gauge] += delta * (_currentEnd - now);
         }
+    }
 
-        while (now >= _width * _buckets)
+    /// <summary>Moves the current bucket forward to the one holding <paramref name="now"/>, pre-filling each bucket
+    /// entered with the gauges' values over its whole width; widens the buckets when the run outgrows them.</summary>
+    private void Roll(long now)
+    {
+        while (now >= _currentEnd)
         {
-            Widen();
-        }
-
-        double[] integral = _integral, value = _value;
-        int gauges = _gauges;
-        long t = _last;
-        while (t < now)
-        {
-            int b = (int)(t / _width);
-            long end = Math.Min(now, (b + 1) * _width);
-            double dt = end - t;
-            int at = b * gauges;
-            for (int g = 0; g < gauges; g++)
+            if (_current + 1 == _buckets)
             {
-                integral[at + g] += value[g] * dt;
+                Widen();
+                continue;
             }
 
-            t = end;
-        }
-
-        _last = now;
-        if (now > _end)
-        {
-            _end = now;
+            _current++;
+            _currentEnd += _width;
+            int at = _current * _gauges;
+            for (int g = 0; g < _gauges; g++)
+            {
+                _integral[at + g] = _value[g] * _width;
+            }
         }
     }
-
-    private int Bucket(long now) => (int)(Math.Max(0, now) / _width);
 
     private void Widen()
     {
@@ -230,22 +230,41 @@ public sealed class SimulationTimeline
         Array.Clear(_completions, half, half);
         Array.Clear(_rejections, half, half);
         Array.Clear(_integral, half * gauges, half * gauges);
+        // The current bucket is the second of its merged pair when the buckets outgrow (the last, an odd index); were
+        // it the first, the pair's second half would still need its pre-fill.
+        if (_current % 2 == 0)
+        {
+            for (int g = 0; g < gauges; g++)
+            {
+                _integral[(_current / 2 * gauges) + g] += _value[g] * _width;
+            }
+        }
+
+        _current /= 2;
         _width *= 2;
+        _currentEnd = (_current + 1) * _width;
     }
 
     /// <summary>The series up to <paramref name="endNs"/> (the run's end): counts per bucket and gauge means.</summary>
     public SimulationTimelineData Snapshot(long endNs)
     {
-        Advance(endNs);
-        long end = Math.Max(_end, 1);
-        int used = (int)Math.Min(_buckets, ((end - 1) / _width) + 1);
+        long end = Math.Max(endNs, 1);
+        Roll(end - 1);
+        int used = _current + 1;
         double[] Mean(int g)
         {
             double[] m = new double[used];
             for (int b = 0; b < used; b++)
             {
-                long covered = Math.Min(_width, end - (b * _width));
-                m[b] = covered > 0 ? _integral[(b * _gauges) + g] / covered : 0;
+                double integral = _integral[(b * _gauges) + g];
+                long covered = _width;
+                if (b == _current)
+                {
+                    integral -= _value[g] * (_currentEnd - end); // the pre-fill ran to the bucket's end, the run ends before
+                    covered = end - (b * _width);
+                }
+
+                m[b] = integral / covered;
             }
 
             return m;

@@ -47,6 +47,21 @@ public class SimulationTimelineTests
     }
 
     [Fact]
+    public void Gauge_means_survive_the_buckets_widening_and_changes_count_from_their_instant()
+    {
+        var t = new SimulationTimeline(Instances(1), buckets: 4, initialBucketNs: S);
+        t.OnIterationStart(0, 0, requests: 2, tokens: 2, newPrompts: 0, kvBytes: 0);
+        t.OnIterationStart(5 * S, 0, requests: 6, tokens: 6, newPrompts: 0, kvBytes: 0); // after one widening (width 2 s)
+        t.OnIterationStart(15 * S / 2, 0, requests: 0, tokens: 0, newPrompts: 0, kvBytes: 0); // after a second (width 4 s)
+
+        SimulationTimelineData d = t.Snapshot(12 * S);
+
+        Assert.Equal(4 * S, d.BucketNs);
+        // [0, 4): 2; [4, 8): 2 for 1 s, 6 for 2.5 s, 0 for 0.5 s; [8, 12): 0.
+        Assert.Equal([2.0, (2 + 15) / 4.0, 0], d.BatchRequests[0]);
+    }
+
+    [Fact]
     public void The_last_bucket_averages_over_the_time_it_covers()
     {
         var t = new SimulationTimeline(Instances(1), mixedMachines: 0, buckets: 4, initialBucketNs: S);
