@@ -97,8 +97,8 @@ public static class DesignFrontier
 
         if (chosen is not null)
         {
-            series.Add(new FigureSeries(string.Create(CultureInfo.InvariantCulture, $"{chosenWhy}: {chosen.Label} ({chosen.Throughput:0.##} req/s)"),
-                SeriesKind.Points, [x(chosen)], [chosen.Throughput]) { Emphasis = true, ColorIndex = 3 });
+            string label = string.Create(CultureInfo.InvariantCulture, $"{chosenWhy}: {chosen.Label} ({chosen.Throughput:0.##} req/s)");
+            series.Add(new FigureSeries(label, SeriesKind.Points, [x(chosen)], [chosen.Throughput]) { Emphasis = true, ColorIndex = 3 });
         }
 
         return new Figure(id, title + " (each configuration at its highest SLO-compliant rate)", xLabel, "throughput (req/s)", series) { FromOrigin = true };
