@@ -138,8 +138,6 @@ internal static class SimulateCommand
                 CollectReport = !pr.GetValue(noReport),
             };
 
-            // The report's renderer loads and compiles on the other core while the simulation runs.
-            Task warmUp = job.CollectReport && job.OutputDirectory is not null ? Task.Run(FigureRenderer.WarmUp, ct) : Task.CompletedTask;
             var sloRequests = slos is null ? null : new SloCollector();
             SimulationSummary summary = RunWithProgress(context, job, ct, sloRequests is null ? null : sloRequests.Add);
             SloReport? sloReport = null;
@@ -168,7 +166,6 @@ internal static class SimulateCommand
                 SlowdownQuantiles? slowdowns = slos is { NeedsIdealLatency: true } && sloReference is not null
                     ? Slowdowns.Compute(sloRequestsData!, sloReference, SimulationReportData.CdfPercents)
                     : null;
-                warmUp.GetAwaiter().GetResult();
                 report = SimulationReport.Write(job.OutputDirectory, summary, slos, sloReport, slowdowns, "splitwise simulate");
             }
 

@@ -48,19 +48,6 @@ public static class FigureRenderer
         return (png.ToArray(), RenumberClipPaths(System.Text.Encoding.UTF8.GetString(stream.ToArray())));
     }
 
-    /// <summary>Loads Skia and the fonts and compiles the drawing code by rendering a small figure: a command can run this
-    /// on another thread while it computes, so its report renders sooner.</summary>
-    public static void WarmUp()
-    {
-        FigureSeries[] series =
-        [
-            new("line", SeriesKind.Line, [0, 1], [0, 1]),
-            new("bars", SeriesKind.Bars, [0, 1], [1, 2], 0.5),
-            new("points", SeriesKind.Points, [0.5], [0.5]) { Emphasis = true },
-        ];
-        _ = Render(new Figure("warm-up", "warm-up", "x", "y", series) { YIsPercent = true }, 200, 120);
-    }
-
     private static string RenumberClipPaths(string svg)
     {
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
