@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Spectre.Console;
 using Splitwise.Designs;
+using Splitwise.Reports;
 using Splitwise.Simulation.Transfer;
 using Splitwise.Sweeps;
 
@@ -39,10 +40,11 @@ internal static class ProvisionCommand
         var catalog = new Option<string?>("--catalog") { Description = "YAML/JSON file extending or overriding the GPU, machine and model catalog (prices and power included)" };
         var noGqa = new Option<bool>("--no-gqa") { Description = "Size the KV cache without grouped-query attention, as SplitwiseSim does (less KV memory per machine)" };
         var json = new Option<bool>("--json") { Description = "Print the answer as JSON" };
+        var report = new Option<string?>("--report") { Description = "Write report.html (throughput against cost and power per design, the SLO-compliant frontier, the answer highlighted) and its figures into this directory" };
         var dataDir = new Option<string?>("--data-dir") { Description = "Directory of the named traces and perf_model.csv (default: $SPLITWISE_DATA, else a per-user cache)" };
 
         var command = new Command("provision", "Find the design and pool sizes that meet the SLOs at the lowest cost, power or machine count — or the highest SLO-compliant rate within a power or cost budget");
-        foreach (Option o in new Option[] { trace, rate, objective, maxThroughput, budgetPower, budgetCost, designs, maxMachines, model, perf, profile, seed, duration, slo, kv, tolerance, initialRate, maxRate, splitStep, trials, iso, compat, catalog, noGqa, json, dataDir })
+        foreach (Option o in new Option[] { trace, rate, objective, maxThroughput, budgetPower, budgetCost, designs, maxMachines, model, perf, profile, seed, duration, slo, kv, tolerance, initialRate, maxRate, splitStep, trials, iso, compat, catalog, noGqa, json, dataDir, report })
         {
             command.Options.Add(o);
         }
@@ -113,6 +115,13 @@ internal static class ProvisionCommand
                 WriteTrials(trialsPath, outcome);
             }
 
+            string? reportPath = null;
+            if (pr.GetValue(report) is { } reportDir)
+            {
+                string question = throughput ? "highest SLO-compliant rate" : $"lowest {goal.ToString().ToLowerInvariant()} meeting all SLOs";
+                reportPath = ProvisionReport.Write(reportDir, outcome, question, "splitwise provision")[^1];
+            }
+
             if (pr.GetValue(json))
             {
                 context.Output.WriteLine(ToJson(outcome, throughput, goal));
@@ -120,6 +129,10 @@ internal static class ProvisionCommand
             else
             {
                 Print(context, outcome, throughput, goal, request);
+                if (reportPath is not null)
+                {
+                    context.Output.WriteLine($"wrote {reportPath}");
+                }
             }
 
             return outcome.Best is null ? ExitCodes.Failure : ExitCodes.Success;
@@ -135,9 +148,7 @@ internal static class ProvisionCommand
         _ => throw SplitwiseException.Usage($"--objective {text}: use cost, power or machines"),
     };
 
-    private static string Size(SweepPoint p) => p.IsSplit
-        ? string.Create(CultureInfo.InvariantCulture, $"{p.PromptMachines}P + {p.TokenMachines}T")
-        : string.Create(CultureInfo.InvariantCulture, $"{p.Machines}");
+    private static string Size(SweepPoint p) => ProvisionReport.Size(p);
 
     private static void Print(CliContext context, ProvisionOutcome outcome, bool throughput, ProvisionObjective goal, ProvisionRequest request)
     {

@@ -121,7 +121,7 @@ public static class ReplayCommand
                 predicted = ReplayPrediction.Run(runner.Plan, predictCluster, Catalog.BuiltIn, predictProfile, pr.GetValue(serverSpeedup), Path.Combine(options.OutputDirectory, "predicted"), token).Run;
             }
 
-            ReplayReport.Write(options.OutputDirectory, summary, runner.Results, predicted);
+            Reports.ReplayReportPage.Write(options.OutputDirectory, summary, runner.Results, predicted);
             await context.Output.WriteAsync(pr.GetValue(json) ? summary.ToJson() + "\n" : summary.ToText());
             if (predicted is not null)
             {

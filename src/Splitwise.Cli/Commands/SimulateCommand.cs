@@ -4,6 +4,7 @@ using Spectre.Console;
 using Splitwise.Designs;
 using Splitwise.Hardware;
 using Splitwise.Performance;
+using Splitwise.Reports;
 using Splitwise.Simulation;
 using Splitwise.Traces;
 using Splitwise.Workloads;
@@ -41,11 +42,12 @@ internal static class SimulateCommand
         var json = new Option<bool>("--json") { Description = "Print summary.json to stdout instead of the table" };
         var noRequests = new Option<bool>("--no-requests-csv") { Description = "Do not write requests.csv (one row per request: 3 GB for a week of traffic)" };
         var stream = new Option<bool>("--stream") { Description = "Stream the trace file (arrival-ordered files only) instead of loading it; automatic above 256 MiB" };
+        var noReport = new Option<bool>("--no-report") { Description = "Do not write report.html and its figures (CDFs, time series, per-instance utilisation and energy)" };
         var exactLimit = new Option<long>("--exact-limit") { Description = "Values per metric kept for exact percentiles; beyond, a bounded log histogram (relative error <= 0.4%)", DefaultValueFactory = _ => 1_048_576 };
 
         var designOptions = new DesignOptions(defaultMachines: 20);
         var command = new Command("simulate", "Simulate an LLM serving cluster on a trace (SplitwiseSim semantics, profile or roofline performance model)");
-        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, sloOption, config, model, perf, profile, scheduler, catalog, compat, noGqa, horizon, seed, output, json, noRequests, stream, exactLimit })
+        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, sloOption, config, model, perf, profile, scheduler, catalog, compat, noGqa, horizon, seed, output, json, noRequests, stream, exactLimit, noReport })
         {
             command.Options.Add(o);
         }
@@ -133,10 +135,20 @@ internal static class SimulateCommand
                 new SimulatorOptions(horizonSpan is { } h ? h.Ticks * 100 : long.MaxValue), pr.GetValue(exactLimit))
             {
                 WriteRequests = !pr.GetValue(noRequests),
+                CollectReport = !pr.GetValue(noReport),
             };
 
-            ISloReference? reference = slos is null ? null : SloReferences.Create(slos, cluster.Model, cluster.Performance, cat, table);
-            (SimulationSummary summary, SloReport? sloReport, _) = RunWithProgress(context, job, slos, reference, ct);
+            ISloReference? sloReference = slos is null ? null : SloReferences.Create(slos, cluster.Model, cluster.Performance, cat, table);
+            (SimulationSummary summary, SloReport? sloReport, SloRequests? sloRequestsData) = RunWithProgress(context, job, slos, sloReference, ct);
+            IReadOnlyList<string>? report = null;
+            if (job.CollectReport && job.OutputDirectory is not null)
+            {
+                SlowdownQuantiles? slowdowns = slos is { NeedsIdealLatency: true } && sloReference is not null
+                    ? Slowdowns.Compute(sloRequestsData!, sloReference, SimulationReportData.CdfPercents)
+                    : null;
+                report = SimulationReport.Write(job.OutputDirectory, summary, slos, sloReport, slowdowns, "splitwise simulate");
+            }
+
             if (pr.GetValue(json) && job.OutputDirectory is not null)
             {
                 context.Output.WriteLine(File.ReadAllText(Path.Combine(job.OutputDirectory, "summary.json")).TrimEnd());
@@ -159,6 +171,10 @@ internal static class SimulateCommand
 
                 string sim = job.WriteRequests && cluster.IsSplitwiseSim ? ", splitwise-sim/summary.csv, splitwise-sim/detailed/0.csv" : "";
                 context.Output.WriteLine($"wrote {Path.Combine(job.OutputDirectory!, "summary.json")}, summary.csv, {(job.WriteRequests ? "requests.csv, " : "")}instances.csv{(sloReport is null ? "" : ", slo.json")}{sim}");
+                if (report is not null)
+                {
+                    context.Output.WriteLine($"wrote {report.Count - 1} figure files and {report[^1]}");
+                }
             }
 
             return ExitCodes.Success;

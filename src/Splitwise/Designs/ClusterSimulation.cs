@@ -26,6 +26,9 @@ public sealed record SimulationJob(
 {
     /// <summary>Write <c>requests.csv</c> (one row per request) into the output directory.</summary>
     public bool WriteRequests { get; init; } = true;
+
+    /// <summary>Collect the report's quantiles and time series (<see cref="SimulationSummary.ReportData"/>).</summary>
+    public bool CollectReport { get; init; }
 }
 
 /// <summary>Builds a cluster, runs it and writes the results.</summary>
@@ -67,9 +70,22 @@ public static class ClusterSimulation
             requestObserver(r);
         };
         var simulator = new Simulator(instances, scheduler, recorder, job.Options, transfers);
+        SimulationTimeline? timeline = null;
+        if (job.CollectReport)
+        {
+            timeline = new SimulationTimeline(instances, scheduler is SplitwiseScheduler sw ? sw.MixedCount : -1);
+            simulator.Timeline = timeline;
+            recorder.Timeline = timeline;
+        }
+
         SimulationOutcome outcome = simulator.Run(job.Arrivals, progress, cancellationToken);
         SimulationSummary summary = SimulationSummary.Create(job.Cluster.Design, job.TraceName, job.Cluster.Model,
             job.Cluster.Performance.ToString().ToLowerInvariant(), scheduler.Name, job.Cluster.MachineCount, recorder, outcome);
+        if (timeline is not null)
+        {
+            summary = summary with { ReportData = SimulationReportData.Create(recorder, timeline.Snapshot(outcome.EndNs)) };
+        }
+
         if (job.OutputDirectory is not null)
         {
             recorder.Commit();

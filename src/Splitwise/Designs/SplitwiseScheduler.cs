@@ -203,6 +203,7 @@ public sealed class SplitwiseScheduler : ClusterScheduler
             _pool[instance] = _home[instance];
             _members[_home[instance]].Add(instance);
             Returns++;
+            Simulator?.Timeline?.OnMixedPool(Simulator.Now, -1);
         }
     }
 
@@ -291,6 +292,7 @@ public sealed class SplitwiseScheduler : ClusterScheduler
         {
             _pool[best] = MixedPool;
             Borrows++;
+            Simulator?.Timeline?.OnMixedPool(Simulator.Now, +1);
         }
 
         return best;
@@ -303,6 +305,7 @@ public sealed class SplitwiseScheduler : ClusterScheduler
         {
             _pool[i] = _home[i];
             Returns++;
+            Simulator?.Timeline?.OnMixedPool(Simulator.Now, -1);
         }
     }
 
@@ -333,6 +336,7 @@ public sealed class SplitwiseScheduler : ClusterScheduler
             mixed.Add(p);
             _pool[p] = MixedPool;
             Borrows++;
+            Simulator?.Timeline?.OnMixedPool(Simulator.Now, +1);
         }
 
         if (t < 0 && prompts.Count > 0)
@@ -342,6 +346,7 @@ public sealed class SplitwiseScheduler : ClusterScheduler
             mixed.Add(t);
             _pool[t] = MixedPool;
             Borrows++;
+            Simulator?.Timeline?.OnMixedPool(Simulator.Now, +1);
         }
 
         if (p < 0 || t < 0)

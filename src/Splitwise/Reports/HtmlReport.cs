@@ -14,28 +14,8 @@ public static class HtmlReport
         ArgumentNullException.ThrowIfNull(traces);
         ArgumentNullException.ThrowIfNull(figures);
         var h = new StringBuilder();
-        h.Append("""
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <link rel="icon" href="data:,">
-            <title>Splitwise trace analysis</title>
-            <style>
-            body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; padding: 0 1em; }
-            table { border-collapse: collapse; margin: 1em 0; }
-            th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; }
-            td.v { text-align: right; font-variant-numeric: tabular-nums; }
-            figure { margin: 2em 0; }
-            figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-            .attribution { font-size: 0.9em; color: #555; border-top: 1px solid #ddd; padding-top: 1em; }
-            </style>
-            </head>
-            <body>
-            <h1>Trace analysis</h1>
-
-            """);
+        ReportPage.AppendHead(h, "Splitwise trace analysis");
+        h.Append("<h1>Trace analysis</h1>\n");
         h.Append("<p>Traces: ").Append(string.Join(", ", traces.Select(t => $"<b>{E(t.Name)}</b>"))).Append(".</p>\n");
         h.Append("<h2>Summary</h2>\n<table>\n<thead><tr><th>metric</th>");
         foreach (TraceStatistics t in traces)
@@ -58,13 +38,7 @@ public static class HtmlReport
         h.Append("</tbody>\n</table>\n");
         h.Append("<p>Percentiles are exact (nearest rank on the integer values). Rates are over the span from the first to the last arrival; the peak-minute rate is the busiest clock minute's requests / 60.</p>\n");
         h.Append("<h2>Figures</h2>\n");
-        foreach ((Figure figure, byte[] png) in figures)
-        {
-            h.Append("<figure id=\"").Append(E(figure.Id)).Append("\">\n<img alt=\"").Append(E(figure.Title)).Append("\" src=\"data:image/png;base64,")
-                .Append(Convert.ToBase64String(png)).Append("\">\n<figcaption>").Append(E(figure.Title))
-                .Append(" — <a href=\"").Append(E(figure.Id)).Append(".svg\">SVG</a>, <a href=\"").Append(E(figure.Id)).Append(".png\">PNG</a></figcaption>\n</figure>\n");
-        }
-
+        ReportPage.AppendFigures(h, figures);
         h.Append("<p class=\"attribution\">Data: Azure LLM inference traces, <a href=\"https://github.com/Azure/AzurePublicDataset\">Azure/AzurePublicDataset</a>, licensed CC-BY. ")
             .Append("Please cite: Patel et al., &ldquo;Splitwise: Efficient generative LLM inference using phase splitting&rdquo;, ISCA 2024.");
         if (generatedBy is not null)

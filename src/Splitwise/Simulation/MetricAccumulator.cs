@@ -170,6 +170,39 @@ public sealed class MetricAccumulator
 
     private double Geomean() => _min < 0 ? double.NaN : Math.Exp(_logSum / _count);
 
+    /// <summary>
+    /// The values at the given percentiles (0–100, ascending): exact (NumPy's linear interpolation) while every value
+    /// is kept, else from the histogram (relative error ≤ <see cref="HistogramRelativeError"/>). Empty when there are
+    /// no values. For CDF figures: O(n log n) on the kept values, O(buckets) on the histogram.
+    /// </summary>
+    public double[] Quantiles(ReadOnlySpan<double> percents)
+    {
+        if (_count == 0)
+        {
+            return [];
+        }
+
+        double[] result = new double[percents.Length];
+        if (_histogram is null)
+        {
+            double[] sorted = _values.AsSpan(0, (int)_count).ToArray();
+            Array.Sort(sorted);
+            for (int i = 0; i < percents.Length; i++)
+            {
+                result[i] = Percentile(sorted, percents[i]);
+            }
+
+            return result;
+        }
+
+        for (int i = 0; i < percents.Length; i++)
+        {
+            result[i] = HistogramPercentile(percents[i]);
+        }
+
+        return result;
+    }
+
     /// <summary>NumPy's default (linear) percentile of sorted values.</summary>
     public static double Percentile(ReadOnlySpan<double> sorted, double percent)
     {

@@ -76,6 +76,9 @@ public sealed class SimulationRecorder : IDisposable
     /// </summary>
     public Action<RequestOutcome>? RequestObserver { get; set; }
 
+    /// <summary>Receives completions and rejections for the report's time series; null for none.</summary>
+    public SimulationTimeline? Timeline { get; set; }
+
     public long Finished { get; private set; }
 
     public long Rejected { get; private set; }
@@ -128,6 +131,7 @@ public sealed class SimulationRecorder : IDisposable
             QueueNs = queue,
             NthTokenOverheadNs = r.TokenStart[slot] >= 0 ? r.TokenStart[slot] - first : 0,
         });
+        Timeline?.OnCompleted(last);
 
         if (_rows is { } w)
         {
@@ -175,6 +179,7 @@ public sealed class SimulationRecorder : IDisposable
     internal void OnRejected(long id, long arrival, int input, int output, int instance)
     {
         Rejected++;
+        Timeline?.OnRejected(arrival);
         RequestObserver?.Invoke(new RequestOutcome(id, input, output, -1, -1));
         if (_rows is { } w)
         {

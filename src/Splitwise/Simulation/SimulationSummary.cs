@@ -68,6 +68,9 @@ public sealed record SimulationSummary
 
     public required double WallSeconds { get; init; }
 
+    /// <summary>Quantiles and time series for the report, when the run collected them (not written to summary.json).</summary>
+    public SimulationReportData? ReportData { get; init; }
+
     /// <summary>True when every request that arrived finished.</summary>
     public bool Complete => Unfinished == 0 && Rejected == 0 && NotArrived == 0;
 

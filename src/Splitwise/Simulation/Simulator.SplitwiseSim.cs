@@ -432,6 +432,7 @@ public sealed partial class Simulator
         }
 
         s.BatchTokens = tokens;
+        Timeline?.OnIterationStart(_now, s.Index, size, tokens, batchPrompts.Count, s.KvUsed);
         if (size == 0)
         {
             s.Busy = false;

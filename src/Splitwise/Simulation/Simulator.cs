@@ -122,6 +122,9 @@ public sealed partial class Simulator
         set => _observer = value;
     }
 
+    /// <summary>Collects the run's time series for reports; null (the default) costs one null check per hook.</summary>
+    internal SimulationTimeline? Timeline { get; set; }
+
     /// <summary>The per-request state (online use: the observer reads sizes and tokens of running requests).</summary>
     internal RequestTable Requests => _r;
 
@@ -430,6 +433,7 @@ public sealed partial class Simulator
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     private int OnArrival(long id, long t, int input, int output)
     {
+        Timeline?.OnArrival(t);
         input = Math.Max(1, input);
         output = Math.Max(1, output);
         _scheduler.Assign(input, output, out int pi, out int ti);
@@ -908,6 +912,7 @@ public sealed partial class Simulator
         }
 
         s.BatchTokens = tokens;
+        Timeline?.OnIterationStart(_now, s.Index, size, tokens, prompts.Count, s.KvUsed);
         if (size == 0)
         {
             s.Busy = false;

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using ScottPlot;
 using Splitwise.IO;
+using Splitwise.Reports;
 
 namespace Splitwise.Sweeps;
 
@@ -59,7 +60,7 @@ public static class SweepReport
         string cdfDir = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resultsCsv))!, "cdf");
         var html = new StringBuilder();
         string title = $"Splitwise sweep: {Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(resultsCsv)))}";
-        html.Append("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>").Append(Enc(title)).Append("</title><style>")
+        html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>").Append(Enc(title)).Append("</title><style>")
             .Append("body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;font-size:13px}")
             .Append("td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}")
             .Append(".fail{color:#b00}.pass{color:#070}figure{display:inline-block;margin:0 1em 1em 0}</style></head><body>")
@@ -98,6 +99,7 @@ public static class SweepReport
             }
 
             html.Append("</table>");
+            html.Append(FrontierHtml(byTrace.Key, byTrace, outputHtml));
             var found = best.Where(b => b.Best is not null).Select(b => (b.Design, Best: b.Best!)).ToList();
             if (found.Count > 0)
             {
@@ -135,6 +137,25 @@ public static class SweepReport
         html.Append("</table></body></html>\n");
         AtomicFile.WriteAllText(outputHtml, html.ToString());
         return Path.GetFullPath(outputHtml);
+    }
+
+    /// <summary>Throughput against cost and power per configuration with the SLO-compliant frontier (the paper's
+    /// Figures 18–19 in form); the figures' PNG and SVG go beside the report, the PNG is embedded.</summary>
+    private static string FrontierHtml(string trace, IEnumerable<Row> rows, string outputHtml)
+    {
+        IReadOnlyList<DesignConfiguration> configs = DesignFrontier.Configurations(
+            rows.Select(r => new DesignTrial(r.Design, Size(r), Rate(r), r.CostPerHour, r.PowerKw, r.Pass)));
+        if (configs.Count == 0)
+        {
+            return "";
+        }
+
+        IReadOnlyList<Figure> figures = DesignFrontier.Build(configs,
+            (DesignFrontier.MostPer(configs, c => c.DollarsPerHour), "most req/s per $/h"),
+            (DesignFrontier.MostPer(configs, c => c.Kilowatts), "most req/s per kW"),
+            "-" + FigureData.Slug(trace), $", {trace}");
+        string directory = Path.GetDirectoryName(Path.GetFullPath(outputHtml))!;
+        return "<h3>Throughput against cost and power</h3>" + ReportPage.FiguresHtml(ReportPage.WriteFigures(directory, figures));
     }
 
     private static double Rate(Row r) => r.Rate > 0 ? r.Rate : r.Throughput;
