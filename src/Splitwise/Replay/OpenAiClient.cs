@@ -12,13 +12,17 @@ namespace Splitwise.Replay;
 /// </summary>
 /// <remarks>
 /// One instance per run: it owns a <see cref="SocketsHttpHandler"/> whose pool is sized for the run's concurrency
-/// (no hidden cap), so connections are reused. Thread-safe.
+/// (no hidden cap), so connections are reused. A request that fails before any response byte — the pooled connection
+/// was reset or closed, as llama.cpp's server does after every streaming response although it advertises keep-alive —
+/// is sent once more on a fresh connection (a second handler that never reuses one) and marked
+/// <see cref="RequestResult.Retried"/>; its TTFT and E2E still count from the first send. Thread-safe.
 /// </remarks>
 public sealed class OpenAiClient : IDisposable
 {
     private static readonly double s_nsPerTick = 1e9 / Stopwatch.Frequency;
 
     private readonly HttpClient _http;
+    private readonly HttpClient _fresh;
     private readonly Uri _url;
     private readonly ReplayOptions _options;
     private readonly string? _authorization;
@@ -37,6 +41,16 @@ public sealed class OpenAiClient : IDisposable
             UseProxy = false,
         };
         _http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        // Retries only: a zero lifetime means every request opens its own connection, never a pooled (maybe dead) one.
+        _fresh = new HttpClient(new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.Zero,
+            ConnectTimeout = TimeSpan.FromSeconds(30),
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            UseProxy = false,
+        })
+        { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
         _url = EndpointUrl(options.Endpoint, options.Api);
         _authorization = options.ApiKey is { Length: > 0 } key ? "Bearer " + key : null;
     }
@@ -122,19 +136,6 @@ public sealed class OpenAiClient : IDisposable
         ArgumentNullException.ThrowIfNull(result);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(runToken);
         timeout.CancelAfter(_options.Timeout);
-        using var request = new HttpRequestMessage(HttpMethod.Post, _url)
-        {
-            Content = new ByteArrayContent(body),
-            Version = HttpVersion.Version11,
-        };
-        // Constant headers go in unparsed: no header-value objects on the send path.
-        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
-        if (_authorization is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Authorization", _authorization);
-        }
-
         long sent = Stopwatch.GetTimestamp();
         result.SentNs = ToNs(sent - runStartTimestamp);
         long first = -1, last = -1, previous = -1;
@@ -143,7 +144,7 @@ public sealed class OpenAiClient : IDisposable
         bool done = false;
         try
         {
-            using HttpResponseMessage response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            using HttpResponseMessage response = await SendWithRetryAsync(body, result, timeout.Token);
             result.HttpStatus = (int)response.StatusCode;
             if (!response.IsSuccessStatusCode)
             {
@@ -243,6 +244,44 @@ public sealed class OpenAiClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sends the request on a pooled connection; when that fails before any response byte with a reset or closed
+    /// connection, sends it once more on a fresh connection (<see cref="_fresh"/>) and marks the result retried.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendWithRetryAsync(byte[] body, RequestResult result, CancellationToken token)
+    {
+        try
+        {
+            using HttpRequestMessage first = CreateRequest(body);
+            return await _http.SendAsync(first, HttpCompletionOption.ResponseHeadersRead, token);
+        }
+        catch (HttpRequestException ex) when (!token.IsCancellationRequested && Classify(ex) == "connection_reset")
+        {
+            result.Retried = true;
+            result.RetryReason = ex.InnerException?.Message ?? ex.Message;
+            using HttpRequestMessage second = CreateRequest(body);
+            return await _fresh.SendAsync(second, HttpCompletionOption.ResponseHeadersRead, token);
+        }
+    }
+
+    private HttpRequestMessage CreateRequest(byte[] body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, _url)
+        {
+            Content = new ByteArrayContent(body),
+            Version = HttpVersion.Version11,
+        };
+        // Constant headers go in unparsed: no header-value objects on the send path.
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
+        if (_authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", _authorization);
+        }
+
+        return request;
+    }
+
     private static async Task<string> ReadErrorBodyAsync(HttpResponseMessage response, CancellationToken token)
     {
         try
@@ -309,5 +348,9 @@ public sealed class OpenAiClient : IDisposable
 
     private static long ToNs(long ticks) => (long)(ticks * s_nsPerTick);
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _fresh.Dispose();
+    }
 }

@@ -49,6 +49,10 @@ public sealed record ReplaySummary
 
     public int Failed { get; init; }
 
+    /// <summary>Requests whose first attempt failed before any response byte and were sent once more on a fresh
+    /// connection (whatever the second attempt gave).</summary>
+    public int Retried { get; init; }
+
     /// <summary>Failure counts by reason (<c>http_500</c>, <c>timeout</c>, <c>connection_reset</c>, ...), sorted by reason.</summary>
     public required SortedDictionary<string, int> Failures { get; init; }
 
@@ -136,7 +140,7 @@ public sealed record ReplaySummary
         var itl = new List<long>();
         var tpot = new List<long>();
         var e2e = new List<long>();
-        int sent = 0, completed = 0, exact = 0, promptMismatch = 0, outputMismatch = 0, missingUsage = 0;
+        int sent = 0, retried = 0, completed = 0, exact = 0, promptMismatch = 0, outputMismatch = 0, missingUsage = 0;
         long outputTokens = 0, inputTokens = 0;
         long firstSend = long.MaxValue, lastSend = long.MinValue, lastEnd = long.MinValue;
         foreach (RequestResult? r in rows)
@@ -147,6 +151,7 @@ public sealed record ReplaySummary
             }
 
             sent++;
+            retried += r.Retried ? 1 : 0;
             lag.Add(r.SendLagNs);
             if (r.IsExactInput)
             {
@@ -209,6 +214,7 @@ public sealed record ReplaySummary
             RequestsSent = sent,
             Completed = completed,
             Failed = sent - completed,
+            Retried = retried,
             Failures = failures,
             ScheduleSeconds = scheduleSeconds,
             DurationSeconds = duration,
@@ -312,7 +318,7 @@ public sealed record ReplaySummary
     {
         CultureInfo ic = CultureInfo.InvariantCulture;
         var sb = new System.Text.StringBuilder();
-        sb.AppendLine(ic, $"requests: {RequestsSent}/{RequestsPlanned} sent, {Completed} completed, {Failed} failed{(Failures.Count > 0 ? " (" + string.Join(", ", Failures.Select(f => $"{f.Key}: {f.Value}")) + ")" : "")}{(Interrupted ? ", INTERRUPTED" : "")}");
+        sb.AppendLine(ic, $"requests: {RequestsSent}/{RequestsPlanned} sent, {Completed} completed, {Failed} failed, {Retried} retried{(Failures.Count > 0 ? " (" + string.Join(", ", Failures.Select(f => $"{f.Key}: {f.Value}")) + ")" : "")}{(Interrupted ? ", INTERRUPTED" : "")}");
         sb.AppendLine(ic, $"duration: {DurationSeconds:0.00} s, offered {OfferedRps:0.00} req/s, throughput {RequestThroughputRps:0.00} req/s, {OutputTokenThroughputTps:0.0} output tok/s");
         sb.AppendLine(ic, $"exact input length: {ExactInputPrompts}/{RequestsSent} ({ExactInputRate:P1}); output-count mismatches: {OutputTokenMismatches}; prompt-count mismatches: {PromptTokenMismatches}; no usage: {MissingUsage}");
         sb.AppendLine("metric          mean       p50       p90       p99       max  (ms)");

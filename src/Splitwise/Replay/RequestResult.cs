@@ -43,6 +43,13 @@ public sealed class RequestResult
     /// <summary>Gaps between consecutive content chunks.</summary>
     public long[] ItlNs { get; set; } = [];
 
+    /// <summary>The first attempt failed before any response byte (reset or closed pooled connection) and the request
+    /// was sent again on a fresh connection; times still count from the first send.</summary>
+    public bool Retried { get; set; }
+
+    /// <summary>Why the first attempt failed, when <see cref="Retried"/>.</summary>
+    public string? RetryReason { get; set; }
+
     /// <summary>HTTP status, or 0 when no response arrived.</summary>
     public int HttpStatus { get; set; }
 
