@@ -77,6 +77,10 @@ public sealed record ReplayOptions
     /// time compression).</summary>
     public ISloReference? SloReference { get; init; }
 
+    /// <summary>The run fails (exit code 1, one warning line) when more than this percentage of the sent requests
+    /// failed; 0 means any failure fails the run.</summary>
+    public double MaxFailedPercent { get; init; }
+
     public required string OutputDirectory { get; init; }
 
     /// <summary>Validates once; every problem is a usage error naming the flag.</summary>
@@ -115,6 +119,11 @@ public sealed record ReplayOptions
         if (Slo is { NeedsIdealLatency: true } && SloReference is null)
         {
             throw SplitwiseException.Usage($"--slo {Slo}: slowdown SLOs need the reference latencies of the idle DGX-A100; give the performance profile (--profile or $SPLITWISE_PROFILE)");
+        }
+
+        if (!(MaxFailedPercent >= 0 && MaxFailedPercent <= 100))
+        {
+            throw SplitwiseException.Usage($"--max-failed {MaxFailedPercent}: must be a percentage from 0 to 100, e.g. 2%");
         }
 
         if (Timeout <= TimeSpan.Zero)

@@ -67,10 +67,18 @@ public static class ReplayReport
 
     private static string Enc(string s) => WebUtility.HtmlEncode(s);
 
-    private static void Row(StringBuilder html, string name, LatencyStats m, LatencyStats? p)
+    private static void Row(StringBuilder html, string name, LatencyStats? m, LatencyStats? p)
     {
         CultureInfo ic = CultureInfo.InvariantCulture;
-        html.Append(ic, $"<tr><td>{name}</td><td>{m.P50:0.0}</td><td>{m.P90:0.0}</td><td>{m.P99:0.0}</td>");
+        if (m is null)
+        {
+            html.Append(ic, $"<tr><td>{name}</td><td colspan=\"3\">no samples</td>");
+        }
+        else
+        {
+            html.Append(ic, $"<tr><td>{name}</td><td>{m.P50:0.0}</td><td>{m.P90:0.0}</td><td>{m.P99:0.0}</td>");
+        }
+
         if (p is not null)
         {
             html.Append(ic, $"<td>{p.P50:0.0}</td><td>{p.P90:0.0}</td><td>{p.P99:0.0}</td>");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Splitwise.Designs;
 
 namespace Splitwise.Replay;
@@ -56,6 +57,9 @@ public sealed record ReplaySummary
     /// <summary>Failure counts by reason (<c>http_500</c>, <c>timeout</c>, <c>connection_reset</c>, ...), sorted by reason.</summary>
     public required SortedDictionary<string, int> Failures { get; init; }
 
+    /// <summary>Failed requests as a percentage of those sent (0 when none was sent).</summary>
+    public double FailedPercent => RequestsSent > 0 ? 100.0 * Failed / RequestsSent : 0;
+
     /// <summary>Scheduled span of the sends, seconds.</summary>
     public double ScheduleSeconds { get; init; }
 
@@ -85,7 +89,8 @@ public sealed record ReplaySummary
     /// <summary>Successful requests without a usage chunk (counts then come from content chunks).</summary>
     public int MissingUsage { get; init; }
 
-    public required LatencyStats SendLagMs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LatencyStats? SendLagMs { get; init; }
 
     /// <summary>Garbage collections in the client during the run (every collection pauses the dispatcher too).</summary>
     public int ClientGcCollections { get; init; }
@@ -99,15 +104,19 @@ public sealed record ReplaySummary
     /// <summary>Total time the client's threads were paused by garbage collection during the run, ms.</summary>
     public double ClientGcPauseMs { get; init; }
 
-    public required LatencyStats TtftMs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LatencyStats? TtftMs { get; init; }
 
     /// <summary>Inter-token latency over all gaps between content chunks of all requests.</summary>
-    public required LatencyStats ItlMs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LatencyStats? ItlMs { get; init; }
 
     /// <summary>Per-request TPOT = (E2E − TTFT) / (output tokens − 1).</summary>
-    public required LatencyStats TpotMs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LatencyStats? TpotMs { get; init; }
 
-    public required LatencyStats E2eMs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LatencyStats? E2eMs { get; init; }
 
     /// <summary>The SLO set as <c>--slo</c> text; empty without <c>--slo</c>.</summary>
     public string Slo { get; init; } = "";
@@ -209,6 +218,7 @@ public sealed record ReplaySummary
             Tokenizer = options.Tokenizer,
             Speedup = options.Speedup,
             MaxConcurrency = options.MaxConcurrency,
+            MaxFailedPercent = options.MaxFailedPercent,
             Interrupted = interrupted,
             RequestsPlanned = rows.Count,
             RequestsSent = sent,
@@ -227,11 +237,11 @@ public sealed record ReplaySummary
             PromptTokenMismatches = promptMismatch,
             OutputTokenMismatches = outputMismatch,
             MissingUsage = missingUsage,
-            SendLagMs = LatencyStats.FromNanoseconds(lag.ToArray()),
-            TtftMs = LatencyStats.FromNanoseconds(ttftArray),
-            ItlMs = LatencyStats.FromNanoseconds(itlArray),
-            TpotMs = LatencyStats.FromNanoseconds(tpotArray),
-            E2eMs = LatencyStats.FromNanoseconds(e2eArray),
+            SendLagMs = LatencyStats.OrNull(lag.ToArray()),
+            TtftMs = LatencyStats.OrNull(ttftArray),
+            ItlMs = LatencyStats.OrNull(itlArray),
+            TpotMs = LatencyStats.OrNull(tpotArray),
+            E2eMs = LatencyStats.OrNull(e2eArray),
         };
         return options.Slo is null ? summary : WithSlo(summary, options.Slo, options.SloReference, rows, duration);
     }
@@ -313,6 +323,18 @@ public sealed record ReplaySummary
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
+    /// <summary>The failure budget a run is judged by (<see cref="ReplayOptions.MaxFailedPercent"/>).</summary>
+    public double MaxFailedPercent { get; init; }
+
+    /// <summary>More requests failed than <see cref="MaxFailedPercent"/> allows (or the run sent nothing).</summary>
+    public bool FailedBeyondLimit => RequestsSent == 0 || FailedPercent > MaxFailedPercent;
+
+    /// <summary>The one warning line of a run that failed beyond its budget; null otherwise.</summary>
+    public string? FailureWarning => !FailedBeyondLimit
+        ? null
+        : string.Create(CultureInfo.InvariantCulture,
+            $"WARNING: {Failed} of {RequestsSent} requests failed ({FailedPercent:0.0} %), more than --max-failed {MaxFailedPercent:0.###} % allows{(Failures.Count > 0 ? ": " + string.Join(", ", Failures.Select(f => $"{f.Key} {f.Value}")) : "")}{(RequestsSent == 0 ? " (no request was sent)" : "")}");
+
     /// <summary>A short human-readable table of the headline numbers.</summary>
     public string ToText()
     {
@@ -321,12 +343,7 @@ public sealed record ReplaySummary
         sb.AppendLine(ic, $"requests: {RequestsSent}/{RequestsPlanned} sent, {Completed} completed, {Failed} failed, {Retried} retried{(Failures.Count > 0 ? " (" + string.Join(", ", Failures.Select(f => $"{f.Key}: {f.Value}")) + ")" : "")}{(Interrupted ? ", INTERRUPTED" : "")}");
         sb.AppendLine(ic, $"duration: {DurationSeconds:0.00} s, offered {OfferedRps:0.00} req/s, throughput {RequestThroughputRps:0.00} req/s, {OutputTokenThroughputTps:0.0} output tok/s");
         sb.AppendLine(ic, $"exact input length: {ExactInputPrompts}/{RequestsSent} ({ExactInputRate:P1}); output-count mismatches: {OutputTokenMismatches}; prompt-count mismatches: {PromptTokenMismatches}; no usage: {MissingUsage}");
-        sb.AppendLine("metric          mean       p50       p90       p99       max  (ms)");
-        Line(sb, "send lag", SendLagMs);
-        Line(sb, "TTFT", TtftMs);
-        Line(sb, "ITL", ItlMs);
-        Line(sb, "TPOT", TpotMs);
-        Line(sb, "E2E", E2eMs);
+        AppendTable(sb, [("send lag", SendLagMs), ("TTFT", TtftMs), ("ITL", ItlMs), ("TPOT", TpotMs), ("E2E", E2eMs)]);
         if (GoodputRps is { } g)
         {
             sb.AppendLine(ic, $"goodput: {g:0.00} req/s ({GoodRequests} of {RequestsSent} requests within {GoodputRule})");
@@ -341,6 +358,40 @@ public sealed record ReplaySummary
         return sb.ToString();
     }
 
-    private static void Line(System.Text.StringBuilder sb, string name, LatencyStats s) =>
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{name,-10}{s.Mean,10:0.000}{s.P50,10:0.000}{s.P90,10:0.000}{s.P99,10:0.000}{s.Max,10:0.000}");
+    /// <summary>The latency table: every column as wide as its widest value (a run past 100 s has 9-digit
+    /// milliseconds), and a distribution with no samples printed as absent, never as zeros.</summary>
+    private static void AppendTable(System.Text.StringBuilder sb, (string Name, LatencyStats? Stats)[] rows)
+    {
+        CultureInfo ic = CultureInfo.InvariantCulture;
+        string[] headers = ["mean", "p50", "p90", "p99", "max"];
+        var cells = rows.Select(r => r.Stats is { } s
+            ? new[] { s.Mean, s.P50, s.P90, s.P99, s.Max }.Select(v => v.ToString("0.000", ic)).ToArray()
+            : null).ToArray();
+        int width = cells.Where(c => c is not null).SelectMany(c => c!).Select(c => c.Length + 2).DefaultIfEmpty(0).Max();
+        width = Math.Max(width, 10);
+        sb.Append("metric    ");
+        foreach (string h in headers)
+        {
+            sb.Append(h.PadLeft(width));
+        }
+
+        sb.AppendLine("  (ms)");
+        for (int i = 0; i < rows.Length; i++)
+        {
+            sb.Append(rows[i].Name.PadRight(10));
+            if (cells[i] is not { } values)
+            {
+                sb.AppendLine("  (no samples)");
+                continue;
+            }
+
+            foreach (string v in values)
+            {
+                sb.Append(v.PadLeft(width));
+            }
+
+            sb.AppendLine();
+        }
+
+    }
 }
