@@ -23,6 +23,7 @@ public sealed class ReplayRunner
     private const int WarmupPaced = 1000;
     private const long WarmupIntervalNs = 1_000_000;
     private const int WarmupSettleMs = 500;
+    private const int WarmupTargetRequests = 3;
     private static readonly double s_ticksPerNs = Stopwatch.Frequency / 1e9;
 
     private readonly ReplayOptions _options;
@@ -127,9 +128,10 @@ public sealed class ReplayRunner
             bodies[i] = client.BuildBody(prompt.Text, _plan.Outputs[i]);
         });
 
+        (int Loopback, int Target, int TargetFailed) warmup = default;
         if (_options.Warmup)
         {
-            await WarmupAsync(client, builder, concurrency, cancellationToken);
+            warmup = await WarmupAsync(client, builder, concurrency, cancellationToken);
         }
 
         Directory.CreateDirectory(_options.OutputDirectory);
@@ -237,6 +239,9 @@ public sealed class ReplayRunner
         ReplaySummary summary = ReplaySummary.Build(_options, _trace.Name, _results, interrupted, _plan.Span.TotalSeconds) with
         {
             EffectiveConcurrency = EffectiveConcurrency,
+            WarmupLoopbackRequests = warmup.Loopback,
+            WarmupTargetRequests = warmup.Target,
+            WarmupTargetFailed = warmup.TargetFailed,
             ClientGcCollections = GC.CollectionCount(0) - gcBefore,
             ClientGen2Collections = GC.CollectionCount(2) - gen2Before,
             ClientAllocatedMb = (GC.GetTotalAllocatedBytes() - allocatedBefore) / 1e6,
@@ -248,16 +253,51 @@ public sealed class ReplayRunner
     }
 
     /// <summary>
-    /// The warm-up, not measured: one request that checks endpoint, model and key (failing fast with the server's
-    /// message), then <see cref="WarmupBurst"/> concurrent requests that open connections and <see cref="WarmupPaced"/>
-    /// paced ones 1 ms apart through the run's own send path (a <see cref="DeadlineWaiter"/> and inline sends), then a
-    /// pause for the background compiler: client and server then run tier-1 code from the first measured request on
-    /// (measured: it takes most of the excess send lag out of the first seconds of a 2,000 req/s run).
-    /// The in-flight count never exceeds <paramref name="concurrency"/> when that is set.
+    /// The warm-up, not measured, in two steps. First the client's own code paths — HTTP send, connection pool, SSE
+    /// parsing, the dispatcher's <see cref="DeadlineWaiter"/> and inline sends — against an in-process
+    /// <see cref="LoopbackEndpoint"/>: <see cref="WarmupBurst"/> concurrent requests, <see cref="WarmupPaced"/> paced
+    /// 1 ms apart, then a pause for the background compiler, so the client runs tier-1 code from the first measured
+    /// request on (measured: it takes most of the excess send lag out of the first seconds of a 2,000 req/s run).
+    /// Nothing of this reaches the target. Then <see cref="WarmupTargetRequests"/> short requests to the target: one
+    /// that checks endpoint, model and key (failing fast with the server's message), then the others concurrently,
+    /// which open connections; all of them are reported. The in-flight count never exceeds
+    /// <paramref name="concurrency"/> when that is set.
     /// </summary>
-    private async Task WarmupAsync(OpenAiClient client, PromptBuilder builder, int concurrency, CancellationToken token)
+    private async Task<(int Loopback, int Target, int TargetFailed)> WarmupAsync(OpenAiClient client, PromptBuilder builder, int concurrency, CancellationToken token)
     {
-        byte[] body = client.BuildBody(builder.Build(16, _options.Seed ^ 0xFEEDUL).Text, 2);
+        byte[] body = client.BuildBody(builder.Build(16, WarmupSeed()).Text, 2);
+        int loopbackRequests;
+        await using (var loopback = new LoopbackEndpoint())
+        using (var local = new OpenAiClient(_options with { Endpoint = loopback.BaseAddress }, concurrency))
+        {
+            int inFlight = concurrency > 0 ? Math.Min(WarmupBurst, concurrency) : WarmupBurst;
+            using var gate = new SemaphoreSlim(inFlight, inFlight);
+            var sends = new List<Task>(WarmupBurst + WarmupPaced);
+            for (int i = 0; i < WarmupBurst; i++)
+            {
+                await gate.WaitAsync(token);
+                sends.Add(WarmupOneAsync(local, body, gate, token));
+            }
+
+            await Task.WhenAll(sends);
+            sends.Clear();
+            await Task.Run(
+                () =>
+                {
+                    var waiter = new DeadlineWaiter();
+                    long t0 = Stopwatch.GetTimestamp();
+                    for (int i = 0; i < WarmupPaced; i++)
+                    {
+                        waiter.WaitUntil(t0 + (long)(i * WarmupIntervalNs * s_ticksPerNs), token);
+                        gate.Wait(token);
+                        sends.Add(WarmupOneAsync(local, body, gate, token));
+                    }
+                },
+                token);
+            await Task.WhenAll(sends);
+            loopbackRequests = loopback.Requests;
+        }
+
         var probe = new RequestResult { OutputTokens = 2, InputTokens = 16 };
         await client.SendAsync(body, probe, Stopwatch.GetTimestamp(), token);
         token.ThrowIfCancellationRequested();
@@ -268,33 +308,22 @@ public sealed class ReplayRunner
                 ExitCodes.Failure);
         }
 
-        int inFlight = concurrency > 0 ? Math.Min(WarmupBurst, concurrency) : WarmupBurst;
-        using var gate = new SemaphoreSlim(inFlight, inFlight);
-        var sends = new List<Task>(WarmupBurst + WarmupPaced);
-        for (int i = 0; i < WarmupBurst; i++)
+        int others = concurrency > 0 ? Math.Min(WarmupTargetRequests - 1, Math.Max(0, concurrency - 1)) : WarmupTargetRequests - 1;
+        var rows = new RequestResult[others];
+        var targetSends = new Task[others];
+        for (int i = 0; i < others; i++)
         {
-            await gate.WaitAsync(token);
-            sends.Add(WarmupOneAsync(client, body, gate, token));
+            rows[i] = new RequestResult { OutputTokens = 2, InputTokens = 16 };
+            targetSends[i] = client.SendAsync(body, rows[i], Stopwatch.GetTimestamp(), token);
         }
 
-        await Task.WhenAll(sends);
-        sends.Clear();
-        await Task.Run(
-            () =>
-            {
-                var waiter = new DeadlineWaiter();
-                long t0 = Stopwatch.GetTimestamp();
-                for (int i = 0; i < WarmupPaced; i++)
-                {
-                    waiter.WaitUntil(t0 + (long)(i * WarmupIntervalNs * s_ticksPerNs), token);
-                    gate.Wait(token);
-                    sends.Add(WarmupOneAsync(client, body, gate, token));
-                }
-            },
-            token);
-        await Task.WhenAll(sends);
+        await Task.WhenAll(targetSends);
         await Task.Delay(WarmupSettleMs, token);
+        return (loopbackRequests, 1 + others, rows.Count(r => !r.Succeeded));
     }
+
+    /// <summary>The warm-up prompt's seed: its own stream, unique to the run like the measured prompts.</summary>
+    private ulong WarmupSeed() => _options.Seed ^ 0xFEEDUL;
 
     private static async Task WarmupOneAsync(OpenAiClient client, byte[] body, SemaphoreSlim gate, CancellationToken token)
     {

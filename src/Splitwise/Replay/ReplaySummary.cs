@@ -42,6 +42,16 @@ public sealed record ReplaySummary
 
     public bool Interrupted { get; init; }
 
+    /// <summary>Warm-up requests answered by the in-process loopback endpoint (the client's own code paths; 0 with
+    /// <c>--no-warmup</c>).</summary>
+    public int WarmupLoopbackRequests { get; init; }
+
+    /// <summary>Warm-up requests sent to the target before the run (not measured).</summary>
+    public int WarmupTargetRequests { get; init; }
+
+    /// <summary>Of those, how many failed.</summary>
+    public int WarmupTargetFailed { get; init; }
+
     public int RequestsPlanned { get; init; }
 
     public int RequestsSent { get; init; }
@@ -341,6 +351,11 @@ public sealed record ReplaySummary
         CultureInfo ic = CultureInfo.InvariantCulture;
         var sb = new System.Text.StringBuilder();
         sb.AppendLine(ic, $"requests: {RequestsSent}/{RequestsPlanned} sent, {Completed} completed, {Failed} failed, {Retried} retried{(Failures.Count > 0 ? " (" + string.Join(", ", Failures.Select(f => $"{f.Key}: {f.Value}")) + ")" : "")}{(Interrupted ? ", INTERRUPTED" : "")}");
+        if (WarmupTargetRequests > 0)
+        {
+            sb.AppendLine(ic, $"warm-up: {WarmupTargetRequests} requests to the target ({WarmupTargetFailed} failed), {WarmupLoopbackRequests} to an in-process endpoint; not measured");
+        }
+
         sb.AppendLine(ic, $"duration: {DurationSeconds:0.00} s, offered {OfferedRps:0.00} req/s, throughput {RequestThroughputRps:0.00} req/s, {OutputTokenThroughputTps:0.0} output tok/s");
         sb.AppendLine(ic, $"exact input length: {ExactInputPrompts}/{RequestsSent} ({ExactInputRate:P1}); output-count mismatches: {OutputTokenMismatches}; prompt-count mismatches: {PromptTokenMismatches}; no usage: {MissingUsage}");
         AppendTable(sb, [("send lag", SendLagMs), ("TTFT", TtftMs), ("ITL", ItlMs), ("TPOT", TpotMs), ("E2E", E2eMs)]);

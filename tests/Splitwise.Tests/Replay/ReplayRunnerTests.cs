@@ -66,6 +66,24 @@ public class ReplayRunnerTests
     }
 
     [Fact]
+    public async Task The_warm_up_sends_three_requests_to_the_target_and_reports_their_failures()
+    {
+        const string Ok = "data: {\"choices\":[{\"text\":\" a\"}]}\n\ndata: {\"choices\":[{\"text\":\" b\"}]}\n\ndata: [DONE]\n\n";
+        await using var server = new FakeHttpServer(async (n, stream, socket) =>
+            await FakeHttpServer.WriteAsync(stream, n == 1
+                ? "HTTP/1.1 500 Internal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                : FakeHttpServer.SseHeaders + Ok));
+        var runner = new ReplayRunner(ReplayTestData.Options(server.BaseAddress, ReplayTestData.TempDir()) with { SendMinTokens = false }, ReplayTestData.Uniform(5, 2, output: 2));
+        ReplaySummary summary = await runner.RunAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(5, summary.Completed);
+        Assert.Equal(3, summary.WarmupTargetRequests);
+        Assert.Equal(1, summary.WarmupTargetFailed);
+        Assert.Equal(5 + 3, server.Requests);
+        Assert.Equal(64 + 1000, summary.WarmupLoopbackRequests);
+        Assert.Contains("warm-up: 3 requests to the target (1 failed)", summary.ToText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Replay_against_serve_gets_exact_lengths_and_no_mismatches()
     {
         using EmulatedCluster cluster = ServingFixtures.FastCluster();
