@@ -43,10 +43,12 @@ public static class ReplayCommand
         var serverSpeedup = new Option<double>("--server-speedup") { Description = "The server is 'splitwise serve --speedup S': predict for that time compression", DefaultValueFactory = _ => 1.0 };
         var profile = new Option<string?>("--profile") { Description = "perf_model.csv for --predict (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv)" };
         var maxFailed = new Option<string>("--max-failed") { Description = "Exit 1 with a warning when more than this percentage of requests failed, e.g. 2%", DefaultValueFactory = _ => "0%" };
+        var prefixSeed = new Option<ulong?>("--prefix-seed") { Description = "Seed that makes the prompts unique to a run (default: a fresh one per run, recorded as prefix_seed in summary.json)" };
+        var allowPrefixReuse = new Option<bool>("--allow-prefix-reuse") { Description = "Send the same prompts as every run with this --seed (the server's prefix cache may then serve them)" };
         var noWarmup = new Option<bool>("--no-warmup") { Description = "Skip the unmeasured warm-up request that checks endpoint and model first" };
 
         var command = new Command("replay", "Replay a trace open-loop against an OpenAI-compatible server and measure TTFT, ITL/TPOT, E2E and goodput");
-        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, maxFailed, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
+        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, maxFailed, prefixSeed, allowPrefixReuse, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
         {
             command.Options.Add(o);
         }
@@ -82,6 +84,8 @@ public static class ReplayCommand
                 ApiKey = pr.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"),
                 Seed = pr.GetValue(seed),
                 Warmup = !pr.GetValue(noWarmup),
+                PrefixSeed = pr.GetValue(prefixSeed),
+                AllowPrefixReuse = pr.GetValue(allowPrefixReuse),
                 MaxFailedPercent = ParsePercent(pr.GetValue(maxFailed)!, "--max-failed"),
                 OutputDirectory = pr.GetValue(output)!,
             };

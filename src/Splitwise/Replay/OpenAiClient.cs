@@ -196,6 +196,7 @@ public sealed class OpenAiClient : IDisposable
                 {
                     result.UsageCompletionTokens = chunk.CompletionTokens;
                     result.UsagePromptTokens = chunk.PromptTokens;
+                    result.UsageCachedTokens = chunk.CachedTokens;
                 }
             }
 

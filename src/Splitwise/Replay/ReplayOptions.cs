@@ -59,8 +59,21 @@ public sealed record ReplayOptions
     /// <summary>Optional <c>Authorization: Bearer</c> key.</summary>
     public string? ApiKey { get; init; }
 
-    /// <summary>Seed of the prompt texts (each request's prompt is seeded by this and its index).</summary>
+    /// <summary>Seed of the prompt texts (each request's prompt is seeded by this, its trace row and
+    /// <see cref="PrefixSeed"/>).</summary>
     public ulong Seed { get; init; }
+
+    /// <summary>
+    /// Makes every prompt unique to the run from its first token, so a server's prefix cache (vLLM, SGLang and
+    /// llama.cpp cache by default) cannot serve a repeated run from what an earlier one left behind. Null draws a fresh
+    /// one per run (recorded as <c>prefix_seed</c> in <c>summary.json</c>; pass it back to send the same prompts again).
+    /// Ignored with <see cref="AllowPrefixReuse"/>.
+    /// </summary>
+    public ulong? PrefixSeed { get; init; }
+
+    /// <summary>Prompts depend only on <see cref="Seed"/> and the trace row, so a repeated run sends the same texts
+    /// (and measures the server's prefix cache).</summary>
+    public bool AllowPrefixReuse { get; init; }
 
     /// <summary>
     /// Send one short request before the run (not measured): it checks the endpoint and model, failing fast with the
@@ -119,6 +132,11 @@ public sealed record ReplayOptions
         if (Slo is { NeedsIdealLatency: true } && SloReference is null)
         {
             throw SplitwiseException.Usage($"--slo {Slo}: slowdown SLOs need the reference latencies of the idle DGX-A100; give the performance profile (--profile or $SPLITWISE_PROFILE)");
+        }
+
+        if (AllowPrefixReuse && PrefixSeed is not null)
+        {
+            throw SplitwiseException.Usage("--prefix-seed with --allow-prefix-reuse: a prefix seed makes prompts unique to a run, prefix reuse makes them the same for every run; give one of them");
         }
 
         if (!(MaxFailedPercent >= 0 && MaxFailedPercent <= 100))

@@ -35,6 +35,7 @@ public sealed class ReplayRunner
     private int _done;
     private int _failed;
     private int _ttftCursor;
+    private ulong? _prefixSeed;
 
     public ReplayRunner(ReplayOptions options, Trace trace)
     {
@@ -121,9 +122,10 @@ public sealed class ReplayRunner
         using var client = new OpenAiClient(_options, concurrency);
         byte[][] bodies = new byte[_plan.Count][];
         int[] encoded = new int[_plan.Count];
+        ulong? prefixSeed = _prefixSeed = _options.AllowPrefixReuse ? null : _options.PrefixSeed ?? (ulong)Random.Shared.NextInt64();
         Parallel.For(0, _plan.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
-            BuiltPrompt prompt = builder.Build(_plan.Inputs[i], _options.Seed * 1_000_003UL + (ulong)_plan.TraceIndex[i]);
+            BuiltPrompt prompt = builder.Build(_plan.Inputs[i], PromptSeed(_options.Seed, prefixSeed, _plan.TraceIndex[i]));
             encoded[i] = prompt.EncodedTokens;
             bodies[i] = client.BuildBody(prompt.Text, _plan.Outputs[i]);
         });
@@ -239,6 +241,7 @@ public sealed class ReplayRunner
         ReplaySummary summary = ReplaySummary.Build(_options, _trace.Name, _results, interrupted, _plan.Span.TotalSeconds) with
         {
             EffectiveConcurrency = EffectiveConcurrency,
+            PrefixSeed = _prefixSeed,
             WarmupLoopbackRequests = warmup.Loopback,
             WarmupTargetRequests = warmup.Target,
             WarmupTargetFailed = warmup.TargetFailed,
@@ -323,7 +326,25 @@ public sealed class ReplayRunner
     }
 
     /// <summary>The warm-up prompt's seed: its own stream, unique to the run like the measured prompts.</summary>
-    private ulong WarmupSeed() => _options.Seed ^ 0xFEEDUL;
+    private ulong WarmupSeed() => _options.Seed ^ 0xFEEDUL ^ (_prefixSeed ?? 0) * 0x9E3779B97F4A7C15UL;
+
+    /// <summary>
+    /// The seed of one request's prompt. Every token of a prompt comes from this seed's stream, so with a prefix seed
+    /// the prompt differs from its first token from every other run's (and, but for a 1-in-vocabulary chance per
+    /// token, from every other request's); without one (<c>--allow-prefix-reuse</c>) it depends only on the seed and
+    /// the trace row, as before.
+    /// </summary>
+    internal static ulong PromptSeed(ulong seed, ulong? prefixSeed, int traceIndex)
+    {
+        ulong s = seed * 1_000_003UL + (ulong)traceIndex;
+        if (prefixSeed is not { } p)
+        {
+            return s;
+        }
+
+        var mix = new Splitwise.Tokens.SplitMix64(p ^ (s * 0xD1B54A32D192ED03UL));
+        return mix.Next();
+    }
 
     private static async Task WarmupOneAsync(OpenAiClient client, byte[] body, SemaphoreSlim gate, CancellationToken token)
     {

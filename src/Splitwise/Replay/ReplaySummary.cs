@@ -96,6 +96,23 @@ public sealed record ReplaySummary
     /// <summary>Successful requests whose <c>usage.completion_tokens</c> differed from the trace's output tokens.</summary>
     public int OutputTokenMismatches { get; init; }
 
+    /// <summary>The run's prefix seed (every prompt unique to the run from its first token); null with
+    /// <c>--allow-prefix-reuse</c>.</summary>
+    public ulong? PrefixSeed { get; init; }
+
+    /// <summary>Successful requests whose usage reported <c>prompt_tokens_details.cached_tokens</c>.</summary>
+    public int CachedTokensReported { get; init; }
+
+    /// <summary>Of those, requests with at least one cached prompt token (a prefix-cache hit).</summary>
+    public int PrefixCacheHits { get; init; }
+
+    /// <summary>Sum of <c>cached_tokens</c> over the requests that reported it.</summary>
+    public long CachedPromptTokens { get; init; }
+
+    /// <summary><see cref="CachedPromptTokens"/> ÷ the server's <c>prompt_tokens</c> of the same requests; null when
+    /// no request reported it.</summary>
+    public double? CachedTokenRate { get; init; }
+
     /// <summary>Successful requests without a usage chunk (counts then come from content chunks).</summary>
     public int MissingUsage { get; init; }
 
@@ -160,7 +177,8 @@ public sealed record ReplaySummary
         var tpot = new List<long>();
         var e2e = new List<long>();
         int sent = 0, retried = 0, completed = 0, exact = 0, promptMismatch = 0, outputMismatch = 0, missingUsage = 0;
-        long outputTokens = 0, inputTokens = 0;
+        long outputTokens = 0, inputTokens = 0, cachedTokens = 0, cachedOf = 0;
+        int cachedReported = 0, cacheHits = 0;
         long firstSend = long.MaxValue, lastSend = long.MinValue, lastEnd = long.MinValue;
         foreach (RequestResult? r in rows)
         {
@@ -201,6 +219,14 @@ public sealed record ReplaySummary
             if (r.UsageCompletionTokens < 0)
             {
                 missingUsage++;
+            }
+
+            if (r.UsageCachedTokens >= 0)
+            {
+                cachedReported++;
+                cacheHits += r.UsageCachedTokens > 0 ? 1 : 0;
+                cachedTokens += r.UsageCachedTokens;
+                cachedOf += Math.Max(r.UsagePromptTokens, 0);
             }
 
             if (r.OutputMismatch)
@@ -247,6 +273,10 @@ public sealed record ReplaySummary
             PromptTokenMismatches = promptMismatch,
             OutputTokenMismatches = outputMismatch,
             MissingUsage = missingUsage,
+            CachedTokensReported = cachedReported,
+            PrefixCacheHits = cacheHits,
+            CachedPromptTokens = cachedTokens,
+            CachedTokenRate = cachedReported > 0 && cachedOf > 0 ? (double)cachedTokens / cachedOf : null,
             SendLagMs = LatencyStats.OrNull(lag.ToArray()),
             TtftMs = LatencyStats.OrNull(ttftArray),
             ItlMs = LatencyStats.OrNull(itlArray),
@@ -358,6 +388,11 @@ public sealed record ReplaySummary
 
         sb.AppendLine(ic, $"duration: {DurationSeconds:0.00} s, offered {OfferedRps:0.00} req/s, throughput {RequestThroughputRps:0.00} req/s, {OutputTokenThroughputTps:0.0} output tok/s");
         sb.AppendLine(ic, $"exact input length: {ExactInputPrompts}/{RequestsSent} ({ExactInputRate:P1}); output-count mismatches: {OutputTokenMismatches}; prompt-count mismatches: {PromptTokenMismatches}; no usage: {MissingUsage}");
+        if (CachedTokensReported > 0)
+        {
+            sb.AppendLine(ic, $"prefix cache: {PrefixCacheHits} of {CachedTokensReported} requests hit, {CachedPromptTokens} prompt tokens cached ({CachedTokenRate ?? 0:P1}); {(PrefixSeed is { } ps ? $"prompts unique to this run (prefix seed {ps})" : "prefix reuse allowed")}");
+        }
+
         AppendTable(sb, [("send lag", SendLagMs), ("TTFT", TtftMs), ("ITL", ItlMs), ("TPOT", TpotMs), ("E2E", E2eMs)]);
         if (GoodputRps is { } g)
         {

@@ -28,6 +28,10 @@ public sealed class RequestResult
     /// <summary><c>usage.prompt_tokens</c> reported by the server, or -1.</summary>
     public int UsagePromptTokens { get; set; } = -1;
 
+    /// <summary><c>usage.prompt_tokens_details.cached_tokens</c> — prompt tokens the server's prefix cache already
+    /// held — or -1 when the server did not report it.</summary>
+    public int UsageCachedTokens { get; set; } = -1;
+
     /// <summary><c>usage.completion_tokens</c> reported by the server, or -1.</summary>
     public int UsageCompletionTokens { get; set; } = -1;
 
