@@ -26,7 +26,7 @@ public static class ReplayCommand
         var duration = new Option<string?>("--duration") { Description = "Replay arrivals within this much trace time, e.g. 2m, 90s" };
         var count = new Option<int?>("--count") { Description = "Replay at most this many requests" };
         var api = new Option<string>("--api") { Description = "completions or chat", DefaultValueFactory = _ => "completions" };
-        var tokenizer = new Option<string>("--tokenizer") { Description = "cl100k_base, o200k_base, gpt2 or a tokenizer.json path", DefaultValueFactory = _ => "cl100k_base" };
+        var tokenizer = new Option<string>("--tokenizer") { Description = "cl100k_base, o200k_base, gpt2, a tokenizer.json (byte-level BPE, SentencePiece BPE, Unigram) or a SentencePiece .model path", DefaultValueFactory = _ => "cl100k_base" };
         var slo = new Option<string?>("--slo") { Description = "SLOs to judge and goodput, as in simulate: ttft_p99=2s,tbt_p99=200ms,itl_p99=100ms; slowdowns vs an idle DGX-A100 (e2e_p50=1.25x, paper); per-request goodput bounds ttft=2s" };
         var timeout = new Option<string>("--timeout") { Description = "Per-request timeout", DefaultValueFactory = _ => "10m" };
         var apiKey = new Option<string?>("--api-key") { Description = "Bearer key (default $OPENAI_API_KEY)" };
