@@ -45,10 +45,11 @@ public static class ReplayCommand
         var maxFailed = new Option<string>("--max-failed") { Description = "Exit 1 with a warning when more than this percentage of requests failed, e.g. 2%", DefaultValueFactory = _ => "0%" };
         var prefixSeed = new Option<ulong?>("--prefix-seed") { Description = "Seed that makes the prompts unique to a run (default: a fresh one per run, recorded as prefix_seed in summary.json)" };
         var allowPrefixReuse = new Option<bool>("--allow-prefix-reuse") { Description = "Send the same prompts as every run with this --seed (the server's prefix cache may then serve them)" };
+        var noCalibrate = new Option<bool>("--no-calibrate") { Description = "Skip the two start-up probes that find what the server adds to prompts (BOS, chat template)" };
         var noWarmup = new Option<bool>("--no-warmup") { Description = "Skip the unmeasured warm-up request that checks endpoint and model first" };
 
         var command = new Command("replay", "Replay a trace open-loop against an OpenAI-compatible server and measure TTFT, ITL/TPOT, E2E and goodput");
-        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, maxFailed, prefixSeed, allowPrefixReuse, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
+        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, noCalibrate, maxFailed, prefixSeed, allowPrefixReuse, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
         {
             command.Options.Add(o);
         }
@@ -84,6 +85,7 @@ public static class ReplayCommand
                 ApiKey = pr.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"),
                 Seed = pr.GetValue(seed),
                 Warmup = !pr.GetValue(noWarmup),
+                Calibrate = !pr.GetValue(noCalibrate),
                 PrefixSeed = pr.GetValue(prefixSeed),
                 AllowPrefixReuse = pr.GetValue(allowPrefixReuse),
                 MaxFailedPercent = ParsePercent(pr.GetValue(maxFailed)!, "--max-failed"),
@@ -134,6 +136,11 @@ public static class ReplayCommand
                 await context.Output.WriteLineAsync(Compare("E2E", summary.E2eMs, predicted.E2e));
             }
             await context.Error.WriteLineAsync($"wrote {Path.Combine(options.OutputDirectory, "requests.csv")}, requests.jsonl, summary.json, report.html");
+            if (summary.PromptWarning is { } promptWarning)
+            {
+                await context.Error.WriteLineAsync(promptWarning);
+            }
+
             if (summary.FailureWarning is { } warning)
             {
                 await context.Error.WriteLineAsync(warning);

@@ -73,7 +73,19 @@ public sealed class OpenAiClient : IDisposable
     public byte[] BuildBody(string prompt, int outputTokens)
     {
         ArgumentNullException.ThrowIfNull(prompt);
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(prompt.Length + 256);
+        return BuildBody(new PromptPayload(prompt, null, -1), outputTokens);
+    }
+
+    /// <summary>The JSON body of one streaming request: the prompt as text, or as token ids (<c>/v1/completions</c>
+    /// only: the chat API takes text).</summary>
+    public byte[] BuildBody(PromptPayload prompt, int outputTokens)
+    {
+        if (prompt.Ids is not null && _options.Api == OpenAiApi.Chat)
+        {
+            throw new ArgumentException("the chat API takes text, not token ids", nameof(prompt));
+        }
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>((prompt.Text?.Length ?? prompt.Ids!.Length * 7) + 256);
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
@@ -83,13 +95,23 @@ public sealed class OpenAiClient : IDisposable
                 json.WriteStartArray("messages");
                 json.WriteStartObject();
                 json.WriteString("role", "user");
-                json.WriteString("content", prompt);
+                json.WriteString("content", prompt.Text);
                 json.WriteEndObject();
+                json.WriteEndArray();
+            }
+            else if (prompt.Ids is { } ids)
+            {
+                json.WriteStartArray("prompt");
+                foreach (int id in ids)
+                {
+                    json.WriteNumberValue(id);
+                }
+
                 json.WriteEndArray();
             }
             else
             {
-                json.WriteString("prompt", prompt);
+                json.WriteString("prompt", prompt.Text);
             }
 
             int max = Math.Max(1, outputTokens);
@@ -126,7 +148,7 @@ public sealed class OpenAiClient : IDisposable
     /// Sends one request and reads its stream to the end, filling <paramref name="result"/>. Never throws except for
     /// cancellation of the whole run (<paramref name="runToken"/>); every other failure is recorded in the result.
     /// </summary>
-    /// <param name="body">The request body from <see cref="BuildBody"/>.</param>
+    /// <param name="body">The request body from <see cref="BuildBody(PromptPayload, int)"/>.</param>
     /// <param name="result">The row to fill; <see cref="RequestResult.SentNs"/> is set here.</param>
     /// <param name="runStartTimestamp">The <see cref="Stopwatch"/> timestamp of the run's time zero.</param>
     /// <param name="runToken">Cancels the whole run.</param>

@@ -90,6 +90,11 @@ public sealed record ReplayOptions
     /// time compression).</summary>
     public ISloReference? SloReference { get; init; }
 
+    /// <summary>Before the run, send two probes of known length and build every prompt shorter by what the server
+    /// adds (BOS, chat template), so that the server's <c>prompt_tokens</c> equals the trace's input tokens; needs
+    /// <see cref="IncludeUsage"/>.</summary>
+    public bool Calibrate { get; init; } = true;
+
     /// <summary>The run fails (exit code 1, one warning line) when more than this percentage of the sent requests
     /// failed; 0 means any failure fails the run.</summary>
     public double MaxFailedPercent { get; init; }

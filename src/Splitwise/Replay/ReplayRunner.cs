@@ -116,25 +116,29 @@ public sealed class ReplayRunner
     /// </summary>
     public async Task<ReplaySummary> RunAsync(CancellationToken cancellationToken)
     {
-        var builder = new PromptBuilder(TextTokenizer.Create(_options.Tokenizer));
         int concurrency = _options.MaxConcurrency > 0 ? _options.MaxConcurrency : OpenFileLimitConcurrency();
         EffectiveConcurrency = concurrency;
         using var client = new OpenAiClient(_options, concurrency);
-        byte[][] bodies = new byte[_plan.Count][];
-        int[] encoded = new int[_plan.Count];
+        IPromptSource source = CreatePromptSource(_options);
         ulong? prefixSeed = _prefixSeed = _options.AllowPrefixReuse ? null : _options.PrefixSeed ?? (ulong)Random.Shared.NextInt64();
-        Parallel.For(0, _plan.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
-        {
-            BuiltPrompt prompt = builder.Build(_plan.Inputs[i], PromptSeed(_options.Seed, prefixSeed, _plan.TraceIndex[i]));
-            encoded[i] = prompt.EncodedTokens;
-            bodies[i] = client.BuildBody(prompt.Text, _plan.Outputs[i]);
-        });
-
         (int Loopback, int Target, int TargetFailed) warmup = default;
         if (_options.Warmup)
         {
-            warmup = await WarmupAsync(client, builder, concurrency, cancellationToken);
+            warmup = await WarmupAsync(client, source, concurrency, cancellationToken);
         }
+
+        ServerCalibration? calibration = _options.Calibrate && _options.IncludeUsage
+            ? await ServerCalibration.MeasureAsync(client, source, WarmupSeed() + 1, cancellationToken)
+            : null;
+        int added = calibration?.AddedTokens ?? 0;
+        byte[][] bodies = new byte[_plan.Count][];
+        int[] encoded = new int[_plan.Count];
+        await Parallel.ForAsync(0, _plan.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = source.Parallelism }, async (i, token) =>
+        {
+            PromptPayload prompt = await source.BuildAsync(Math.Max(1, _plan.Inputs[i] - added), PromptSeed(_options.Seed, prefixSeed, _plan.TraceIndex[i]), token);
+            encoded[i] = prompt.EncodedTokens;
+            bodies[i] = client.BuildBody(prompt, _plan.Outputs[i]);
+        });
 
         Directory.CreateDirectory(_options.OutputDirectory);
         bool interrupted = false;
@@ -179,6 +183,7 @@ public sealed class ReplayRunner
                     ScheduledNs = _plan.OffsetNs[i],
                     InputTokens = _plan.Inputs[i],
                     PromptTokensEncoded = encoded[i],
+                    ServerAddedTokens = added,
                     OutputTokens = _plan.Outputs[i],
                 };
             }
@@ -242,6 +247,7 @@ public sealed class ReplayRunner
         {
             EffectiveConcurrency = EffectiveConcurrency,
             PrefixSeed = _prefixSeed,
+            Calibration = calibration,
             WarmupLoopbackRequests = warmup.Loopback,
             WarmupTargetRequests = warmup.Target,
             WarmupTargetFailed = warmup.TargetFailed,
@@ -266,9 +272,9 @@ public sealed class ReplayRunner
     /// which open connections; all of them are reported. The in-flight count never exceeds
     /// <paramref name="concurrency"/> when that is set.
     /// </summary>
-    private async Task<(int Loopback, int Target, int TargetFailed)> WarmupAsync(OpenAiClient client, PromptBuilder builder, int concurrency, CancellationToken token)
+    private async Task<(int Loopback, int Target, int TargetFailed)> WarmupAsync(OpenAiClient client, IPromptSource source, int concurrency, CancellationToken token)
     {
-        byte[] body = client.BuildBody(builder.Build(16, WarmupSeed()).Text, 2);
+        byte[] body = client.BuildBody(await source.BuildAsync(16, WarmupSeed(), token), 2);
         int loopbackRequests;
         await using (var loopback = new LoopbackEndpoint())
         using (var local = new OpenAiClient(_options with { Endpoint = loopback.BaseAddress }, concurrency))
@@ -324,6 +330,10 @@ public sealed class ReplayRunner
         await Task.Delay(WarmupSettleMs, token);
         return (loopbackRequests, 1 + others, rows.Count(r => !r.Succeeded));
     }
+
+    /// <summary>The prompt source <see cref="ReplayOptions.Tokenizer"/> names.</summary>
+    internal static IPromptSource CreatePromptSource(ReplayOptions options) =>
+        new LocalPromptSource(new PromptBuilder(TextTokenizer.Create(options.Tokenizer)));
 
     /// <summary>The warm-up prompt's seed: its own stream, unique to the run like the measured prompts.</summary>
     private ulong WarmupSeed() => _options.Seed ^ 0xFEEDUL ^ (_prefixSeed ?? 0) * 0x9E3779B97F4A7C15UL;

@@ -90,6 +90,13 @@ public sealed record ReplaySummary
 
     public double ExactInputRate { get; init; }
 
+    /// <summary>What the start-up calibration found the server adds to prompts; null when it did not run.</summary>
+    public ServerCalibration? Calibration { get; init; }
+
+    /// <summary>The server's <c>prompt_tokens</c> ÷ the trace's input tokens over the successful requests that reported
+    /// usage (1 everywhere when every prompt was exact); null when none did.</summary>
+    public RatioStats? PromptCountRatio { get; init; }
+
     /// <summary>Successful requests whose <c>usage.prompt_tokens</c> differed from the trace's input tokens.</summary>
     public int PromptTokenMismatches { get; init; }
 
@@ -176,6 +183,7 @@ public sealed record ReplaySummary
         var itl = new List<long>();
         var tpot = new List<long>();
         var e2e = new List<long>();
+        var promptRatio = new List<double>();
         int sent = 0, retried = 0, completed = 0, exact = 0, promptMismatch = 0, outputMismatch = 0, missingUsage = 0;
         long outputTokens = 0, inputTokens = 0, cachedTokens = 0, cachedOf = 0;
         int cachedReported = 0, cacheHits = 0;
@@ -238,6 +246,11 @@ public sealed record ReplaySummary
             {
                 promptMismatch++;
             }
+
+            if (r.UsagePromptTokens >= 0 && r.InputTokens > 0)
+            {
+                promptRatio.Add((double)r.UsagePromptTokens / r.InputTokens);
+            }
         }
 
         double duration = completed > 0 ? (lastEnd - firstSend) / 1e9 : 0;
@@ -273,6 +286,7 @@ public sealed record ReplaySummary
             PromptTokenMismatches = promptMismatch,
             OutputTokenMismatches = outputMismatch,
             MissingUsage = missingUsage,
+            PromptCountRatio = RatioStats.Of(promptRatio),
             CachedTokensReported = cachedReported,
             PrefixCacheHits = cacheHits,
             CachedPromptTokens = cachedTokens,
@@ -375,6 +389,13 @@ public sealed record ReplaySummary
         : string.Create(CultureInfo.InvariantCulture,
             $"WARNING: {Failed} of {RequestsSent} requests failed ({FailedPercent:0.0} %), more than --max-failed {MaxFailedPercent:0.###} % allows{(Failures.Count > 0 ? ": " + string.Join(", ", Failures.Select(f => $"{f.Key} {f.Value}")) : "")}{(RequestsSent == 0 ? " (no request was sent)" : "")}");
 
+    /// <summary>The loud line of a run whose prompts were not the trace's length by the server's count; null when
+    /// they were.</summary>
+    public string? PromptWarning => PromptTokenMismatches == 0
+        ? null
+        : string.Create(CultureInfo.InvariantCulture,
+            $"WARNING: {PromptTokenMismatches} of {Completed} prompts were not the trace's length by the server's count (server/trace p50 {PromptCountRatio?.P50 ?? double.NaN:0.000}); give the served model's tokenizer (--tokenizer tokenizer.json|.model|server)");
+
     /// <summary>A short human-readable table of the headline numbers.</summary>
     public string ToText()
     {
@@ -387,7 +408,21 @@ public sealed record ReplaySummary
         }
 
         sb.AppendLine(ic, $"duration: {DurationSeconds:0.00} s, offered {OfferedRps:0.00} req/s, throughput {RequestThroughputRps:0.00} req/s, {OutputTokenThroughputTps:0.0} output tok/s");
-        sb.AppendLine(ic, $"exact input length: {ExactInputPrompts}/{RequestsSent} ({ExactInputRate:P1}); output-count mismatches: {OutputTokenMismatches}; prompt-count mismatches: {PromptTokenMismatches}; no usage: {MissingUsage}");
+        if (Calibration is not null)
+        {
+            sb.AppendLine(Calibration.Describe());
+        }
+
+        sb.AppendLine(ic, $"exact input length (server's count): {ExactInputPrompts}/{RequestsSent} ({ExactInputRate:P1}); output-count mismatches: {OutputTokenMismatches}; prompt-count mismatches: {PromptTokenMismatches}; no usage: {MissingUsage}");
+        if (PromptCountRatio is { } ratio)
+        {
+            sb.AppendLine(ic, $"server/trace prompt tokens: min {ratio.Min:0.000}, p50 {ratio.P50:0.000}, p99 {ratio.P99:0.000}, max {ratio.Max:0.000} over {ratio.Count} requests");
+        }
+
+        if (PromptWarning is { } warning)
+        {
+            sb.AppendLine(warning);
+        }
         if (CachedTokensReported > 0)
         {
             sb.AppendLine(ic, $"prefix cache: {PrefixCacheHits} of {CachedTokensReported} requests hit, {CachedPromptTokens} prompt tokens cached ({CachedTokenRate ?? 0:P1}); {(PrefixSeed is { } ps ? $"prompts unique to this run (prefix seed {ps})" : "prefix reuse allowed")}");
@@ -443,5 +478,23 @@ public sealed record ReplaySummary
             sb.AppendLine();
         }
 
+    }
+}
+
+/// <summary>Summary of a distribution of ratios (nearest-rank percentiles of the sorted values).</summary>
+public sealed record RatioStats(int Count, double Min, double P50, double P99, double Max)
+{
+    /// <summary>Null for no values.</summary>
+    public static RatioStats? Of(List<double> values)
+    {
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        double[] sorted = [.. values];
+        Array.Sort(sorted);
+        double At(double p) => sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
+        return new RatioStats(sorted.Length, Math.Round(sorted[0], 6), Math.Round(At(50), 6), Math.Round(At(99), 6), Math.Round(sorted[^1], 6));
     }
 }

@@ -25,6 +25,10 @@ public sealed class RequestResult
 
     public int OutputTokens { get; init; }
 
+    /// <summary>Tokens the server adds to every prompt, as calibrated (BOS, chat template); the prompt was built that
+    /// much shorter.</summary>
+    public int ServerAddedTokens { get; init; }
+
     /// <summary><c>usage.prompt_tokens</c> reported by the server, or -1.</summary>
     public int UsagePromptTokens { get; set; } = -1;
 
@@ -71,7 +75,9 @@ public sealed class RequestResult
     /// <summary>TPOT = (E2E − TTFT) / (output tokens − 1); -1 with fewer than two tokens.</summary>
     public long TpotNs => Succeeded && CompletionTokens > 1 && TtftNs >= 0 ? (E2eNs - TtftNs) / (CompletionTokens - 1) : -1;
 
-    public bool IsExactInput => PromptTokensEncoded == InputTokens;
+    /// <summary>The prompt had the trace's input length by the server's count (<c>usage.prompt_tokens</c>) where the
+    /// server reported it, else by ours plus what the server was calibrated to add.</summary>
+    public bool IsExactInput => UsagePromptTokens >= 0 ? UsagePromptTokens == InputTokens : PromptTokensEncoded + ServerAddedTokens == InputTokens;
 
     /// <summary>True when the server reported a completion count different from the trace's output tokens.</summary>
     public bool OutputMismatch => Succeeded && UsageCompletionTokens >= 0 && UsageCompletionTokens != OutputTokens;

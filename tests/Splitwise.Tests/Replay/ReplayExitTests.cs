@@ -29,7 +29,7 @@ public class ReplayExitTests
     });
 
     private static string[] Args(Uri endpoint, string trace, string outDir, params string[] more) =>
-        ["replay", "--endpoint", endpoint.ToString(), "--model", "m", "--trace", trace, "--out", outDir, "--no-warmup", "--max-concurrency", "1", .. more];
+        ["replay", "--endpoint", endpoint.ToString(), "--model", "m", "--trace", trace, "--out", outDir, "--no-warmup", "--no-calibrate", "--max-concurrency", "1", .. more];
 
     [Fact]
     public async Task Failures_beyond_max_failed_exit_1_with_one_warning_line()

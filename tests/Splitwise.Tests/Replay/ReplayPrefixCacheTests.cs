@@ -50,7 +50,7 @@ public class ReplayPrefixCacheTests
 
     private static async Task<ReplaySummary> RunAsync(CachingServer server, Func<ReplayOptions, ReplayOptions> configure, string? dir = null)
     {
-        ReplayOptions options = configure(ReplayTestData.Options(server.Server.BaseAddress, dir ?? ReplayTestData.TempDir()) with { Warmup = false, SendMinTokens = false });
+        ReplayOptions options = configure(ReplayTestData.Options(server.Server.BaseAddress, dir ?? ReplayTestData.TempDir()) with { Warmup = false, Calibrate = false, SendMinTokens = false });
         var runner = new ReplayRunner(options, ReplayTestData.Uniform(12, 2, input: 60, output: 2));
         return await runner.RunAsync(TestContext.Current.CancellationToken);
     }

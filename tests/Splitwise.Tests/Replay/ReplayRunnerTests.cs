@@ -32,7 +32,7 @@ public class ReplayRunnerTests
         string dir = ReplayTestData.TempDir();
         // Request numbers 3 and 4 of every 5 are reset: a request reset on its first attempt is retried once on a fresh
         // connection, reset again there, and counted as failed (and retried).
-        var runner = new ReplayRunner(ReplayTestData.Options(server.BaseAddress, dir) with { MaxConcurrency = 1, SendMinTokens = false, Warmup = false }, ReplayTestData.Uniform(8, 5, output: 2));
+        var runner = new ReplayRunner(ReplayTestData.Options(server.BaseAddress, dir) with { MaxConcurrency = 1, SendMinTokens = false, Warmup = false, Calibrate = false }, ReplayTestData.Uniform(8, 5, output: 2));
         ReplaySummary summary = await runner.RunAsync(TestContext.Current.CancellationToken);
         Assert.Equal(8, summary.RequestsSent);
         Assert.Equal(2, summary.Completed);
@@ -52,7 +52,7 @@ public class ReplayRunnerTests
     {
         await using FakeHttpServer server = FakeHttpServer.ClosingAfterEachResponse(tokens: 3);
         string dir = ReplayTestData.TempDir();
-        var options = ReplayTestData.Options(server.BaseAddress, dir) with { MaxConcurrency = 2, Warmup = false };
+        var options = ReplayTestData.Options(server.BaseAddress, dir) with { MaxConcurrency = 2, Warmup = false, Calibrate = false };
         var runner = new ReplayRunner(options, ReplayTestData.Uniform(30, 2, output: 3));
         ReplaySummary summary = await runner.RunAsync(TestContext.Current.CancellationToken);
         Assert.Equal(30, summary.Completed);
@@ -73,7 +73,7 @@ public class ReplayRunnerTests
             await FakeHttpServer.WriteAsync(stream, n == 1
                 ? "HTTP/1.1 500 Internal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
                 : FakeHttpServer.SseHeaders + Ok));
-        var runner = new ReplayRunner(ReplayTestData.Options(server.BaseAddress, ReplayTestData.TempDir()) with { SendMinTokens = false }, ReplayTestData.Uniform(5, 2, output: 2));
+        var runner = new ReplayRunner(ReplayTestData.Options(server.BaseAddress, ReplayTestData.TempDir()) with { SendMinTokens = false, Calibrate = false }, ReplayTestData.Uniform(5, 2, output: 2));
         ReplaySummary summary = await runner.RunAsync(TestContext.Current.CancellationToken);
         Assert.Equal(5, summary.Completed);
         Assert.Equal(3, summary.WarmupTargetRequests);
