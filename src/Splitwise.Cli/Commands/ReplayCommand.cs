@@ -26,7 +26,7 @@ public static class ReplayCommand
         var duration = new Option<string?>("--duration") { Description = "Replay arrivals within this much trace time, e.g. 2m, 90s" };
         var count = new Option<int?>("--count") { Description = "Replay at most this many requests" };
         var api = new Option<string>("--api") { Description = "completions or chat", DefaultValueFactory = _ => "completions" };
-        var tokenizer = new Option<string>("--tokenizer") { Description = "cl100k_base, o200k_base, gpt2, a tokenizer.json (byte-level BPE, SentencePiece BPE, Unigram) or a SentencePiece .model path", DefaultValueFactory = _ => "cl100k_base" };
+        var tokenizer = new Option<string>("--tokenizer") { Description = "cl100k_base, o200k_base, gpt2, a tokenizer.json (byte-level BPE, SentencePiece BPE, Unigram), a SentencePiece .model path, or server (its /tokenize and /detokenize)", DefaultValueFactory = _ => "cl100k_base" };
         var slo = new Option<string?>("--slo") { Description = "SLOs to judge and goodput, as in simulate: ttft_p99=2s,tbt_p99=200ms,itl_p99=100ms; slowdowns vs an idle DGX-A100 (e2e_p50=1.25x, paper); per-request goodput bounds ttft=2s" };
         var timeout = new Option<string>("--timeout") { Description = "Per-request timeout", DefaultValueFactory = _ => "10m" };
         var apiKey = new Option<string?>("--api-key") { Description = "Bearer key (default $OPENAI_API_KEY)" };
@@ -45,11 +45,12 @@ public static class ReplayCommand
         var maxFailed = new Option<string>("--max-failed") { Description = "Exit 1 with a warning when more than this percentage of requests failed, e.g. 2%", DefaultValueFactory = _ => "0%" };
         var prefixSeed = new Option<ulong?>("--prefix-seed") { Description = "Seed that makes the prompts unique to a run (default: a fresh one per run, recorded as prefix_seed in summary.json)" };
         var allowPrefixReuse = new Option<bool>("--allow-prefix-reuse") { Description = "Send the same prompts as every run with this --seed (the server's prefix cache may then serve them)" };
+        var promptText = new Option<bool>("--prompt-text") { Description = "With --tokenizer server, send prompts as text instead of token ids" };
         var noCalibrate = new Option<bool>("--no-calibrate") { Description = "Skip the two start-up probes that find what the server adds to prompts (BOS, chat template)" };
         var noWarmup = new Option<bool>("--no-warmup") { Description = "Skip the unmeasured warm-up request that checks endpoint and model first" };
 
         var command = new Command("replay", "Replay a trace open-loop against an OpenAI-compatible server and measure TTFT, ITL/TPOT, E2E and goodput");
-        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, noCalibrate, maxFailed, prefixSeed, allowPrefixReuse, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
+        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, noCalibrate, promptText, maxFailed, prefixSeed, allowPrefixReuse, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
         {
             command.Options.Add(o);
         }
@@ -86,6 +87,7 @@ public static class ReplayCommand
                 Seed = pr.GetValue(seed),
                 Warmup = !pr.GetValue(noWarmup),
                 Calibrate = !pr.GetValue(noCalibrate),
+                PromptAsText = pr.GetValue(promptText),
                 PrefixSeed = pr.GetValue(prefixSeed),
                 AllowPrefixReuse = pr.GetValue(allowPrefixReuse),
                 MaxFailedPercent = ParsePercent(pr.GetValue(maxFailed)!, "--max-failed"),

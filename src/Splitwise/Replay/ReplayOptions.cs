@@ -26,8 +26,15 @@ public sealed record ReplayOptions
 
     public OpenAiApi Api { get; init; } = OpenAiApi.Completions;
 
-    /// <summary>Tokenizer for exact-length prompts: a tiktoken encoding name or a tokenizer.json path.</summary>
+    /// <summary>The <see cref="Tokenizer"/> that means the server's own <c>/tokenize</c> and <c>/detokenize</c>.</summary>
+    public const string ServerTokenizer = "server";
+
+    /// <summary>Tokenizer for exact-length prompts: a tiktoken encoding name, a tokenizer.json or SentencePiece .model
+    /// path, or <see cref="ServerTokenizer"/>.</summary>
     public string Tokenizer { get; init; } = "cl100k_base";
+
+    /// <summary>With the server's tokenizer, send prompts as text even where token ids could be sent.</summary>
+    public bool PromptAsText { get; init; }
 
     /// <summary>Time compression: 2 sends the trace twice as fast.</summary>
     public double Speedup { get; init; } = 1.0;

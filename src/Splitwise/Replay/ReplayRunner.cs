@@ -119,7 +119,8 @@ public sealed class ReplayRunner
         int concurrency = _options.MaxConcurrency > 0 ? _options.MaxConcurrency : OpenFileLimitConcurrency();
         EffectiveConcurrency = concurrency;
         using var client = new OpenAiClient(_options, concurrency);
-        IPromptSource source = CreatePromptSource(_options);
+        IPromptSource source = await CreatePromptSourceAsync(_options, cancellationToken);
+        using var disposeSource = source as IDisposable;
         ulong? prefixSeed = _prefixSeed = _options.AllowPrefixReuse ? null : _options.PrefixSeed ?? (ulong)Random.Shared.NextInt64();
         (int Loopback, int Target, int TargetFailed) warmup = default;
         if (_options.Warmup)
@@ -332,8 +333,10 @@ public sealed class ReplayRunner
     }
 
     /// <summary>The prompt source <see cref="ReplayOptions.Tokenizer"/> names.</summary>
-    internal static IPromptSource CreatePromptSource(ReplayOptions options) =>
-        new LocalPromptSource(new PromptBuilder(TextTokenizer.Create(options.Tokenizer)));
+    internal static async Task<IPromptSource> CreatePromptSourceAsync(ReplayOptions options, CancellationToken token) =>
+        options.Tokenizer == ReplayOptions.ServerTokenizer
+            ? await ServerPromptSource.CreateAsync(options, token)
+            : new LocalPromptSource(new PromptBuilder(TextTokenizer.Create(options.Tokenizer)));
 
     /// <summary>The warm-up prompt's seed: its own stream, unique to the run like the measured prompts.</summary>
     private ulong WarmupSeed() => _options.Seed ^ 0xFEEDUL ^ (_prefixSeed ?? 0) * 0x9E3779B97F4A7C15UL;

@@ -115,7 +115,9 @@ public sealed class OpenAiServer : IAsyncDisposable
         app.MapGet("/v1/models", (HttpContext ctx) => ModelsAsync(ctx));
         app.MapGet("/health", () => Results.Text("ok\n", "text/plain"));
         app.MapGet("/metrics", (HttpContext ctx) => MetricsAsync(ctx));
-        app.MapFallback((HttpContext ctx) => WriteErrorAsync(ctx, new ApiError(404, $"no route {ctx.Request.Method} {ctx.Request.Path}; this server has /v1/completions, /v1/chat/completions, /v1/models, /health and /metrics", "not_found_error")));
+        app.MapPost("/tokenize", (HttpContext ctx) => TokenizeAsync(ctx, detokenize: false));
+        app.MapPost("/detokenize", (HttpContext ctx) => TokenizeAsync(ctx, detokenize: true));
+        app.MapFallback((HttpContext ctx) => WriteErrorAsync(ctx, new ApiError(404, $"no route {ctx.Request.Method} {ctx.Request.Path}; this server has /v1/completions, /v1/chat/completions, /v1/models, /tokenize, /detokenize, /health and /metrics", "not_found_error")));
     }
 
     private bool Authorized(HttpContext ctx)
@@ -158,6 +160,78 @@ public sealed class OpenAiServer : IAsyncDisposable
         }
 
         await ctx.Response.Body.WriteAsync(buffer.WrittenMemory, ctx.RequestAborted);
+    }
+
+    /// <summary>
+    /// vLLM's <c>/tokenize</c> (<c>{"prompt": text}</c>, llama.cpp's <c>{"content": text}</c> too) → <c>{"count",
+    /// "max_model_len", "tokens"}</c>, and <c>/detokenize</c> (<c>{"tokens": [...]}</c>) → <c>{"prompt"}</c>, with
+    /// the served tokenizer; no special tokens are added (the emulator adds none to prompts either).
+    /// </summary>
+    private async Task TokenizeAsync(HttpContext ctx, bool detokenize)
+    {
+        try
+        {
+            if (!Authorized(ctx))
+            {
+                throw Unauthorized();
+            }
+
+            byte[] body = await ReadBodyAsync(ctx);
+            using JsonDocument doc = ParseJson(body);
+            JsonElement root = doc.RootElement;
+            var buffer = new ArrayBufferWriter<byte>(256);
+            using (var json = new Utf8JsonWriter(buffer, s_json))
+            {
+                json.WriteStartObject();
+                if (detokenize)
+                {
+                    if (!root.TryGetProperty("tokens", out JsonElement tokens) || tokens.ValueKind != JsonValueKind.Array
+                        || tokens.EnumerateArray().Any(t => t.ValueKind != JsonValueKind.Number || !t.TryGetInt32(out int v) || v < 0 || v >= _filler.Tokenizer.VocabularySize))
+                    {
+                        throw new ApiError(400, $"'tokens' must be an array of token ids below {_filler.Tokenizer.VocabularySize}", param: "tokens");
+                    }
+
+                    json.WriteString("prompt", _filler.Tokenizer.Decode(tokens.EnumerateArray().Select(t => t.GetInt32()).ToArray()));
+                }
+                else
+                {
+                    string? text = (root.TryGetProperty("prompt", out JsonElement p) || root.TryGetProperty("content", out p)) && p.ValueKind == JsonValueKind.String
+                        ? p.GetString()
+                        : throw new ApiError(400, "'prompt' (or 'content') must be a string", param: "prompt");
+                    IReadOnlyList<int> ids = _filler.Tokenizer.Encode(text!);
+                    json.WriteNumber("count", ids.Count);
+                    json.WriteNumber("max_model_len", _cluster.MaxRequestTokens);
+                    json.WriteStartArray("tokens");
+                    foreach (int id in ids)
+                    {
+                        json.WriteNumberValue(id);
+                    }
+
+                    json.WriteEndArray();
+                }
+
+                json.WriteEndObject();
+            }
+
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.Body.WriteAsync(buffer.WrittenMemory, ctx.RequestAborted);
+        }
+        catch (ApiError error)
+        {
+            await WriteErrorAsync(ctx, error);
+        }
+    }
+
+    private static JsonDocument ParseJson(byte[] body)
+    {
+        try
+        {
+            return JsonDocument.Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            throw new ApiError(400, "the body is not valid JSON: " + ex.Message);
+        }
     }
 
     private static ApiError Unauthorized() => new(401, "missing or wrong API key: send 'Authorization: Bearer KEY'", "authentication_error", code: "invalid_api_key");
