@@ -41,7 +41,7 @@ public class ClosedLoopTests
             ? SplitwiseDesigns.Create(designName, Machines, Machines)
             : ClusterConfig.ForDesign(designName, Machines);
         using EmulatedCluster cluster = EmulatedCluster.FromConfig(design, Catalog.BuiltIn, profile, Speedup);
-        await using OpenAiServer server = await OpenAiServer.StartAsync(new ServeOptions { Port = 0 }, cluster, cancellationToken: TestContext.Current.CancellationToken);
+        await using OpenAiServer server = await OpenAiServer.StartAsync(new ServeOptions { Port = 0, MaxModelLen = 16384 }, cluster, cancellationToken: TestContext.Current.CancellationToken);
 
         string dir = ReplayTestData.TempDir();
         var options = new ReplayOptions

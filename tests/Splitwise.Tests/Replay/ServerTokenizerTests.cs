@@ -50,9 +50,8 @@ public class ServerTokenizerTests
     [Fact]
     public async Task Serve_tokenizes_and_detokenizes_like_vllm()
     {
-        using EmulatedCluster cluster = ServingFixtures.FastCluster();
-        await using OpenAiServer server = await ServingFixtures.StartAsync(cluster);
-        using var http = new HttpClient { BaseAddress = server.BaseAddress };
+        await using ServedCluster served = await ServingFixtures.ServeAsync();
+        HttpClient http = served.Http;
         CancellationToken ct = TestContext.Current.CancellationToken;
         using HttpResponseMessage tokenized = await http.PostAsJsonAsync("/tokenize", new { model = "llama2-70b", prompt = "Tell me about phase splitting" }, ct);
         JsonElement t = JsonDocument.Parse(await tokenized.Content.ReadAsStringAsync(ct)).RootElement;
