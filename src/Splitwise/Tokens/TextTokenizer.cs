@@ -98,7 +98,7 @@ public sealed class TextTokenizer
         }
 
         throw SplitwiseException.Usage(
-            $"unknown tokenizer '{nameOrPath}': expected one of {string.Join(", ", BuiltInNames)}, server (the server's /tokenize), or the path of a Hugging Face tokenizer.json or a SentencePiece .model");
+            $"unknown tokenizer '{nameOrPath}': expected one of {string.Join(", ", BuiltInNames)} or the path of a Hugging Face tokenizer.json or a SentencePiece .model (replay also takes 'server': the server's own /tokenize)");
     }
 
     private static TextTokenizer FromSentencePiece(string name, Stream model)
