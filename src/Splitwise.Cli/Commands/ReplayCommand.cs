@@ -26,7 +26,7 @@ public static class ReplayCommand
         var duration = new Option<string?>("--duration") { Description = "Replay arrivals within this much trace time, e.g. 2m, 90s" };
         var count = new Option<int?>("--count") { Description = "Replay at most this many requests" };
         var api = new Option<string>("--api") { Description = "completions or chat", DefaultValueFactory = _ => "completions" };
-        var tokenizer = new Option<string>("--tokenizer") { Description = "cl100k_base, o200k_base, gpt2 or a tokenizer.json path", DefaultValueFactory = _ => "cl100k_base" };
+        var tokenizer = new Option<string>("--tokenizer") { Description = "cl100k_base, o200k_base, gpt2, a tokenizer.json (byte-level BPE, SentencePiece BPE, Unigram), a SentencePiece .model path, or server (its /tokenize and /detokenize)", DefaultValueFactory = _ => "cl100k_base" };
         var slo = new Option<string?>("--slo") { Description = "SLOs to judge and goodput, as in simulate: ttft_p99=2s,tbt_p99=200ms,itl_p99=100ms; slowdowns vs an idle DGX-A100 (e2e_p50=1.25x, paper); per-request goodput bounds ttft=2s" };
         var timeout = new Option<string>("--timeout") { Description = "Per-request timeout", DefaultValueFactory = _ => "10m" };
         var apiKey = new Option<string?>("--api-key") { Description = "Bearer key (default $OPENAI_API_KEY)" };
@@ -42,10 +42,15 @@ public static class ReplayCommand
         var predictToken = new Option<int?>("--predict-token-machines") { Description = "Token machines of a Splitwise --predict design" };
         var serverSpeedup = new Option<double>("--server-speedup") { Description = "The server is 'splitwise serve --speedup S': predict for that time compression", DefaultValueFactory = _ => 1.0 };
         var profile = new Option<string?>("--profile") { Description = "perf_model.csv for --predict (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv)" };
+        var maxFailed = new Option<string>("--max-failed") { Description = "Exit 1 with a warning when more than this percentage of requests failed, e.g. 2%", DefaultValueFactory = _ => "0%" };
+        var prefixSeed = new Option<ulong?>("--prefix-seed") { Description = "Seed that makes the prompts unique to a run (default: a fresh one per run, recorded as prefix_seed in summary.json)" };
+        var allowPrefixReuse = new Option<bool>("--allow-prefix-reuse") { Description = "Send the same prompts as every run with this --seed (the server's prefix cache may then serve them)" };
+        var promptText = new Option<bool>("--prompt-text") { Description = "With --tokenizer server, send prompts as text instead of token ids" };
+        var noCalibrate = new Option<bool>("--no-calibrate") { Description = "Skip the two start-up probes that find what the server adds to prompts (BOS, chat template)" };
         var noWarmup = new Option<bool>("--no-warmup") { Description = "Skip the unmeasured warm-up request that checks endpoint and model first" };
 
         var command = new Command("replay", "Replay a trace open-loop against an OpenAI-compatible server and measure TTFT, ITL/TPOT, E2E and goodput");
-        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
+        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, noCalibrate, promptText, maxFailed, prefixSeed, allowPrefixReuse, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
         {
             command.Options.Add(o);
         }
@@ -81,6 +86,11 @@ public static class ReplayCommand
                 ApiKey = pr.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"),
                 Seed = pr.GetValue(seed),
                 Warmup = !pr.GetValue(noWarmup),
+                Calibrate = !pr.GetValue(noCalibrate),
+                PromptAsText = pr.GetValue(promptText),
+                PrefixSeed = pr.GetValue(prefixSeed),
+                AllowPrefixReuse = pr.GetValue(allowPrefixReuse),
+                MaxFailedPercent = ParsePercent(pr.GetValue(maxFailed)!, "--max-failed"),
                 OutputDirectory = pr.GetValue(output)!,
             };
             if (pr.GetValue(slo) is { } sloText && !string.IsNullOrWhiteSpace(sloText))
@@ -130,13 +140,34 @@ public static class ReplayCommand
                 await context.Output.WriteLineAsync(Compare("E2E", summary.E2eMs, predicted.E2e));
             }
             await context.Error.WriteLineAsync($"wrote {Path.Combine(options.OutputDirectory, "requests.csv")}, requests.jsonl, summary.json, report.html");
-            return summary.Failed > 0 && summary.Completed == 0 ? ExitCodes.Failure : ExitCodes.Success;
+            if (summary.PromptWarning is { } promptWarning)
+            {
+                await context.Error.WriteLineAsync(promptWarning);
+            }
+
+            if (summary.FailureWarning is { } warning)
+            {
+                await context.Error.WriteLineAsync(warning);
+                return ExitCodes.Failure;
+            }
+
+            return ExitCodes.Success;
         }, ct));
         return command;
     }
 
-    private static string Compare(string name, LatencyStats measured, LatencyStats predicted) =>
-        string.Create(CultureInfo.InvariantCulture,
+    /// <summary>A percentage written <c>2</c>, <c>2%</c> or <c>2.5 %</c>.</summary>
+    internal static double ParsePercent(string text, string option)
+    {
+        string t = text.Trim().TrimEnd('%').Trim();
+        return double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+            ? v
+            : throw SplitwiseException.Usage($"{option} '{text}': not a percentage; write e.g. 2% or 0");
+    }
+
+    private static string Compare(string name, LatencyStats? measured, LatencyStats predicted) => measured is null
+        ? $"{name,-5} measured/predicted ms  (no measured samples)"
+        : string.Create(CultureInfo.InvariantCulture,
             $"{name,-5} measured/predicted ms  p50 {measured.P50:0.0}/{predicted.P50:0.0} ({Err(measured.P50, predicted.P50)})  p90 {measured.P90:0.0}/{predicted.P90:0.0} ({Err(measured.P90, predicted.P90)})  p99 {measured.P99:0.0}/{predicted.P99:0.0} ({Err(measured.P99, predicted.P99)})");
 
     private static string Err(double m, double p) => Math.Round(100 * (m - p) / p, 1).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) + "%";

@@ -19,6 +19,7 @@ public static class ServeCommand
         var designOptions = new DesignOptions(defaultMachines: 1);
         var config = new Option<string?>("--config") { Description = "A YAML cluster description instead of --design/--machines" };
         var model = new Option<string>("--model") { Description = "Simulated model (llama2-70b, bloom-176b)", DefaultValueFactory = _ => "llama2-70b" };
+        var maxModelLen = new Option<int?>("--max-model-len") { Description = "Longest prompt + max_tokens accepted, as vLLM's (default: the model's context length)" };
         var servedName = new Option<string?>("--served-model-name") { Description = "Model name clients send (default: --model)" };
         var perf = new Option<string>("--perf") { Description = "Performance model: profile (SplitwiseSim's perf_model.csv) or roofline", DefaultValueFactory = _ => "profile" };
         var profile = new Option<string?>("--profile") { Description = "perf_model.csv (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv)" };
@@ -29,7 +30,7 @@ public static class ServeCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the generated text", DefaultValueFactory = _ => 0UL };
 
         var command = new Command("serve", "Serve an OpenAI-compatible API that emulates a simulated cluster in real time (tokens timed by the performance model)");
-        foreach (Option o in (Option[])[host, port, apiKey, config, model, servedName, perf, profile, dataDir, tokenizer, speedup, maxBody, seed])
+        foreach (Option o in (Option[])[host, port, apiKey, config, model, servedName, maxModelLen, perf, profile, dataDir, tokenizer, speedup, maxBody, seed])
         {
             command.Options.Add(o);
         }
@@ -57,11 +58,12 @@ public static class ServeCommand
                 ModelName = pr.GetValue(servedName) ?? cluster.Model,
                 Tokenizer = pr.GetValue(tokenizer)!,
                 MaxBodyBytes = pr.GetValue(maxBody),
+                MaxModelLen = pr.GetValue(maxModelLen),
                 Seed = pr.GetValue(seed),
             };
             await using OpenAiServer server = await OpenAiServer.StartAsync(options, emulated, cancellationToken: token);
             await context.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"serving {options.ModelName} at {server.BaseAddress}v1 — {cluster.Design}, {Pools(cluster)}, {emulated.InstanceCount} instance(s), {cluster.Performance.ToString().ToLowerInvariant()} model, speed-up {emulated.Speedup}; Ctrl+C stops"));
+                $"serving {options.ModelName} at {server.BaseAddress}v1 — {cluster.Design}, {Pools(cluster)}, {emulated.InstanceCount} instance(s), {cluster.Performance.ToString().ToLowerInvariant()} model, speed-up {emulated.Speedup}, max_model_len {server.MaxModelLen}; Ctrl+C stops"));
             await context.Output.FlushAsync(token);
             // Ctrl+C reaches either the command's token or ASP.NET's console lifetime, whichever sees it first.
             await Task.WhenAny(Task.Delay(Timeout.Infinite, token), server.WaitForShutdownAsync(CancellationToken.None));

@@ -61,10 +61,11 @@ public sealed class Catalog
         ];
         ModelSpec[] models =
         [
-            new("llama2-70b", 80, 8192, 64, 8, 128, 28672, 32000, 2, GatedMlp: true, WeightBytesOverride: 135_000_000_000),
-            new("bloom-176b", 70, 14336, 112, 112, 128, 57344, 250880, 2, GatedMlp: false, WeightBytesOverride: 329_000_000_000),
-            new("llama-3.1-8b", 32, 4096, 32, 8, 128, 14336, 128256, 2, GatedMlp: true),
-            new("llama-3.1-70b", 80, 8192, 64, 8, 128, 28672, 128256, 2, GatedMlp: true),
+            // Context lengths: max_position_embeddings of the models' Hugging Face configs.
+            new("llama2-70b", 80, 8192, 64, 8, 128, 28672, 32000, 2, GatedMlp: true, WeightBytesOverride: 135_000_000_000, ContextLength: 4096),
+            new("bloom-176b", 70, 14336, 112, 112, 128, 57344, 250880, 2, GatedMlp: false, WeightBytesOverride: 329_000_000_000, ContextLength: 2048),
+            new("llama-3.1-8b", 32, 4096, 32, 8, 128, 14336, 128256, 2, GatedMlp: true, ContextLength: 131072),
+            new("llama-3.1-70b", 80, 8192, 64, 8, 128, 28672, 128256, 2, GatedMlp: true, ContextLength: 131072),
         ];
         return new Catalog(gpus, machines, models);
     }
@@ -165,7 +166,8 @@ public sealed class Catalog
                 e.Vocab ?? old?.Vocab ?? Missing<int>(where, "vocab"),
                 e.BytesPerParam ?? old?.BytesPerParam ?? 2,
                 e.GatedMlp ?? old?.GatedMlp ?? true,
-                e.WeightGb is { } w ? (long)(w * 1e9) : old?.WeightBytesOverride ?? 0).Validate(where);
+                e.WeightGb is { } w ? (long)(w * 1e9) : old?.WeightBytesOverride ?? 0,
+                e.ContextLength ?? old?.ContextLength ?? 0).Validate(where);
         }
 
         return new Catalog(gpus.Values, machines.Values, models.Values);
@@ -238,6 +240,8 @@ public sealed class Catalog
         public int? FfnSize { get; set; }
 
         public int? Vocab { get; set; }
+
+        public int? ContextLength { get; set; }
 
         public int? BytesPerParam { get; set; }
 

@@ -15,6 +15,8 @@ namespace Splitwise.Models;
 /// <param name="GatedMlp">True for SwiGLU-style MLPs (three matrices), false for two (GELU).</param>
 /// <param name="WeightBytesOverride">Weight bytes to reserve on the GPUs when not derived from the architecture
 /// (SplitwiseSim's sizes: Llama2-70B 135 GB, BLOOM-176B 329 GB); 0 to derive.</param>
+/// <param name="ContextLength">Longest prompt + output the model takes (its <c>max_position_embeddings</c>; what
+/// vLLM reports as <c>max_model_len</c>); 0 when unknown.</param>
 public sealed record ModelSpec(
     string Name,
     int Layers,
@@ -26,7 +28,8 @@ public sealed record ModelSpec(
     int Vocab,
     int BytesPerParam,
     bool GatedMlp,
-    long WeightBytesOverride = 0)
+    long WeightBytesOverride = 0,
+    int ContextLength = 0)
 {
     /// <summary>Parameters of the transformer blocks (attention and MLP), the ones every token multiplies.</summary>
     public long BlockParameters
@@ -65,6 +68,7 @@ public sealed record ModelSpec(
         GpuSpec.Check(Vocab > 0, where, "vocab", "must be > 0");
         GpuSpec.Check(BytesPerParam is 1 or 2 or 4, where, "bytes_per_param", "must be 1, 2 or 4");
         GpuSpec.Check(WeightBytesOverride >= 0, where, "weight_bytes", "must be >= 0");
+        GpuSpec.Check(ContextLength >= 0, where, "context_length", "must be >= 0 (0 = unknown)");
         return this;
     }
 }

@@ -11,6 +11,10 @@ public sealed record LatencyStats(int Count, double Mean, double Std, double Min
 {
     public static LatencyStats Empty { get; } = new(0, 0, 0, 0, 0, 0, 0, 0, null, 0);
 
+    /// <summary>Like <see cref="FromNanoseconds"/>, but null for no samples: an empty distribution has no statistics,
+    /// and reporting zeros for it would read as a measurement.</summary>
+    public static LatencyStats? OrNull(Span<long> nanoseconds) => nanoseconds.IsEmpty ? null : FromNanoseconds(nanoseconds);
+
     /// <summary>Sorts <paramref name="nanoseconds"/> in place and summarises it.</summary>
     public static LatencyStats FromNanoseconds(Span<long> nanoseconds)
     {

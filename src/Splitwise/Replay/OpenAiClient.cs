@@ -12,13 +12,17 @@ namespace Splitwise.Replay;
 /// </summary>
 /// <remarks>
 /// One instance per run: it owns a <see cref="SocketsHttpHandler"/> whose pool is sized for the run's concurrency
-/// (no hidden cap), so connections are reused. Thread-safe.
+/// (no hidden cap), so connections are reused. A request that fails before any response byte — the pooled connection
+/// was reset or closed, as llama.cpp's server does after every streaming response although it advertises keep-alive —
+/// is sent once more on a fresh connection (a second handler that never reuses one) and marked
+/// <see cref="RequestResult.Retried"/>; its TTFT and E2E still count from the first send. Thread-safe.
 /// </remarks>
 public sealed class OpenAiClient : IDisposable
 {
     private static readonly double s_nsPerTick = 1e9 / Stopwatch.Frequency;
 
     private readonly HttpClient _http;
+    private readonly HttpClient _fresh;
     private readonly Uri _url;
     private readonly ReplayOptions _options;
     private readonly string? _authorization;
@@ -37,6 +41,16 @@ public sealed class OpenAiClient : IDisposable
             UseProxy = false,
         };
         _http = new HttpClient(handler) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        // Retries only: a zero lifetime means every request opens its own connection, never a pooled (maybe dead) one.
+        _fresh = new HttpClient(new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.Zero,
+            ConnectTimeout = TimeSpan.FromSeconds(30),
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            UseProxy = false,
+        })
+        { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
         _url = EndpointUrl(options.Endpoint, options.Api);
         _authorization = options.ApiKey is { Length: > 0 } key ? "Bearer " + key : null;
     }
@@ -59,7 +73,19 @@ public sealed class OpenAiClient : IDisposable
     public byte[] BuildBody(string prompt, int outputTokens)
     {
         ArgumentNullException.ThrowIfNull(prompt);
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(prompt.Length + 256);
+        return BuildBody(new PromptPayload(prompt, null, -1), outputTokens);
+    }
+
+    /// <summary>The JSON body of one streaming request: the prompt as text, or as token ids (<c>/v1/completions</c>
+    /// only: the chat API takes text).</summary>
+    public byte[] BuildBody(PromptPayload prompt, int outputTokens)
+    {
+        if (prompt.Ids is not null && _options.Api == OpenAiApi.Chat)
+        {
+            throw new ArgumentException("the chat API takes text, not token ids", nameof(prompt));
+        }
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>((prompt.Text?.Length ?? prompt.Ids!.Length * 7) + 256);
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
@@ -69,13 +95,23 @@ public sealed class OpenAiClient : IDisposable
                 json.WriteStartArray("messages");
                 json.WriteStartObject();
                 json.WriteString("role", "user");
-                json.WriteString("content", prompt);
+                json.WriteString("content", prompt.Text);
                 json.WriteEndObject();
+                json.WriteEndArray();
+            }
+            else if (prompt.Ids is { } ids)
+            {
+                json.WriteStartArray("prompt");
+                foreach (int id in ids)
+                {
+                    json.WriteNumberValue(id);
+                }
+
                 json.WriteEndArray();
             }
             else
             {
-                json.WriteString("prompt", prompt);
+                json.WriteString("prompt", prompt.Text);
             }
 
             int max = Math.Max(1, outputTokens);
@@ -112,7 +148,7 @@ public sealed class OpenAiClient : IDisposable
     /// Sends one request and reads its stream to the end, filling <paramref name="result"/>. Never throws except for
     /// cancellation of the whole run (<paramref name="runToken"/>); every other failure is recorded in the result.
     /// </summary>
-    /// <param name="body">The request body from <see cref="BuildBody"/>.</param>
+    /// <param name="body">The request body from <see cref="BuildBody(PromptPayload, int)"/>.</param>
     /// <param name="result">The row to fill; <see cref="RequestResult.SentNs"/> is set here.</param>
     /// <param name="runStartTimestamp">The <see cref="Stopwatch"/> timestamp of the run's time zero.</param>
     /// <param name="runToken">Cancels the whole run.</param>
@@ -122,19 +158,6 @@ public sealed class OpenAiClient : IDisposable
         ArgumentNullException.ThrowIfNull(result);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(runToken);
         timeout.CancelAfter(_options.Timeout);
-        using var request = new HttpRequestMessage(HttpMethod.Post, _url)
-        {
-            Content = new ByteArrayContent(body),
-            Version = HttpVersion.Version11,
-        };
-        // Constant headers go in unparsed: no header-value objects on the send path.
-        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
-        if (_authorization is not null)
-        {
-            request.Headers.TryAddWithoutValidation("Authorization", _authorization);
-        }
-
         long sent = Stopwatch.GetTimestamp();
         result.SentNs = ToNs(sent - runStartTimestamp);
         long first = -1, last = -1, previous = -1;
@@ -143,7 +166,7 @@ public sealed class OpenAiClient : IDisposable
         bool done = false;
         try
         {
-            using HttpResponseMessage response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            using HttpResponseMessage response = await SendWithRetryAsync(body, result, timeout.Token);
             result.HttpStatus = (int)response.StatusCode;
             if (!response.IsSuccessStatusCode)
             {
@@ -195,6 +218,7 @@ public sealed class OpenAiClient : IDisposable
                 {
                     result.UsageCompletionTokens = chunk.CompletionTokens;
                     result.UsagePromptTokens = chunk.PromptTokens;
+                    result.UsageCachedTokens = chunk.CachedTokens;
                 }
             }
 
@@ -241,6 +265,44 @@ public sealed class OpenAiClient : IDisposable
 
             result.ItlNs = gapCount == gaps.Length ? gaps : gaps[..gapCount];
         }
+    }
+
+    /// <summary>
+    /// Sends the request on a pooled connection; when that fails before any response byte with a reset or closed
+    /// connection, sends it once more on a fresh connection (<see cref="_fresh"/>) and marks the result retried.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendWithRetryAsync(byte[] body, RequestResult result, CancellationToken token)
+    {
+        try
+        {
+            using HttpRequestMessage first = CreateRequest(body);
+            return await _http.SendAsync(first, HttpCompletionOption.ResponseHeadersRead, token);
+        }
+        catch (HttpRequestException ex) when (!token.IsCancellationRequested && Classify(ex) == "connection_reset")
+        {
+            result.Retried = true;
+            result.RetryReason = ex.InnerException?.Message ?? ex.Message;
+            using HttpRequestMessage second = CreateRequest(body);
+            return await _fresh.SendAsync(second, HttpCompletionOption.ResponseHeadersRead, token);
+        }
+    }
+
+    private HttpRequestMessage CreateRequest(byte[] body)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, _url)
+        {
+            Content = new ByteArrayContent(body),
+            Version = HttpVersion.Version11,
+        };
+        // Constant headers go in unparsed: no header-value objects on the send path.
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
+        request.Headers.TryAddWithoutValidation("Accept", "text/event-stream");
+        if (_authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", _authorization);
+        }
+
+        return request;
     }
 
     private static async Task<string> ReadErrorBodyAsync(HttpResponseMessage response, CancellationToken token)
@@ -309,5 +371,9 @@ public sealed class OpenAiClient : IDisposable
 
     private static long ToNs(long ticks) => (long)(ticks * s_nsPerTick);
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _fresh.Dispose();
+    }
 }

@@ -26,8 +26,15 @@ public sealed record ReplayOptions
 
     public OpenAiApi Api { get; init; } = OpenAiApi.Completions;
 
-    /// <summary>Tokenizer for exact-length prompts: a tiktoken encoding name or a tokenizer.json path.</summary>
+    /// <summary>The <see cref="Tokenizer"/> that means the server's own <c>/tokenize</c> and <c>/detokenize</c>.</summary>
+    public const string ServerTokenizer = "server";
+
+    /// <summary>Tokenizer for exact-length prompts: a tiktoken encoding name, a tokenizer.json or SentencePiece .model
+    /// path, or <see cref="ServerTokenizer"/>.</summary>
     public string Tokenizer { get; init; } = "cl100k_base";
+
+    /// <summary>With the server's tokenizer, send prompts as text even where token ids could be sent.</summary>
+    public bool PromptAsText { get; init; }
 
     /// <summary>Time compression: 2 sends the trace twice as fast.</summary>
     public double Speedup { get; init; } = 1.0;
@@ -59,8 +66,21 @@ public sealed record ReplayOptions
     /// <summary>Optional <c>Authorization: Bearer</c> key.</summary>
     public string? ApiKey { get; init; }
 
-    /// <summary>Seed of the prompt texts (each request's prompt is seeded by this and its index).</summary>
+    /// <summary>Seed of the prompt texts (each request's prompt is seeded by this, its trace row and
+    /// <see cref="PrefixSeed"/>).</summary>
     public ulong Seed { get; init; }
+
+    /// <summary>
+    /// Makes every prompt unique to the run from its first token, so a server's prefix cache (vLLM, SGLang and
+    /// llama.cpp cache by default) cannot serve a repeated run from what an earlier one left behind. Null draws a fresh
+    /// one per run (recorded as <c>prefix_seed</c> in <c>summary.json</c>; pass it back to send the same prompts again).
+    /// Ignored with <see cref="AllowPrefixReuse"/>.
+    /// </summary>
+    public ulong? PrefixSeed { get; init; }
+
+    /// <summary>Prompts depend only on <see cref="Seed"/> and the trace row, so a repeated run sends the same texts
+    /// (and measures the server's prefix cache).</summary>
+    public bool AllowPrefixReuse { get; init; }
 
     /// <summary>
     /// Send one short request before the run (not measured): it checks the endpoint and model, failing fast with the
@@ -76,6 +96,15 @@ public sealed record ReplayOptions
     /// <c>paper</c>); required when <see cref="Slo"/> has one. Already on the replay's clock (divided by the server's
     /// time compression).</summary>
     public ISloReference? SloReference { get; init; }
+
+    /// <summary>Before the run, send two probes of known length and build every prompt shorter by what the server
+    /// adds (BOS, chat template), so that the server's <c>prompt_tokens</c> equals the trace's input tokens; needs
+    /// <see cref="IncludeUsage"/>.</summary>
+    public bool Calibrate { get; init; } = true;
+
+    /// <summary>The run fails (exit code 1, one warning line) when more than this percentage of the sent requests
+    /// failed; 0 means any failure fails the run.</summary>
+    public double MaxFailedPercent { get; init; }
 
     public required string OutputDirectory { get; init; }
 
@@ -115,6 +144,16 @@ public sealed record ReplayOptions
         if (Slo is { NeedsIdealLatency: true } && SloReference is null)
         {
             throw SplitwiseException.Usage($"--slo {Slo}: slowdown SLOs need the reference latencies of the idle DGX-A100; give the performance profile (--profile or $SPLITWISE_PROFILE)");
+        }
+
+        if (AllowPrefixReuse && PrefixSeed is not null)
+        {
+            throw SplitwiseException.Usage("--prefix-seed with --allow-prefix-reuse: a prefix seed makes prompts unique to a run, prefix reuse makes them the same for every run; give one of them");
+        }
+
+        if (!(MaxFailedPercent >= 0 && MaxFailedPercent <= 100))
+        {
+            throw SplitwiseException.Usage($"--max-failed {MaxFailedPercent}: must be a percentage from 0 to 100, e.g. 2%");
         }
 
         if (Timeout <= TimeSpan.Zero)

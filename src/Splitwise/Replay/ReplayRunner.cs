@@ -23,6 +23,7 @@ public sealed class ReplayRunner
     private const int WarmupPaced = 1000;
     private const long WarmupIntervalNs = 1_000_000;
     private const int WarmupSettleMs = 500;
+    private const int WarmupTargetRequests = 3;
     private static readonly double s_ticksPerNs = Stopwatch.Frequency / 1e9;
 
     private readonly ReplayOptions _options;
@@ -34,6 +35,7 @@ public sealed class ReplayRunner
     private int _done;
     private int _failed;
     private int _ttftCursor;
+    private ulong? _prefixSeed;
 
     public ReplayRunner(ReplayOptions options, Trace trace)
     {
@@ -114,23 +116,30 @@ public sealed class ReplayRunner
     /// </summary>
     public async Task<ReplaySummary> RunAsync(CancellationToken cancellationToken)
     {
-        var builder = new PromptBuilder(TextTokenizer.Create(_options.Tokenizer));
         int concurrency = _options.MaxConcurrency > 0 ? _options.MaxConcurrency : OpenFileLimitConcurrency();
         EffectiveConcurrency = concurrency;
         using var client = new OpenAiClient(_options, concurrency);
-        byte[][] bodies = new byte[_plan.Count][];
-        int[] encoded = new int[_plan.Count];
-        Parallel.For(0, _plan.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
-        {
-            BuiltPrompt prompt = builder.Build(_plan.Inputs[i], _options.Seed * 1_000_003UL + (ulong)_plan.TraceIndex[i]);
-            encoded[i] = prompt.EncodedTokens;
-            bodies[i] = client.BuildBody(prompt.Text, _plan.Outputs[i]);
-        });
-
+        IPromptSource source = await CreatePromptSourceAsync(_options, cancellationToken);
+        using var disposeSource = source as IDisposable;
+        ulong? prefixSeed = _prefixSeed = _options.AllowPrefixReuse ? null : _options.PrefixSeed ?? (ulong)Random.Shared.NextInt64();
+        (int Loopback, int Target, int TargetFailed) warmup = default;
         if (_options.Warmup)
         {
-            await WarmupAsync(client, builder, concurrency, cancellationToken);
+            warmup = await WarmupAsync(client, source, concurrency, cancellationToken);
         }
+
+        ServerCalibration? calibration = _options.Calibrate && _options.IncludeUsage
+            ? await ServerCalibration.MeasureAsync(client, source, WarmupSeed() + 1, cancellationToken)
+            : null;
+        int added = calibration?.AddedTokens ?? 0;
+        byte[][] bodies = new byte[_plan.Count][];
+        int[] encoded = new int[_plan.Count];
+        await Parallel.ForAsync(0, _plan.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = source.Parallelism }, async (i, token) =>
+        {
+            PromptPayload prompt = await source.BuildAsync(Math.Max(1, _plan.Inputs[i] - added), PromptSeed(_options.Seed, prefixSeed, _plan.TraceIndex[i]), token);
+            encoded[i] = prompt.EncodedTokens;
+            bodies[i] = client.BuildBody(prompt, _plan.Outputs[i]);
+        });
 
         Directory.CreateDirectory(_options.OutputDirectory);
         bool interrupted = false;
@@ -175,6 +184,7 @@ public sealed class ReplayRunner
                     ScheduledNs = _plan.OffsetNs[i],
                     InputTokens = _plan.Inputs[i],
                     PromptTokensEncoded = encoded[i],
+                    ServerAddedTokens = added,
                     OutputTokens = _plan.Outputs[i],
                 };
             }
@@ -237,6 +247,11 @@ public sealed class ReplayRunner
         ReplaySummary summary = ReplaySummary.Build(_options, _trace.Name, _results, interrupted, _plan.Span.TotalSeconds) with
         {
             EffectiveConcurrency = EffectiveConcurrency,
+            PrefixSeed = _prefixSeed,
+            Calibration = calibration,
+            WarmupLoopbackRequests = warmup.Loopback,
+            WarmupTargetRequests = warmup.Target,
+            WarmupTargetFailed = warmup.TargetFailed,
             ClientGcCollections = GC.CollectionCount(0) - gcBefore,
             ClientGen2Collections = GC.CollectionCount(2) - gen2Before,
             ClientAllocatedMb = (GC.GetTotalAllocatedBytes() - allocatedBefore) / 1e6,
@@ -248,16 +263,51 @@ public sealed class ReplayRunner
     }
 
     /// <summary>
-    /// The warm-up, not measured: one request that checks endpoint, model and key (failing fast with the server's
-    /// message), then <see cref="WarmupBurst"/> concurrent requests that open connections and <see cref="WarmupPaced"/>
-    /// paced ones 1 ms apart through the run's own send path (a <see cref="DeadlineWaiter"/> and inline sends), then a
-    /// pause for the background compiler: client and server then run tier-1 code from the first measured request on
-    /// (measured: it takes most of the excess send lag out of the first seconds of a 2,000 req/s run).
-    /// The in-flight count never exceeds <paramref name="concurrency"/> when that is set.
+    /// The warm-up, not measured, in two steps. First the client's own code paths — HTTP send, connection pool, SSE
+    /// parsing, the dispatcher's <see cref="DeadlineWaiter"/> and inline sends — against an in-process
+    /// <see cref="LoopbackEndpoint"/>: <see cref="WarmupBurst"/> concurrent requests, <see cref="WarmupPaced"/> paced
+    /// 1 ms apart, then a pause for the background compiler, so the client runs tier-1 code from the first measured
+    /// request on (measured: it takes most of the excess send lag out of the first seconds of a 2,000 req/s run).
+    /// Nothing of this reaches the target. Then <see cref="WarmupTargetRequests"/> short requests to the target: one
+    /// that checks endpoint, model and key (failing fast with the server's message), then the others concurrently,
+    /// which open connections; all of them are reported. The in-flight count never exceeds
+    /// <paramref name="concurrency"/> when that is set.
     /// </summary>
-    private async Task WarmupAsync(OpenAiClient client, PromptBuilder builder, int concurrency, CancellationToken token)
+    private async Task<(int Loopback, int Target, int TargetFailed)> WarmupAsync(OpenAiClient client, IPromptSource source, int concurrency, CancellationToken token)
     {
-        byte[] body = client.BuildBody(builder.Build(16, _options.Seed ^ 0xFEEDUL).Text, 2);
+        byte[] body = client.BuildBody(await source.BuildAsync(16, WarmupSeed(), token), 2);
+        int loopbackRequests;
+        await using (var loopback = new LoopbackEndpoint())
+        using (var local = new OpenAiClient(_options with { Endpoint = loopback.BaseAddress }, concurrency))
+        {
+            int inFlight = concurrency > 0 ? Math.Min(WarmupBurst, concurrency) : WarmupBurst;
+            using var gate = new SemaphoreSlim(inFlight, inFlight);
+            var sends = new List<Task>(WarmupBurst + WarmupPaced);
+            for (int i = 0; i < WarmupBurst; i++)
+            {
+                await gate.WaitAsync(token);
+                sends.Add(WarmupOneAsync(local, body, gate, token));
+            }
+
+            await Task.WhenAll(sends);
+            sends.Clear();
+            await Task.Run(
+                () =>
+                {
+                    var waiter = new DeadlineWaiter();
+                    long t0 = Stopwatch.GetTimestamp();
+                    for (int i = 0; i < WarmupPaced; i++)
+                    {
+                        waiter.WaitUntil(t0 + (long)(i * WarmupIntervalNs * s_ticksPerNs), token);
+                        gate.Wait(token);
+                        sends.Add(WarmupOneAsync(local, body, gate, token));
+                    }
+                },
+                token);
+            await Task.WhenAll(sends);
+            loopbackRequests = loopback.Requests;
+        }
+
         var probe = new RequestResult { OutputTokens = 2, InputTokens = 16 };
         await client.SendAsync(body, probe, Stopwatch.GetTimestamp(), token);
         token.ThrowIfCancellationRequested();
@@ -268,32 +318,45 @@ public sealed class ReplayRunner
                 ExitCodes.Failure);
         }
 
-        int inFlight = concurrency > 0 ? Math.Min(WarmupBurst, concurrency) : WarmupBurst;
-        using var gate = new SemaphoreSlim(inFlight, inFlight);
-        var sends = new List<Task>(WarmupBurst + WarmupPaced);
-        for (int i = 0; i < WarmupBurst; i++)
+        int others = concurrency > 0 ? Math.Min(WarmupTargetRequests - 1, Math.Max(0, concurrency - 1)) : WarmupTargetRequests - 1;
+        var rows = new RequestResult[others];
+        var targetSends = new Task[others];
+        for (int i = 0; i < others; i++)
         {
-            await gate.WaitAsync(token);
-            sends.Add(WarmupOneAsync(client, body, gate, token));
+            rows[i] = new RequestResult { OutputTokens = 2, InputTokens = 16 };
+            targetSends[i] = client.SendAsync(body, rows[i], Stopwatch.GetTimestamp(), token);
         }
 
-        await Task.WhenAll(sends);
-        sends.Clear();
-        await Task.Run(
-            () =>
-            {
-                var waiter = new DeadlineWaiter();
-                long t0 = Stopwatch.GetTimestamp();
-                for (int i = 0; i < WarmupPaced; i++)
-                {
-                    waiter.WaitUntil(t0 + (long)(i * WarmupIntervalNs * s_ticksPerNs), token);
-                    gate.Wait(token);
-                    sends.Add(WarmupOneAsync(client, body, gate, token));
-                }
-            },
-            token);
-        await Task.WhenAll(sends);
+        await Task.WhenAll(targetSends);
         await Task.Delay(WarmupSettleMs, token);
+        return (loopbackRequests, 1 + others, rows.Count(r => !r.Succeeded));
+    }
+
+    /// <summary>The prompt source <see cref="ReplayOptions.Tokenizer"/> names.</summary>
+    internal static async Task<IPromptSource> CreatePromptSourceAsync(ReplayOptions options, CancellationToken token) =>
+        options.Tokenizer == ReplayOptions.ServerTokenizer
+            ? await ServerPromptSource.CreateAsync(options, token)
+            : new LocalPromptSource(new PromptBuilder(TextTokenizer.Create(options.Tokenizer)));
+
+    /// <summary>The warm-up prompt's seed: its own stream, unique to the run like the measured prompts.</summary>
+    private ulong WarmupSeed() => _options.Seed ^ 0xFEEDUL ^ (_prefixSeed ?? 0) * 0x9E3779B97F4A7C15UL;
+
+    /// <summary>
+    /// The seed of one request's prompt. Every token of a prompt comes from this seed's stream, so with a prefix seed
+    /// the prompt differs from its first token from every other run's (and, but for a 1-in-vocabulary chance per
+    /// token, from every other request's); without one (<c>--allow-prefix-reuse</c>) it depends only on the seed and
+    /// the trace row, as before.
+    /// </summary>
+    internal static ulong PromptSeed(ulong seed, ulong? prefixSeed, int traceIndex)
+    {
+        ulong s = seed * 1_000_003UL + (ulong)traceIndex;
+        if (prefixSeed is not { } p)
+        {
+            return s;
+        }
+
+        var mix = new Splitwise.Tokens.SplitMix64(p ^ (s * 0xD1B54A32D192ED03UL));
+        return mix.Next();
     }
 
     private static async Task WarmupOneAsync(OpenAiClient client, byte[] body, SemaphoreSlim gate, CancellationToken token)

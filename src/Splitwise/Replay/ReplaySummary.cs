@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Splitwise.Designs;
 
 namespace Splitwise.Replay;
@@ -41,6 +42,16 @@ public sealed record ReplaySummary
 
     public bool Interrupted { get; init; }
 
+    /// <summary>Warm-up requests answered by the in-process loopback endpoint (the client's own code paths; 0 with
+    /// <c>--no-warmup</c>).</summary>
+    public int WarmupLoopbackRequests { get; init; }
+
+    /// <summary>Warm-up requests sent to the target before the run (not measured).</summary>
+    public int WarmupTargetRequests { get; init; }
+
+    /// <summary>Of those, how many failed.</summary>
+    public int WarmupTargetFailed { get; init; }
+
     public int RequestsPlanned { get; init; }
 
     public int RequestsSent { get; init; }
@@ -49,8 +60,15 @@ public sealed record ReplaySummary
 
     public int Failed { get; init; }
 
+    /// <summary>Requests whose first attempt failed before any response byte and were sent once more on a fresh
+    /// connection (whatever the second attempt gave).</summary>
+    public int Retried { get; init; }
+
     /// <summary>Failure counts by reason (<c>http_500</c>, <c>timeout</c>, <c>connection_reset</c>, ...), sorted by reason.</summary>
     public required SortedDictionary<string, int> Failures { get; init; }
+
+    /// <summary>Failed requests as a percentage of those sent (0 when none was sent).</summary>
+    public double FailedPercent => RequestsSent > 0 ? 100.0 * Failed / RequestsSent : 0;
 
     /// <summary>Scheduled span of the sends, seconds.</summary>
     public double ScheduleSeconds { get; init; }
@@ -72,16 +90,41 @@ public sealed record ReplaySummary
 
     public double ExactInputRate { get; init; }
 
+    /// <summary>What the start-up calibration found the server adds to prompts; null when it did not run.</summary>
+    public ServerCalibration? Calibration { get; init; }
+
+    /// <summary>The server's <c>prompt_tokens</c> ÷ the trace's input tokens over the successful requests that reported
+    /// usage (1 everywhere when every prompt was exact); null when none did.</summary>
+    public RatioStats? PromptCountRatio { get; init; }
+
     /// <summary>Successful requests whose <c>usage.prompt_tokens</c> differed from the trace's input tokens.</summary>
     public int PromptTokenMismatches { get; init; }
 
     /// <summary>Successful requests whose <c>usage.completion_tokens</c> differed from the trace's output tokens.</summary>
     public int OutputTokenMismatches { get; init; }
 
+    /// <summary>The run's prefix seed (every prompt unique to the run from its first token); null with
+    /// <c>--allow-prefix-reuse</c>.</summary>
+    public ulong? PrefixSeed { get; init; }
+
+    /// <summary>Successful requests whose usage reported <c>prompt_tokens_details.cached_tokens</c>.</summary>
+    public int CachedTokensReported { get; init; }
+
+    /// <summary>Of those, requests with at least one cached prompt token (a prefix-cache hit).</summary>
+    public int PrefixCacheHits { get; init; }
+
+    /// <summary>Sum of <c>cached_tokens</c> over the requests that reported it.</summary>
+    public long CachedPromptTokens { get; init; }
+
+    /// <summary><see cref="CachedPromptTokens"/> ÷ the server's <c>prompt_tokens</c> of the same requests; null when
+    /// no request reported it.</summary>
+    public double? CachedTokenRate { get; init; }
+
     /// <summary>Successful requests without a usage chunk (counts then come from content chunks).</summary>
     public int MissingUsage { get; init; }
 
-    public required LatencyStats SendLagMs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LatencyStats? SendLagMs { get; init; }
 
     /// <summary>Garbage collections in the client during the run (every collection pauses the dispatcher too).</summary>
     public int ClientGcCollections { get; init; }
@@ -95,15 +138,19 @@ public sealed record ReplaySummary
     /// <summary>Total time the client's threads were paused by garbage collection during the run, ms.</summary>
     public double ClientGcPauseMs { get; init; }
 
-    public required LatencyStats TtftMs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LatencyStats? TtftMs { get; init; }
 
     /// <summary>Inter-token latency over all gaps between content chunks of all requests.</summary>
-    public required LatencyStats ItlMs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LatencyStats? ItlMs { get; init; }
 
     /// <summary>Per-request TPOT = (E2E − TTFT) / (output tokens − 1).</summary>
-    public required LatencyStats TpotMs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LatencyStats? TpotMs { get; init; }
 
-    public required LatencyStats E2eMs { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LatencyStats? E2eMs { get; init; }
 
     /// <summary>The SLO set as <c>--slo</c> text; empty without <c>--slo</c>.</summary>
     public string Slo { get; init; } = "";
@@ -136,8 +183,10 @@ public sealed record ReplaySummary
         var itl = new List<long>();
         var tpot = new List<long>();
         var e2e = new List<long>();
-        int sent = 0, completed = 0, exact = 0, promptMismatch = 0, outputMismatch = 0, missingUsage = 0;
-        long outputTokens = 0, inputTokens = 0;
+        var promptRatio = new List<double>();
+        int sent = 0, retried = 0, completed = 0, exact = 0, promptMismatch = 0, outputMismatch = 0, missingUsage = 0;
+        long outputTokens = 0, inputTokens = 0, cachedTokens = 0, cachedOf = 0;
+        int cachedReported = 0, cacheHits = 0;
         long firstSend = long.MaxValue, lastSend = long.MinValue, lastEnd = long.MinValue;
         foreach (RequestResult? r in rows)
         {
@@ -147,6 +196,7 @@ public sealed record ReplaySummary
             }
 
             sent++;
+            retried += r.Retried ? 1 : 0;
             lag.Add(r.SendLagNs);
             if (r.IsExactInput)
             {
@@ -179,6 +229,14 @@ public sealed record ReplaySummary
                 missingUsage++;
             }
 
+            if (r.UsageCachedTokens >= 0)
+            {
+                cachedReported++;
+                cacheHits += r.UsageCachedTokens > 0 ? 1 : 0;
+                cachedTokens += r.UsageCachedTokens;
+                cachedOf += Math.Max(r.UsagePromptTokens, 0);
+            }
+
             if (r.OutputMismatch)
             {
                 outputMismatch++;
@@ -187,6 +245,11 @@ public sealed record ReplaySummary
             if (r.UsagePromptTokens >= 0 && r.UsagePromptTokens != r.InputTokens)
             {
                 promptMismatch++;
+            }
+
+            if (r.UsagePromptTokens >= 0 && r.InputTokens > 0)
+            {
+                promptRatio.Add((double)r.UsagePromptTokens / r.InputTokens);
             }
         }
 
@@ -204,11 +267,13 @@ public sealed record ReplaySummary
             Tokenizer = options.Tokenizer,
             Speedup = options.Speedup,
             MaxConcurrency = options.MaxConcurrency,
+            MaxFailedPercent = options.MaxFailedPercent,
             Interrupted = interrupted,
             RequestsPlanned = rows.Count,
             RequestsSent = sent,
             Completed = completed,
             Failed = sent - completed,
+            Retried = retried,
             Failures = failures,
             ScheduleSeconds = scheduleSeconds,
             DurationSeconds = duration,
@@ -221,11 +286,16 @@ public sealed record ReplaySummary
             PromptTokenMismatches = promptMismatch,
             OutputTokenMismatches = outputMismatch,
             MissingUsage = missingUsage,
-            SendLagMs = LatencyStats.FromNanoseconds(lag.ToArray()),
-            TtftMs = LatencyStats.FromNanoseconds(ttftArray),
-            ItlMs = LatencyStats.FromNanoseconds(itlArray),
-            TpotMs = LatencyStats.FromNanoseconds(tpotArray),
-            E2eMs = LatencyStats.FromNanoseconds(e2eArray),
+            PromptCountRatio = RatioStats.Of(promptRatio),
+            CachedTokensReported = cachedReported,
+            PrefixCacheHits = cacheHits,
+            CachedPromptTokens = cachedTokens,
+            CachedTokenRate = cachedReported > 0 && cachedOf > 0 ? (double)cachedTokens / cachedOf : null,
+            SendLagMs = LatencyStats.OrNull(lag.ToArray()),
+            TtftMs = LatencyStats.OrNull(ttftArray),
+            ItlMs = LatencyStats.OrNull(itlArray),
+            TpotMs = LatencyStats.OrNull(tpotArray),
+            E2eMs = LatencyStats.OrNull(e2eArray),
         };
         return options.Slo is null ? summary : WithSlo(summary, options.Slo, options.SloReference, rows, duration);
     }
@@ -307,20 +377,58 @@ public sealed record ReplaySummary
 
     public string ToJson() => JsonSerializer.Serialize(this, ReplaySummaryJsonContext.Default.ReplaySummary);
 
+    /// <summary>The failure budget a run is judged by (<see cref="ReplayOptions.MaxFailedPercent"/>).</summary>
+    public double MaxFailedPercent { get; init; }
+
+    /// <summary>More requests failed than <see cref="MaxFailedPercent"/> allows (or the run sent nothing).</summary>
+    public bool FailedBeyondLimit => RequestsSent == 0 || FailedPercent > MaxFailedPercent;
+
+    /// <summary>The one warning line of a run that failed beyond its budget; null otherwise.</summary>
+    public string? FailureWarning => !FailedBeyondLimit
+        ? null
+        : string.Create(CultureInfo.InvariantCulture,
+            $"WARNING: {Failed} of {RequestsSent} requests failed ({FailedPercent:0.0} %), more than --max-failed {MaxFailedPercent:0.###} % allows{(Failures.Count > 0 ? ": " + string.Join(", ", Failures.Select(f => $"{f.Key} {f.Value}")) : "")}{(RequestsSent == 0 ? " (no request was sent)" : "")}");
+
+    /// <summary>The loud line of a run whose prompts were not the trace's length by the server's count; null when
+    /// they were.</summary>
+    public string? PromptWarning => PromptTokenMismatches == 0
+        ? null
+        : string.Create(CultureInfo.InvariantCulture,
+            $"WARNING: {PromptTokenMismatches} of {Completed} prompts were not the trace's length by the server's count (server/trace p50 {PromptCountRatio?.P50 ?? double.NaN:0.000}); give the served model's tokenizer (--tokenizer tokenizer.json|.model|server)");
+
     /// <summary>A short human-readable table of the headline numbers.</summary>
     public string ToText()
     {
         CultureInfo ic = CultureInfo.InvariantCulture;
         var sb = new System.Text.StringBuilder();
-        sb.AppendLine(ic, $"requests: {RequestsSent}/{RequestsPlanned} sent, {Completed} completed, {Failed} failed{(Failures.Count > 0 ? " (" + string.Join(", ", Failures.Select(f => $"{f.Key}: {f.Value}")) + ")" : "")}{(Interrupted ? ", INTERRUPTED" : "")}");
+        sb.AppendLine(ic, $"requests: {RequestsSent}/{RequestsPlanned} sent, {Completed} completed, {Failed} failed, {Retried} retried{(Failures.Count > 0 ? " (" + string.Join(", ", Failures.Select(f => $"{f.Key}: {f.Value}")) + ")" : "")}{(Interrupted ? ", INTERRUPTED" : "")}");
+        if (WarmupTargetRequests > 0)
+        {
+            sb.AppendLine(ic, $"warm-up: {WarmupTargetRequests} requests to the target ({WarmupTargetFailed} failed), {WarmupLoopbackRequests} to an in-process endpoint; not measured");
+        }
+
         sb.AppendLine(ic, $"duration: {DurationSeconds:0.00} s, offered {OfferedRps:0.00} req/s, throughput {RequestThroughputRps:0.00} req/s, {OutputTokenThroughputTps:0.0} output tok/s");
-        sb.AppendLine(ic, $"exact input length: {ExactInputPrompts}/{RequestsSent} ({ExactInputRate:P1}); output-count mismatches: {OutputTokenMismatches}; prompt-count mismatches: {PromptTokenMismatches}; no usage: {MissingUsage}");
-        sb.AppendLine("metric          mean       p50       p90       p99       max  (ms)");
-        Line(sb, "send lag", SendLagMs);
-        Line(sb, "TTFT", TtftMs);
-        Line(sb, "ITL", ItlMs);
-        Line(sb, "TPOT", TpotMs);
-        Line(sb, "E2E", E2eMs);
+        if (Calibration is not null)
+        {
+            sb.AppendLine(Calibration.Describe());
+        }
+
+        sb.AppendLine(ic, $"exact input length (server's count): {ExactInputPrompts}/{RequestsSent} ({ExactInputRate:P1}); output-count mismatches: {OutputTokenMismatches}; prompt-count mismatches: {PromptTokenMismatches}; no usage: {MissingUsage}");
+        if (PromptCountRatio is { } ratio)
+        {
+            sb.AppendLine(ic, $"server/trace prompt tokens: min {ratio.Min:0.000}, p50 {ratio.P50:0.000}, p99 {ratio.P99:0.000}, max {ratio.Max:0.000} over {ratio.Count} requests");
+        }
+
+        if (PromptWarning is { } warning)
+        {
+            sb.AppendLine(warning);
+        }
+        if (CachedTokensReported > 0)
+        {
+            sb.AppendLine(ic, $"prefix cache: {PrefixCacheHits} of {CachedTokensReported} requests hit, {CachedPromptTokens} prompt tokens cached ({CachedTokenRate ?? 0:P1}); {(PrefixSeed is { } ps ? $"prompts unique to this run (prefix seed {ps})" : "prefix reuse allowed")}");
+        }
+
+        AppendTable(sb, [("send lag", SendLagMs), ("TTFT", TtftMs), ("ITL", ItlMs), ("TPOT", TpotMs), ("E2E", E2eMs)]);
         if (GoodputRps is { } g)
         {
             sb.AppendLine(ic, $"goodput: {g:0.00} req/s ({GoodRequests} of {RequestsSent} requests within {GoodputRule})");
@@ -335,6 +443,58 @@ public sealed record ReplaySummary
         return sb.ToString();
     }
 
-    private static void Line(System.Text.StringBuilder sb, string name, LatencyStats s) =>
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{name,-10}{s.Mean,10:0.000}{s.P50,10:0.000}{s.P90,10:0.000}{s.P99,10:0.000}{s.Max,10:0.000}");
+    /// <summary>The latency table: every column as wide as its widest value (a run past 100 s has 9-digit
+    /// milliseconds), and a distribution with no samples printed as absent, never as zeros.</summary>
+    private static void AppendTable(System.Text.StringBuilder sb, (string Name, LatencyStats? Stats)[] rows)
+    {
+        CultureInfo ic = CultureInfo.InvariantCulture;
+        string[] headers = ["mean", "p50", "p90", "p99", "max"];
+        var cells = rows.Select(r => r.Stats is { } s
+            ? new[] { s.Mean, s.P50, s.P90, s.P99, s.Max }.Select(v => v.ToString("0.000", ic)).ToArray()
+            : null).ToArray();
+        int width = cells.Where(c => c is not null).SelectMany(c => c!).Select(c => c.Length + 2).DefaultIfEmpty(0).Max();
+        width = Math.Max(width, 10);
+        sb.Append("metric    ");
+        foreach (string h in headers)
+        {
+            sb.Append(h.PadLeft(width));
+        }
+
+        sb.AppendLine("  (ms)");
+        for (int i = 0; i < rows.Length; i++)
+        {
+            sb.Append(rows[i].Name.PadRight(10));
+            if (cells[i] is not { } values)
+            {
+                sb.AppendLine("  (no samples)");
+                continue;
+            }
+
+            foreach (string v in values)
+            {
+                sb.Append(v.PadLeft(width));
+            }
+
+            sb.AppendLine();
+        }
+
+    }
+}
+
+/// <summary>Summary of a distribution of ratios (nearest-rank percentiles of the sorted values).</summary>
+public sealed record RatioStats(int Count, double Min, double P50, double P99, double Max)
+{
+    /// <summary>Null for no values.</summary>
+    public static RatioStats? Of(List<double> values)
+    {
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        double[] sorted = [.. values];
+        Array.Sort(sorted);
+        double At(double p) => sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
+        return new RatioStats(sorted.Length, Math.Round(sorted[0], 6), Math.Round(At(50), 6), Math.Round(At(99), 6), Math.Round(sorted[^1], 6));
+    }
 }

@@ -25,8 +25,16 @@ public sealed class RequestResult
 
     public int OutputTokens { get; init; }
 
+    /// <summary>Tokens the server adds to every prompt, as calibrated (BOS, chat template); the prompt was built that
+    /// much shorter.</summary>
+    public int ServerAddedTokens { get; init; }
+
     /// <summary><c>usage.prompt_tokens</c> reported by the server, or -1.</summary>
     public int UsagePromptTokens { get; set; } = -1;
+
+    /// <summary><c>usage.prompt_tokens_details.cached_tokens</c> — prompt tokens the server's prefix cache already
+    /// held — or -1 when the server did not report it.</summary>
+    public int UsageCachedTokens { get; set; } = -1;
 
     /// <summary><c>usage.completion_tokens</c> reported by the server, or -1.</summary>
     public int UsageCompletionTokens { get; set; } = -1;
@@ -42,6 +50,13 @@ public sealed class RequestResult
 
     /// <summary>Gaps between consecutive content chunks.</summary>
     public long[] ItlNs { get; set; } = [];
+
+    /// <summary>The first attempt failed before any response byte (reset or closed pooled connection) and the request
+    /// was sent again on a fresh connection; times still count from the first send.</summary>
+    public bool Retried { get; set; }
+
+    /// <summary>Why the first attempt failed, when <see cref="Retried"/>.</summary>
+    public string? RetryReason { get; set; }
 
     /// <summary>HTTP status, or 0 when no response arrived.</summary>
     public int HttpStatus { get; set; }
@@ -60,7 +75,9 @@ public sealed class RequestResult
     /// <summary>TPOT = (E2E − TTFT) / (output tokens − 1); -1 with fewer than two tokens.</summary>
     public long TpotNs => Succeeded && CompletionTokens > 1 && TtftNs >= 0 ? (E2eNs - TtftNs) / (CompletionTokens - 1) : -1;
 
-    public bool IsExactInput => PromptTokensEncoded == InputTokens;
+    /// <summary>The prompt had the trace's input length by the server's count (<c>usage.prompt_tokens</c>) where the
+    /// server reported it, else by ours plus what the server was calibrated to add.</summary>
+    public bool IsExactInput => UsagePromptTokens >= 0 ? UsagePromptTokens == InputTokens : PromptTokensEncoded + ServerAddedTokens == InputTokens;
 
     /// <summary>True when the server reported a completion count different from the trace's output tokens.</summary>
     public bool OutputMismatch => Succeeded && UsageCompletionTokens >= 0 && UsageCompletionTokens != OutputTokens;

@@ -14,7 +14,7 @@ namespace Splitwise.Replay;
 public sealed class ResultSink : IAsyncDisposable
 {
     public const string CsvHeader =
-        "index,trace_index,scheduled_s,sent_s,send_lag_ms,input_tokens,prompt_tokens_encoded,prompt_tokens_usage,output_tokens,completion_tokens_usage,content_chunks,ttft_ms,tpot_ms,itl_max_ms,e2e_ms,http_status,error,error_detail";
+        "index,trace_index,scheduled_s,sent_s,send_lag_ms,input_tokens,prompt_tokens_encoded,prompt_tokens_usage,cached_tokens_usage,output_tokens,completion_tokens_usage,content_chunks,ttft_ms,tpot_ms,itl_max_ms,e2e_ms,http_status,retried,error,error_detail";
 
     private readonly Channel<RequestResult> _queue = Channel.CreateUnbounded<RequestResult>(new UnboundedChannelOptions { SingleReader = true });
     private readonly StreamWriter _csv;
@@ -73,8 +73,8 @@ public sealed class ResultSink : IAsyncDisposable
         }
 
         sb.Append(ic, $"{r.Index},{r.TraceIndex},{r.ScheduledNs / 1e9:0.000000},{r.SentNs / 1e9:0.000000},{r.SendLagNs / 1e6:0.000},");
-        sb.Append(ic, $"{r.InputTokens},{r.PromptTokensEncoded},{Opt(r.UsagePromptTokens)},{r.OutputTokens},{Opt(r.UsageCompletionTokens)},{r.ContentChunks},");
-        sb.Append(ic, $"{Ms(r.TtftNs)},{Ms(r.TpotNs)},{Ms(maxItl)},{Ms(r.E2eNs)},{r.HttpStatus},{r.Error},{Quote(r.ErrorDetail)}");
+        sb.Append(ic, $"{r.InputTokens},{r.PromptTokensEncoded},{Opt(r.UsagePromptTokens)},{Opt(r.UsageCachedTokens)},{r.OutputTokens},{Opt(r.UsageCompletionTokens)},{r.ContentChunks},");
+        sb.Append(ic, $"{Ms(r.TtftNs)},{Ms(r.TpotNs)},{Ms(maxItl)},{Ms(r.E2eNs)},{r.HttpStatus},{(r.Retried ? 1 : 0)},{r.Error},{Quote(r.ErrorDetail)}");
     }
 
     private static string Opt(int v) => v < 0 ? "" : v.ToString(CultureInfo.InvariantCulture);
@@ -98,6 +98,7 @@ public sealed class ResultSink : IAsyncDisposable
         json.WriteNumber("input_tokens", r.InputTokens);
         json.WriteNumber("prompt_tokens_encoded", r.PromptTokensEncoded);
         WriteOpt(json, "prompt_tokens_usage", r.UsagePromptTokens);
+        WriteOpt(json, "cached_tokens_usage", r.UsageCachedTokens);
         json.WriteNumber("output_tokens", r.OutputTokens);
         WriteOpt(json, "completion_tokens_usage", r.UsageCompletionTokens);
         json.WriteNumber("content_chunks", r.ContentChunks);
@@ -112,6 +113,12 @@ public sealed class ResultSink : IAsyncDisposable
 
         json.WriteEndArray();
         json.WriteNumber("http_status", r.HttpStatus);
+        json.WriteBoolean("retried", r.Retried);
+        if (r.RetryReason is not null)
+        {
+            json.WriteString("retry_reason", r.RetryReason);
+        }
+
         if (r.Error is not null)
         {
             json.WriteString("error", r.Error);

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Splitwise.Replay;
 
 /// <summary>What one SSE <c>data:</c> payload of an OpenAI stream carried.</summary>
-internal readonly record struct StreamChunk(bool IsDone, int ContentChars, int PromptTokens, int CompletionTokens, string? Error)
+internal readonly record struct StreamChunk(bool IsDone, int ContentChars, int PromptTokens, int CompletionTokens, string? Error, int CachedTokens = -1)
 {
     public bool HasContent => ContentChars > 0;
 
@@ -37,7 +37,7 @@ internal readonly record struct StreamChunk(bool IsDone, int ContentChars, int P
                 return new StreamChunk(false, 0, -1, -1, "stream chunk is not a JSON object");
             }
 
-            int content = 0, prompt = -1, completion = -1;
+            int content = 0, prompt = -1, completion = -1, cached = -1;
             string? error = null;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
@@ -73,6 +73,11 @@ internal readonly record struct StreamChunk(bool IsDone, int ContentChars, int P
                                 reader.Read();
                                 completion = reader.TokenType == JsonTokenType.Number ? reader.GetInt32() : -1;
                             }
+                            else if (reader.ValueTextEquals("prompt_tokens_details"u8))
+                            {
+                                reader.Read();
+                                cached = ReadCachedTokens(ref reader);
+                            }
                             else
                             {
                                 reader.Read();
@@ -97,7 +102,7 @@ internal readonly record struct StreamChunk(bool IsDone, int ContentChars, int P
                 }
             }
 
-            return new StreamChunk(false, content, prompt, completion, error);
+            return new StreamChunk(false, content, prompt, completion, error, cached);
         }
         catch (JsonException ex)
         {
@@ -151,6 +156,33 @@ internal readonly record struct StreamChunk(bool IsDone, int ContentChars, int P
         }
 
         return content;
+    }
+
+    // Reader on the value of usage.prompt_tokens_details (vLLM, llama.cpp, OpenAI); -1 when it has no cached_tokens.
+    private static int ReadCachedTokens(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return -1;
+        }
+
+        int cached = -1;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool isCached = reader.ValueTextEquals("cached_tokens"u8);
+            reader.Read();
+            if (isCached && reader.TokenType == JsonTokenType.Number)
+            {
+                cached = reader.GetInt32();
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return cached;
     }
 
     private static string ReadError(ref Utf8JsonReader reader)

@@ -24,9 +24,10 @@ public static class ReplayReportPage
             columns.AddRange([$"predicted ({predicted.Design}) p50", "p90", "p99"]);
         }
 
-        IReadOnlyList<string> Row(string name, LatencyStats m, LatencyStats? p)
+        IReadOnlyList<string> Row(string name, LatencyStats? m, LatencyStats? p)
         {
-            var row = new List<string> { name, Ms(m.P50), Ms(m.P90), Ms(m.P99) };
+            // A metric with no samples (every request failed) is shown as such, never as zeros.
+            var row = m is null ? new List<string> { name, "no samples", "", "" } : new List<string> { name, Ms(m.P50), Ms(m.P90), Ms(m.P99) };
             if (predicted is not null)
             {
                 row.AddRange(p is null ? ["", "", ""] : [Ms(p.P50), Ms(p.P90), Ms(p.P99)]);

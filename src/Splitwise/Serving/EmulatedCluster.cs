@@ -18,7 +18,8 @@ public readonly record struct ClusterCounters(
     long Aborted,
     long Iterations,
     double KvUsage,
-    double MaxLateSeconds);
+    double MaxLateSeconds,
+    long Preemptions = 0);
 
 /// <summary>
 /// A simulated cluster run in real time: the simulation engine itself (<see cref="Simulator"/>, with the design's
@@ -54,6 +55,7 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
     private long _generationTokens;
     private long _finished;
     private long _aborted;
+    private long _preemptions;
     private long _iterations;
     private long _kvUsed;
     private long _maxLateTicks;
@@ -96,6 +98,7 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
         }
 
         MaxRequestTokens = maxTokens;
+        ContextLength = instances.Select(s => s.Model.ContextLength).Where(c => c > 0).DefaultIfEmpty(0).Min();
         Speedup = speedup;
         _modelNsPerTick = 1e9 / Stopwatch.Frequency * speedup;
         _origin = Stopwatch.GetTimestamp();
@@ -106,6 +109,9 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
     public double Speedup { get; }
 
     public int InstanceCount => _specs.Count;
+
+    /// <summary>The served model's context length (catalog <c>context_length</c>); 0 when unknown.</summary>
+    public int ContextLength { get; }
 
     /// <summary>Largest prompt + output every instance can hold (a request above it could never be served).</summary>
     public long MaxRequestTokens { get; }
@@ -151,7 +157,8 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
         Interlocked.Read(ref _aborted),
         Interlocked.Read(ref _iterations),
         (double)Interlocked.Read(ref _kvUsed) / _kvCapacity,
-        Interlocked.Read(ref _maxLateTicks) / (double)Stopwatch.Frequency);
+        Interlocked.Read(ref _maxLateTicks) / (double)Stopwatch.Frequency,
+        Interlocked.Read(ref _preemptions));
 
     private long ModelNs(long ticks) => (long)((ticks - _origin) * _modelNsPerTick);
 
@@ -280,6 +287,7 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
         }
 
         _bySlot[slot] = null;
+        Interlocked.Add(ref _preemptions, _online.Engine.Requests.Preemptions[slot]);
         if (completed)
         {
             Interlocked.Increment(ref _finished);

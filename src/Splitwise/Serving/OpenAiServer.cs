@@ -39,6 +39,11 @@ public sealed class OpenAiServer : IAsyncDisposable
     private long _nextId;
     private long _rejected;
 
+    // vLLM's histogram buckets (vllm/v1/metrics/loggers.py), in wall-clock seconds as a client sees them.
+    private readonly PrometheusHistogram _ttft = new([0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0]);
+    private readonly PrometheusHistogram _itl = new([0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0]);
+    private readonly PrometheusHistogram _e2e = new([0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0]);
+
     private OpenAiServer(ServeOptions options, EmulatedCluster cluster, WebApplication app)
     {
         _options = options;
@@ -51,6 +56,10 @@ public sealed class OpenAiServer : IAsyncDisposable
     public Uri BaseAddress { get; private set; } = new("http://127.0.0.1/");
 
     public EmulatedCluster Cluster => _cluster;
+
+    /// <summary>Longest prompt + <c>max_tokens</c> accepted, reported as <c>max_model_len</c>: <c>--max-model-len</c>,
+    /// else the model's context length, else what one instance's KV memory holds.</summary>
+    public long MaxModelLen => _options.MaxModelLen ?? (_cluster.ContextLength > 0 ? _cluster.ContextLength : _cluster.MaxRequestTokens);
 
     /// <summary>Builds and starts the server; returns once it is listening.</summary>
     public static async Task<OpenAiServer> StartAsync(ServeOptions options, EmulatedCluster cluster, TextWriter? log = null, CancellationToken cancellationToken = default)
@@ -112,10 +121,13 @@ public sealed class OpenAiServer : IAsyncDisposable
     {
         app.MapPost("/v1/completions", (HttpContext ctx) => CompletionAsync(ctx, chat: false));
         app.MapPost("/v1/chat/completions", (HttpContext ctx) => CompletionAsync(ctx, chat: true));
-        app.MapGet("/v1/models", (HttpContext ctx) => ModelsAsync(ctx));
+        app.MapGet("/v1/models", (HttpContext ctx) => ModelsAsync(ctx, null));
+        app.MapGet("/v1/models/{id}", (HttpContext ctx) => ModelsAsync(ctx, ctx.Request.RouteValues["id"] as string)); // a RequestDelegate: no reflection (Native AOT)
         app.MapGet("/health", (HttpContext ctx) => Results.Text("ok\n", "text/plain").ExecuteAsync(ctx)); // a RequestDelegate: no reflection (Native AOT)
         app.MapGet("/metrics", (HttpContext ctx) => MetricsAsync(ctx));
-        app.MapFallback((HttpContext ctx) => WriteErrorAsync(ctx, new ApiError(404, $"no route {ctx.Request.Method} {ctx.Request.Path}; this server has /v1/completions, /v1/chat/completions, /v1/models, /health and /metrics", "not_found_error")));
+        app.MapPost("/tokenize", (HttpContext ctx) => TokenizeAsync(ctx, detokenize: false));
+        app.MapPost("/detokenize", (HttpContext ctx) => TokenizeAsync(ctx, detokenize: true));
+        app.MapFallback((HttpContext ctx) => WriteErrorAsync(ctx, new ApiError(404, $"no route {ctx.Request.Method} {ctx.Request.Path}; this server has /v1/completions, /v1/chat/completions, /v1/models, /tokenize, /detokenize, /health and /metrics", "not_found_error")));
     }
 
     private bool Authorized(HttpContext ctx)
@@ -131,7 +143,8 @@ public sealed class OpenAiServer : IAsyncDisposable
                 Encoding.UTF8.GetBytes(header[7..].Trim()), Encoding.UTF8.GetBytes(key));
     }
 
-    private async Task ModelsAsync(HttpContext ctx)
+    /// <summary><c>GET /v1/models</c> (the list) or <c>GET /v1/models/{id}</c> (one model, 404 for another id).</summary>
+    private async Task ModelsAsync(HttpContext ctx, string? id)
     {
         if (!Authorized(ctx))
         {
@@ -139,25 +152,111 @@ public sealed class OpenAiServer : IAsyncDisposable
             return;
         }
 
+        if (id is not null && id != _options.ModelName)
+        {
+            await WriteErrorAsync(ctx, new ApiError(404, $"The model '{id}' does not exist; this server serves '{_options.ModelName}'.", param: "model", code: "model_not_found"));
+            return;
+        }
+
         ctx.Response.ContentType = "application/json";
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var json = new Utf8JsonWriter(buffer, s_json))
         {
-            json.WriteStartObject();
-            json.WriteString("object", "list");
-            json.WriteStartArray("data");
+            if (id is null)
+            {
+                json.WriteStartObject();
+                json.WriteString("object", "list");
+                json.WriteStartArray("data");
+            }
+
             json.WriteStartObject();
             json.WriteString("id", _options.ModelName);
             json.WriteString("object", "model");
             json.WriteNumber("created", _created);
             json.WriteString("owned_by", "splitwise");
-            json.WriteNumber("max_model_len", _cluster.MaxRequestTokens);
+            json.WriteString("root", _options.ModelName);
+            json.WriteNumber("max_model_len", MaxModelLen);
             json.WriteEndObject();
-            json.WriteEndArray();
-            json.WriteEndObject();
+            if (id is null)
+            {
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
         }
 
         await ctx.Response.Body.WriteAsync(buffer.WrittenMemory, ctx.RequestAborted);
+    }
+
+    /// <summary>
+    /// vLLM's <c>/tokenize</c> (<c>{"prompt": text}</c>, llama.cpp's <c>{"content": text}</c> too) → <c>{"count",
+    /// "max_model_len", "tokens"}</c>, and <c>/detokenize</c> (<c>{"tokens": [...]}</c>) → <c>{"prompt"}</c>, with
+    /// the served tokenizer; no special tokens are added (the emulator adds none to prompts either).
+    /// </summary>
+    private async Task TokenizeAsync(HttpContext ctx, bool detokenize)
+    {
+        try
+        {
+            if (!Authorized(ctx))
+            {
+                throw Unauthorized();
+            }
+
+            byte[] body = await ReadBodyAsync(ctx);
+            using JsonDocument doc = ParseJson(body);
+            JsonElement root = doc.RootElement;
+            var buffer = new ArrayBufferWriter<byte>(256);
+            using (var json = new Utf8JsonWriter(buffer, s_json))
+            {
+                json.WriteStartObject();
+                if (detokenize)
+                {
+                    if (!root.TryGetProperty("tokens", out JsonElement tokens) || tokens.ValueKind != JsonValueKind.Array
+                        || tokens.EnumerateArray().Any(t => t.ValueKind != JsonValueKind.Number || !t.TryGetInt32(out int v) || v < 0 || v >= _filler.Tokenizer.VocabularySize))
+                    {
+                        throw new ApiError(400, $"'tokens' must be an array of token ids below {_filler.Tokenizer.VocabularySize}", param: "tokens");
+                    }
+
+                    json.WriteString("prompt", _filler.Tokenizer.Decode(tokens.EnumerateArray().Select(t => t.GetInt32()).ToArray()));
+                }
+                else
+                {
+                    string? text = (root.TryGetProperty("prompt", out JsonElement p) || root.TryGetProperty("content", out p)) && p.ValueKind == JsonValueKind.String
+                        ? p.GetString()
+                        : throw new ApiError(400, "'prompt' (or 'content') must be a string", param: "prompt");
+                    IReadOnlyList<int> ids = _filler.Tokenizer.Encode(text!);
+                    json.WriteNumber("count", ids.Count);
+                    json.WriteNumber("max_model_len", _cluster.MaxRequestTokens);
+                    json.WriteStartArray("tokens");
+                    foreach (int id in ids)
+                    {
+                        json.WriteNumberValue(id);
+                    }
+
+                    json.WriteEndArray();
+                }
+
+                json.WriteEndObject();
+            }
+
+            ctx.Response.ContentType = "application/json";
+            await ctx.Response.Body.WriteAsync(buffer.WrittenMemory, ctx.RequestAborted);
+        }
+        catch (ApiError error)
+        {
+            await WriteErrorAsync(ctx, error);
+        }
+    }
+
+    private static JsonDocument ParseJson(byte[] body)
+    {
+        try
+        {
+            return JsonDocument.Parse(body);
+        }
+        catch (JsonException ex)
+        {
+            throw new ApiError(400, "the body is not valid JSON: " + ex.Message);
+        }
     }
 
     private static ApiError Unauthorized() => new(401, "missing or wrong API key: send 'Authorization: Bearer KEY'", "authentication_error", code: "invalid_api_key");
@@ -177,6 +276,11 @@ public sealed class OpenAiServer : IAsyncDisposable
 
             byte[] body = await ReadBodyAsync(ctx);
             CompletionRequest request = CompletionRequest.Parse(body, chat, _options.ModelName, _filler.Tokenizer.Count);
+            if (request.PromptTokens + (long)(request.MaxTokens ?? 0) > MaxModelLen || request.PromptTokens >= MaxModelLen)
+            {
+                throw BeyondContext(request);
+            }
+
             long needed = (long)request.PromptTokens + (request.MaxTokens ?? 1);
             if (needed > _cluster.MaxRequestTokens)
             {
@@ -194,7 +298,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             ulong seed = _options.Seed ^ request.PromptHash;
             if (request.Stream)
             {
-                await StreamAsync(ctx, request, live, output, finish, id, seed);
+                await StreamAsync(ctx, request, live, output, finish, id, seed, received);
             }
             else
             {
@@ -232,7 +336,7 @@ public sealed class OpenAiServer : IAsyncDisposable
     /// </summary>
     private (int Output, string Finish) OutputLength(CompletionRequest r)
     {
-        int max = r.MaxTokens ?? (r.Chat ? Math.Min(_options.DefaultChatTokens, (int)Math.Max(1, _cluster.MaxRequestTokens - r.PromptTokens)) : _options.DefaultCompletionTokens);
+        int max = r.MaxTokens ?? (r.Chat ? Math.Min(_options.DefaultChatTokens, (int)Math.Max(1, Math.Min(_cluster.MaxRequestTokens, MaxModelLen) - r.PromptTokens)) : _options.DefaultCompletionTokens);
         if (r.IgnoreEos)
         {
             return (max, "length");
@@ -268,13 +372,20 @@ public sealed class OpenAiServer : IAsyncDisposable
         }
     }
 
+    /// <summary>vLLM's answer to a prompt + <c>max_tokens</c> beyond <c>max_model_len</c>, word for word.</summary>
+    private ApiError BeyondContext(CompletionRequest r) =>
+        new(400, string.Create(CultureInfo.InvariantCulture,
+            $"This model's maximum context length is {MaxModelLen} tokens. However, you requested {r.PromptTokens + (long)(r.MaxTokens ?? 0)} tokens ({r.PromptTokens} in the messages, {r.MaxTokens ?? 0} in the completion). Please reduce the length of the messages or completion."),
+            param: "max_tokens", code: "context_length_exceeded");
+
     private ApiError ContextTooLong(long tokens) =>
         new(400, $"this request needs KV memory for {tokens} tokens (prompt + max_tokens) but one instance holds at most {_cluster.MaxRequestTokens}; shorten the prompt or max_tokens", param: "max_tokens", code: "context_length_exceeded");
 
     private ApiError TooLarge() => new(413, $"the request body is larger than the limit of {_options.MaxBodyBytes} bytes", code: "request_too_large");
 
-    private async Task StreamAsync(HttpContext ctx, CompletionRequest request, EmulatedRequest live, int output, string finish, long id, ulong seed)
+    private async Task StreamAsync(HttpContext ctx, CompletionRequest request, EmulatedRequest live, int output, string finish, long id, ulong seed, long received)
     {
+        long previous = 0;
         HttpResponse response = ctx.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";
@@ -309,6 +420,14 @@ public sealed class OpenAiServer : IAsyncDisposable
             json.Flush();
             pipe.Write(s_eventEnd);
             await pipe.FlushAsync(ctx.RequestAborted);
+            long now = System.Diagnostics.Stopwatch.GetTimestamp();
+            (previous == 0 ? _ttft : _itl).Observe(now - (previous == 0 ? received : previous));
+            previous = now;
+        }
+
+        if (previous != 0)
+        {
+            _e2e.Observe(previous - received);
         }
 
         if (request.IncludeUsage)
@@ -509,6 +628,12 @@ public sealed class OpenAiServer : IAsyncDisposable
         Metric("vllm:num_requests_waiting", "gauge", "Requests waiting (vLLM name).", c.Waiting);
         Metric("vllm:prompt_tokens_total", "counter", "Prompt tokens (vLLM name).", c.PromptTokens);
         Metric("vllm:generation_tokens_total", "counter", "Generation tokens (vLLM name).", c.GenerationTokens);
+        Metric("vllm:kv_cache_usage_perc", "gauge", "KV-cache usage, 1 = full (vLLM name).", c.KvUsage);
+        Metric("vllm:num_preemptions_total", "counter", "Preemptions of running requests (vLLM name).", c.Preemptions);
+        _ttft.Write(sb, "vllm:time_to_first_token_seconds", "Time to first token of streamed requests, wall clock (vLLM name).", model);
+        _itl.Write(sb, "vllm:inter_token_latency_seconds", "Time between streamed chunks, wall clock (vLLM name).", model);
+        _itl.Write(sb, "vllm:time_per_output_token_seconds", "Time between streamed chunks, wall clock (vLLM's older name).", model);
+        _e2e.Write(sb, "vllm:e2e_request_latency_seconds", "Arrival to last token of streamed requests, wall clock (vLLM name).", model);
         ctx.Response.ContentType = "text/plain; version=0.0.4";
         await ctx.Response.WriteAsync(sb.ToString(), ctx.RequestAborted);
     }

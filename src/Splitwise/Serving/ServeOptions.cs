@@ -18,6 +18,10 @@ public sealed record ServeOptions
     /// <summary>Tokenizer for counting prompt tokens and generating filler text.</summary>
     public string Tokenizer { get; init; } = "cl100k_base";
 
+    /// <summary>Longest prompt + <c>max_tokens</c> accepted, as vLLM's <c>--max-model-len</c>; null for the model's
+    /// catalog <c>context_length</c> (or the KV capacity when the catalog has none).</summary>
+    public int? MaxModelLen { get; init; }
+
     /// <summary>Largest accepted request body; larger bodies get 413.</summary>
     public long MaxBodyBytes { get; init; } = 8 * 1024 * 1024;
 
@@ -40,6 +44,11 @@ public sealed record ServeOptions
         if (string.IsNullOrWhiteSpace(ModelName))
         {
             throw SplitwiseException.Usage("--served-model-name: must not be empty");
+        }
+
+        if (MaxModelLen is <= 0)
+        {
+            throw SplitwiseException.Usage($"--max-model-len {MaxModelLen}: must be positive");
         }
 
         if (MaxBodyBytes < 1024)

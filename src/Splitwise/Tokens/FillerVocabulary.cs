@@ -2,8 +2,9 @@ namespace Splitwise.Tokens;
 
 /// <summary>
 /// Tokens that are a space and a short lowercase ASCII word and encode to themselves: a text made of them re-encodes
-/// to exactly one token per piece under pre-tokenizers that split before a space-led word (GPT-2, cl100k, o200k,
-/// Llama 3). Ordered by id, so selections by index are deterministic for a given tokenizer.
+/// to one token per piece under pre-tokenizers that split before a space-led word (GPT-2, cl100k, o200k, Llama 3)
+/// and SentencePiece models (Llama 2: <c>▁word</c> pieces; a dummy prefix before the first word is left to the
+/// prompt builder's re-encoding). Ordered by id, so selections by index are deterministic for a given tokenizer.
 /// </summary>
 internal sealed class FillerVocabulary
 {
@@ -23,14 +24,12 @@ internal sealed class FillerVocabulary
     {
         var ids = new List<int>();
         var texts = new List<string>();
-        int[] one = new int[1];
         for (int id = 0; id < tokenizer.VocabularySize; id++)
         {
-            one[0] = id;
-            string text;
+            string? text;
             try
             {
-                text = tokenizer.Decode(one);
+                text = tokenizer.PieceText(id);
             }
             catch (ArgumentException)
             {
@@ -41,12 +40,18 @@ internal sealed class FillerVocabulary
                 continue;
             }
 
-            if (!IsSpaceWord(text))
+            if (text is null || !IsSpaceWord(text))
             {
                 continue;
             }
 
-            IReadOnlyList<int> back = tokenizer.Encode(text);
+            // A SentencePiece model with a dummy prefix adds the space itself: "word" is the piece "▁word".
+            IReadOnlyList<int> back = tokenizer.Encode(text[1..]);
+            if (back.Count != 1 || back[0] != id)
+            {
+                back = tokenizer.Encode(text);
+            }
+
             if (back.Count == 1 && back[0] == id)
             {
                 ids.Add(id);
@@ -57,7 +62,7 @@ internal sealed class FillerVocabulary
         if (ids.Count < 16)
         {
             throw new SplitwiseException(
-                $"tokenizer {tokenizer.Name}: found only {ids.Count} single-token ' word' pieces to build prompts from; use a byte-level BPE tokenizer (cl100k_base, o200k_base, gpt2 or a BPE tokenizer.json)",
+                $"tokenizer {tokenizer.Name}: found only {ids.Count} single-token ' word' pieces to build prompts from; give the served model's tokenizer.json or .model, or --tokenizer server",
                 ExitCodes.Usage);
         }
 

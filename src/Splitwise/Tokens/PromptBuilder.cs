@@ -98,7 +98,8 @@ public sealed class PromptBuilder
             sb.Append(_vocabulary.Texts[p]);
         }
 
-        return sb.ToString();
+        // A SentencePiece model puts its own space (dummy prefix) before the first word.
+        return _tokenizer.IsSentencePiece && sb.Length > 0 ? sb.ToString(1, sb.Length - 1) : sb.ToString();
     }
 }
 

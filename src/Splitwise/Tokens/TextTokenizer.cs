@@ -6,9 +6,16 @@ namespace Splitwise.Tokens;
 
 /// <summary>
 /// A real tokenizer (Microsoft.ML.Tokenizers) under the name the user gave it: a tiktoken encoding
-/// (<c>cl100k_base</c>, <c>o200k_base</c>, <c>gpt2</c>; the pinned data packages) or a Hugging Face
-/// <c>tokenizer.json</c> of a byte-level BPE model (GPT-2, Llama 3, Qwen, Mistral-Nemo style).
+/// (<c>cl100k_base</c>, <c>o200k_base</c>, <c>gpt2</c>; the pinned data packages), a Hugging Face
+/// <c>tokenizer.json</c> — byte-level BPE (GPT-2, Llama 3, Qwen, Mistral-Nemo style), SentencePiece BPE over
+/// <c>▁</c> pieces with byte fallback (Llama 2, Mistral 7B style) or Unigram (T5 style) — or a SentencePiece
+/// <c>.model</c> file (BPE or Unigram).
 /// </summary>
+/// <remarks>
+/// SentencePiece models are tokenized by the library's <c>SentencePieceTokenizer</c>; a <c>tokenizer.json</c> of one
+/// is converted to the <c>.model</c> format first (<see cref="SentencePieceModel"/>). Counts never include the BOS
+/// token a server adds: the replay's calibration measures that against the server itself.
+/// </remarks>
 /// <remarks>Thread-safe: the underlying tokenizers are immutable after creation.</remarks>
 public sealed class TextTokenizer
 {
@@ -19,14 +26,19 @@ public sealed class TextTokenizer
     private static readonly Lock s_cacheLock = new();
 
     private readonly Tokenizer _tokenizer;
+    private readonly string?[]? _pieces;
     private FillerVocabulary? _filler;
 
-    private TextTokenizer(string name, Tokenizer tokenizer, int vocabularySize)
+    private TextTokenizer(string name, Tokenizer tokenizer, int vocabularySize, string?[]? pieces = null)
     {
         Name = name;
         _tokenizer = tokenizer;
         VocabularySize = vocabularySize;
+        _pieces = pieces;
     }
+
+    /// <summary>A SentencePiece model: a space is U+2581 in its pieces and a dummy prefix may be added.</summary>
+    public bool IsSentencePiece => _pieces is not null;
 
     /// <summary>The encoding name or the tokenizer.json path as given.</summary>
     public string Name { get; }
@@ -69,16 +81,50 @@ public sealed class TextTokenizer
             return new TextTokenizer(nameOrPath, tiktoken, size);
         }
 
+        if (nameOrPath.EndsWith(".model", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!File.Exists(nameOrPath))
+            {
+                throw SplitwiseException.Usage($"{nameOrPath}: tokenizer file not found; give an existing SentencePiece .model, a tokenizer.json or one of {string.Join(", ", BuiltInNames)}");
+            }
+
+            using FileStream stream = File.OpenRead(nameOrPath);
+            return FromSentencePiece(nameOrPath, stream);
+        }
+
         if (nameOrPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || File.Exists(nameOrPath))
         {
             return FromHuggingFaceJson(nameOrPath);
         }
 
         throw SplitwiseException.Usage(
-            $"unknown tokenizer '{nameOrPath}': expected one of {string.Join(", ", BuiltInNames)} or the path of a Hugging Face tokenizer.json");
+            $"unknown tokenizer '{nameOrPath}': expected one of {string.Join(", ", BuiltInNames)} or the path of a Hugging Face tokenizer.json or a SentencePiece .model (replay also takes 'server': the server's own /tokenize)");
     }
 
-    /// <summary>Loads a byte-level BPE <c>tokenizer.json</c> (model.type "BPE" with a ByteLevel pre-tokenizer or decoder).</summary>
+    private static TextTokenizer FromSentencePiece(string name, Stream model)
+    {
+        SentencePieceTokenizer sp;
+        try
+        {
+            sp = SentencePieceTokenizer.Create(model, addBeginningOfSentence: false, addEndOfSentence: false);
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException or IOException or FormatException)
+        {
+            throw new SplitwiseException($"{name}: not a SentencePiece BPE or Unigram model the tokenizer library can read ({ex.Message})", ExitCodes.Usage, ex);
+        }
+
+        int size = sp.Vocabulary.Count == 0 ? 0 : sp.Vocabulary.Values.Max() + 1;
+        string?[] pieces = new string?[size];
+        foreach ((string piece, int id) in sp.Vocabulary)
+        {
+            pieces[id] = piece.Replace(SentencePieceModel.Space, ' ');
+        }
+
+        return new TextTokenizer(name, sp, size, pieces);
+    }
+
+    /// <summary>Loads a <c>tokenizer.json</c>: SentencePiece-style models through <see cref="SentencePieceModel"/>,
+    /// byte-level BPE (model.type "BPE" with a ByteLevel pre-tokenizer or decoder) directly.</summary>
     private static TextTokenizer FromHuggingFaceJson(string path)
     {
         if (!File.Exists(path))
@@ -100,9 +146,20 @@ public sealed class TextTokenizer
         {
             JsonElement root = doc.RootElement;
             if (!root.TryGetProperty("model", out JsonElement model) || model.ValueKind != JsonValueKind.Object
-                || !model.TryGetProperty("type", out JsonElement type) || type.GetString() != "BPE")
+                || !model.TryGetProperty("type", out JsonElement type))
             {
-                throw SplitwiseException.Usage($"{path}: only byte-level BPE tokenizer.json files are supported (model.type \"BPE\"); use a tiktoken encoding name for other models");
+                throw SplitwiseException.Usage($"{path}: no model.type; give a Hugging Face tokenizer.json");
+            }
+
+            if (SentencePieceModel.FromHuggingFace(root) is { } spModel)
+            {
+                using var stream = new MemoryStream(spModel);
+                return FromSentencePiece(path, stream);
+            }
+
+            if (type.GetString() != "BPE")
+            {
+                throw SplitwiseException.Usage($"{path}: model.type \"{type.GetString()}\" is not supported; supported are byte-level BPE, SentencePiece BPE (Llama 2 style) and Unigram tokenizer.json files and SentencePiece .model files");
             }
 
             var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -184,6 +241,18 @@ public sealed class TextTokenizer
 
     /// <summary>Number of tokens of a text span.</summary>
     public int Count(ReadOnlySpan<char> text) => _tokenizer.CountTokens(text);
+
+    /// <summary>The text of one token as it reads inside a text (a SentencePiece piece's U+2581 as a space); null
+    /// for an id with no piece.</summary>
+    internal string? PieceText(int id)
+    {
+        if (_pieces is not null)
+        {
+            return (uint)id < (uint)_pieces.Length ? _pieces[id] : null;
+        }
+
+        return Decode([id]);
+    }
 
     /// <summary>The text of a sequence of token ids.</summary>
     public string Decode(IEnumerable<int> ids) => _tokenizer.Decode(ids) ?? "";

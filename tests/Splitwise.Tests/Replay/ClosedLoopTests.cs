@@ -41,7 +41,7 @@ public class ClosedLoopTests
             ? SplitwiseDesigns.Create(designName, Machines, Machines)
             : ClusterConfig.ForDesign(designName, Machines);
         using EmulatedCluster cluster = EmulatedCluster.FromConfig(design, Catalog.BuiltIn, profile, Speedup);
-        await using OpenAiServer server = await OpenAiServer.StartAsync(new ServeOptions { Port = 0 }, cluster, cancellationToken: TestContext.Current.CancellationToken);
+        await using OpenAiServer server = await OpenAiServer.StartAsync(new ServeOptions { Port = 0, MaxModelLen = 16384 }, cluster, cancellationToken: TestContext.Current.CancellationToken);
 
         string dir = ReplayTestData.TempDir();
         var options = new ReplayOptions
@@ -62,10 +62,10 @@ public class ClosedLoopTests
         Assert.Equal(0, measured.OutputTokenMismatches);
         var report = new System.Text.StringBuilder();
         var failures = new List<string>();
-        Compare("TTFT", measured.TtftMs, predicted.Run.TtftNs, report, failures);
-        Compare("TPOT", measured.TpotMs, predicted.Run.TpotNs, report, failures);
-        Compare("E2E", measured.E2eMs, predicted.Run.E2eNs, report, failures);
-        report.AppendLine(CultureInfo.InvariantCulture, $"send lag p99 {measured.SendLagMs.P99:0.000} ms, requests {measured.Completed}");
+        Compare("TTFT", measured.TtftMs!, predicted.Run.TtftNs, report, failures);
+        Compare("TPOT", measured.TpotMs!, predicted.Run.TpotNs, report, failures);
+        Compare("E2E", measured.E2eMs!, predicted.Run.E2eNs, report, failures);
+        report.AppendLine(CultureInfo.InvariantCulture, $"send lag p99 {measured.SendLagMs!.P99:0.000} ms, requests {measured.Completed}");
         TestContext.Current.SendDiagnosticMessage(report.ToString());
         double load = LoadAverage();
         if (failures.Count > 0 && failures.TrueForAll(f => f.StartsWith("TTFT", StringComparison.Ordinal)) && load > 2.0 * Environment.ProcessorCount)

@@ -22,6 +22,25 @@ internal static class ServingFixtures
     public static InstanceSpec Instance(int machine, IPerformanceModel performance, long kvCapacityBytes, long kvBytesPerToken, InstanceRoles roles = InstanceRoles.Mixed) =>
         new($"test/{machine}", Catalog.BuiltIn.Machine("dgx-h100"), machine, 8, Catalog.BuiltIn.Model("llama2-70b"), performance, kvCapacityBytes, kvBytesPerToken, roles, BatchLimits.Default);
 
+    /// <summary>A fast cluster served on a free port, with a client pointed at it.</summary>
+    public static async Task<ServedCluster> ServeAsync(ServeOptions? options = null)
+    {
+        EmulatedCluster cluster = FastCluster();
+        OpenAiServer server = await StartAsync(cluster, options);
+        return new ServedCluster(cluster, server, new HttpClient { BaseAddress = server.BaseAddress });
+    }
+
     public static async Task<OpenAiServer> StartAsync(EmulatedCluster cluster, ServeOptions? options = null) =>
         await OpenAiServer.StartAsync((options ?? new ServeOptions()) with { Port = 0 }, cluster, cancellationToken: TestContext.Current.CancellationToken);
+}
+
+/// <summary>An emulated cluster, its server and a client, disposed together.</summary>
+internal sealed record ServedCluster(EmulatedCluster Cluster, OpenAiServer Server, HttpClient Http) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await Server.DisposeAsync();
+        Cluster.Dispose();
+    }
 }

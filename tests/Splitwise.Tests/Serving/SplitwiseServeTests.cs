@@ -62,7 +62,8 @@ public class SplitwiseServeTests
     {
         ClusterConfig design = SplitwiseDesigns.Create("splitwise-hh", 1, 1) with { Performance = PerformanceModelKind.Roofline };
         using EmulatedCluster cluster = EmulatedCluster.FromConfig(design, Catalog.BuiltIn, null, speedup: 1);
-        await using OpenAiServer server = await ServingFixtures.StartAsync(cluster);
+        // A request that decodes for minutes: beyond Llama-2's context, so the limit is lifted as vLLM's --max-model-len would.
+        await using OpenAiServer server = await ServingFixtures.StartAsync(cluster, new ServeOptions { MaxModelLen = 100_000 });
         using var http = new HttpClient { BaseAddress = server.BaseAddress };
         string body = JsonSerializer.Serialize(new { model = "llama2-70b", prompt = "hello there", max_tokens = 100_000 - 10, ignore_eos = true, stream = true });
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
