@@ -714,7 +714,7 @@ public sealed partial class Simulator
         _r.Release(slot);
         if (_waitingForDestination.Count > 0)
         {
-            RetryWaitingForDestination();
+            RetryWaitingForDestination(freed: s.Index);
         }
     }
 
@@ -1035,14 +1035,25 @@ public sealed partial class Simulator
     }
 
     /// <summary>KV memory was freed: idle prompt instances whose next prompt waited for token-side memory retry.</summary>
-    private void RetryWaitingForDestination()
+    /// <remarks>Memory freed on <paramref name="freed"/> (−1: anywhere) can only unblock a prompt bound for it: an
+    /// idle instance whose head prompt waits for another token instance would select the same empty batch and go back to
+    /// the end of the list, so it is moved there without the selection (O(1) instead of a batch selection per waiting
+    /// instance per completion; the order, and so every result, is what retrying it would give).</remarks>
+    private void RetryWaitingForDestination(int freed = -1)
     {
         for (int i = _waitingForDestination.Count - 1; i >= 0; i--)
         {
-            InstanceState p = _instances[_waitingForDestination[i]];
+            int index = _waitingForDestination[i];
+            InstanceState p = _instances[index];
             if (!p.Busy)
             {
                 _waitingForDestination.RemoveAt(i);
+                if (freed >= 0 && p.Prompts.Count > 0 && _r.TokenInstance[p.Prompts.Peek()] != freed && !_r.Cancelled[p.Prompts.Peek()])
+                {
+                    _waitingForDestination.Add(index);
+                    continue;
+                }
+
                 StartIteration(p); // re-adds itself if still blocked
             }
         }
@@ -1092,7 +1103,8 @@ public sealed partial class Simulator
         _r.KvBytes[slot] = _r.KvDest[slot];
         _r.KvArrived[slot] = _now;
         InstanceState to = _instances[_r.TokenInstance[slot]];
-        if (_r.Cancelled[slot])
+        bool dropped = _r.Cancelled[slot];
+        if (dropped)
         {
             Drop(to, slot);
             if (!to.Busy)
@@ -1109,7 +1121,7 @@ public sealed partial class Simulator
 
         if (_waitingForDestination.Count > 0)
         {
-            RetryWaitingForDestination();
+            RetryWaitingForDestination(freed: dropped ? -1 : from.Index); // only the source freed memory, unless the request was dropped
         }
 
         if (!from.Busy)
