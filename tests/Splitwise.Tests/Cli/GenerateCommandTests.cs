@@ -64,7 +64,7 @@ public class GenerateCommandTests
     [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1")] // no count or duration
     [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--cv", "2")] // cv with poisson
     [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--arrival", "weibull")]
-    [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--format", "mooncake")]
+    [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--format", "mooncake", "--whole-second-fraction", "0.1")]
     [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--format", "azure2023", "--whole-second-fraction", "0.1")]
     [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--scale-to", "3")]
     [InlineData("generate", "--like", "no-such-file.csv", "--rate", "1", "--count", "5")]
