@@ -59,8 +59,14 @@ public sealed class TraceRowWriter : IDisposable
 
     public static bool SupportsWholeSeconds(TraceFormat format) => format == TraceFormat.Azure2024;
 
-    /// <summary>Ticks per unit of the format's timestamp resolution (10 for Azure 2024's microseconds, else 1).</summary>
-    public static long Resolution(TraceFormat format) => format == TraceFormat.Azure2024 ? 10 : 1;
+    /// <summary>Ticks per unit of the format's timestamp resolution (10 for Azure 2024's microseconds, a millisecond for
+    /// Mooncake, whose files have integer milliseconds, else 1).</summary>
+    public static long Resolution(TraceFormat format) => format switch
+    {
+        TraceFormat.Azure2024 => 10,
+        TraceFormat.Mooncake => TimeSpan.TicksPerMillisecond,
+        _ => 1,
+    };
 
     /// <summary>True for the formats that keep prefix hash chains (Mooncake); the CSV formats drop them.</summary>
     public static bool KeepsHashChains(TraceFormat format) => format == TraceFormat.Mooncake;
@@ -210,27 +216,7 @@ public sealed class TraceRowWriter : IDisposable
         }
 
         n += Int(b[n..], ticks / TimeSpan.TicksPerSecond);
-        long frac = ticks % TimeSpan.TicksPerSecond;
-        if (frac != 0)
-        {
-            b[n++] = (byte)'.';
-            int digits = 7;
-            while (frac % 10 == 0)
-            {
-                frac /= 10;
-                digits--;
-            }
-
-            for (int i = digits - 1; i >= 0; i--)
-            {
-                b[n + i] = (byte)('0' + (frac % 10));
-                frac /= 10;
-            }
-
-            n += digits;
-        }
-
-        return n;
+        return n + Traces.Internals.MooncakeLines.Fraction(b[n..], ticks % TimeSpan.TicksPerSecond, 7);
     }
 
     private int Timestamp(Span<byte> b, long utcTicks, int fractionDigits, bool utcSuffix)

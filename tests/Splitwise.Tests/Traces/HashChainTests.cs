@@ -133,10 +133,11 @@ public sealed class HashChainTests : IDisposable
         {
             string file = _dir.PathOf($"{Guid.NewGuid():N}.jsonl");
             TraceWriter.Write(trace, file, TraceFormat.Mooncake);
-            Trace sorted = TraceReader.Read(file);
+            var options = new TraceReadOptions { Format = TraceFormat.Mooncake };
+            Trace sorted = TraceReader.Read(file, options);
             long[][] expected = Chains(sorted);
             ArrivalSource memory = ArrivalSource.FromTrace(sorted);
-            ArrivalSource streamed = ArrivalSource.FromChunks(TraceReader.ReadChunks(file, new TraceReadOptions(), new TraceReadReport(file), blockSize: 256));
+            ArrivalSource streamed = ArrivalSource.FromChunks(TraceReader.ReadChunks(file, options, new TraceReadReport(file), blockSize: 256));
             if (sorted.IsSorted && trace.IsSorted)
             {
                 Assert.Equal(expected, Drain(streamed));

@@ -28,24 +28,7 @@ internal static class MooncakeLines
         long ms = ticksFromStart / TimeSpan.TicksPerMillisecond;
         long fraction = ticksFromStart % TimeSpan.TicksPerMillisecond;
         n += Int(d[n..], ms);
-        if (fraction != 0)
-        {
-            d[n++] = (byte)'.';
-            int digits = 4;
-            while (fraction % 10 == 0)
-            {
-                fraction /= 10;
-                digits--;
-            }
-
-            for (int i = digits - 1; i >= 0; i--)
-            {
-                d[n + i] = (byte)('0' + (fraction % 10));
-                fraction /= 10;
-            }
-
-            n += digits;
-        }
+        n += Fraction(d[n..], fraction, 4);
 
         n += Copy(d[n..], ", \"input_length\": "u8);
         n += Int(d[n..], input);
@@ -71,6 +54,33 @@ internal static class MooncakeLines
         d[n++] = (byte)'}';
         d[n++] = (byte)'\n';
         return n;
+    }
+
+    /// <summary>
+    /// Writes <c>.</c> and the <paramref name="digits"/>-digit decimal <paramref name="fraction"/> with trailing zeros
+    /// dropped (nothing when it is 0): 2500 of 4 digits is <c>.25</c>.
+    /// </summary>
+    public static int Fraction(Span<byte> d, long fraction, int digits)
+    {
+        if (fraction == 0)
+        {
+            return 0;
+        }
+
+        while (fraction % 10 == 0)
+        {
+            fraction /= 10;
+            digits--;
+        }
+
+        d[0] = (byte)'.';
+        for (int i = digits; i >= 1; i--)
+        {
+            d[i] = (byte)('0' + (fraction % 10));
+            fraction /= 10;
+        }
+
+        return digits + 1;
     }
 
     private static int Copy(Span<byte> d, ReadOnlySpan<byte> s)
