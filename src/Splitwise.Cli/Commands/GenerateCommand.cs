@@ -31,7 +31,7 @@ internal static class GenerateCommand
         var seed = new Option<ulong>("--seed") { Description = "Root seed (one derived stream each for arrivals, sizes, whole seconds)", DefaultValueFactory = _ => 1 };
         var format = new Option<string>("--format")
         {
-            Description = "Output format: azure2023, azure2024, splitwise, vidur",
+            Description = "Output format: azure2023, azure2024, splitwise, vidur, mooncake (JSON lines; the only one that keeps --sessions' hash chains)",
             DefaultValueFactory = _ => "azure2024",
         };
         var start = new Option<string?>("--start")
