@@ -18,7 +18,7 @@ internal static class GenerateCommand
         };
         var input = new Option<string?>("--input") { Description = "Input-token distribution: constant:N, uniform:A,B, normal:MU,SIGMA, lognormal:MU,SIGMA" };
         var output = new Option<string?>("--output") { Description = "Output-token distribution (same forms as --input)" };
-        var rate = new Option<double>("--rate") { Description = "Mean arrival rate, requests per second" };
+        var rate = new Option<double>("--rate") { Description = "Mean arrival rate, requests per second (sessions per second with --sessions)" };
         var arrival = new Option<string>("--arrival")
         {
             Description = "Arrival process: poisson or gamma",

@@ -68,7 +68,13 @@ public abstract class ArrivalSource
         /// <summary>Copies the chains of rows [from, from + n) of the current chunk after the fill's first <paramref name="written"/> rows.</summary>
         private void CopyChains(TraceChunk chunk, int from, int n, int written)
         {
-            _chains |= chunk.HasHashChains;
+            if (!_chains && chunk.HasHashChains)
+            {
+                // The first chains: the rows already in this fill have empty ones.
+                _chainOffsets.AsSpan(0, written + 1).Clear();
+                _chains = true;
+            }
+
             if (!_chains)
             {
                 return;

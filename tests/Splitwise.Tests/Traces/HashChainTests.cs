@@ -149,6 +149,23 @@ public sealed class HashChainTests : IDisposable
         }, seed: Seed, iter: 30, threads: 1);
     }
 
+    [Fact]
+    public void A_streamed_source_whose_chains_start_mid_file_gives_the_earlier_rows_empty_chains()
+    {
+        string file = _dir.Write("late.jsonl",
+            "{\"timestamp\": 1, \"input_length\": 1, \"output_length\": 1}\n" +
+            "{\"timestamp\": 2, \"input_length\": 1, \"output_length\": 1}\n" +
+            "{\"timestamp\": 3, \"input_length\": 1, \"output_length\": 1}\n" +
+            "{\"timestamp\": 4, \"input_length\": 1, \"output_length\": 1, \"hash_ids\": [1]}\n" +
+            "{\"timestamp\": 5, \"input_length\": 1, \"output_length\": 1, \"hash_ids\": [2, 3]}\n" +
+            "{\"timestamp\": 6, \"input_length\": 1, \"output_length\": 1}\n");
+        ArrivalSource streamed = ArrivalSource.FromChunks(TraceReader.ReadChunks(file, null, new TraceReadReport(file), blockSize: 64));
+        Assert.Equal([[], [], [], [1L], [2L, 3], []], Drain(streamed));
+        Assert.True(streamed.HasHashChains);
+        Trace whole = TraceReader.Read(file);
+        Assert.Equal([[], [], [], [1L], [2L, 3], []], Chains(whole));
+    }
+
     private static long[][] Drain(ArrivalSource source)
     {
         var chains = new List<long[]>();
