@@ -37,12 +37,49 @@ public static class StatisticsJson
             w.WriteNumber("out_of_order_rows", s.OutOfOrder);
             w.WriteNumber("skipped_rows", s.SkippedRows);
             w.WriteNumber("distinct_pairs", s.DistinctPairs);
+            if (s.Prefix is { } p)
+            {
+                Prefix(w, p);
+            }
+
             w.WriteEndObject();
         }
 
         w.WriteEndArray();
         w.WriteString("percentiles", "nearest rank on the integer values");
         w.WriteString("attribution", Attribution);
+        w.WriteEndObject();
+    }
+
+    private static void Prefix(Utf8JsonWriter w, PrefixReuse p)
+    {
+        w.WriteStartObject("prefix_reuse");
+        w.WriteNumber("block_tokens", p.BlockTokens);
+        w.WriteNumber("requests", p.Requests);
+        w.WriteNumber("blocks", p.Blocks);
+        w.WriteNumber("distinct_blocks", p.DistinctBlocks);
+        w.WriteNumber("blocks_seen_before", p.BlocksSeenBefore);
+        Number(w, "seen_before_share", p.SeenBeforeShare);
+        w.WriteNumber("input_tokens", p.InputTokens);
+        w.WriteNumber("infinite_cache_hit_tokens", p.HitTokens);
+        Number(w, "infinite_cache_token_hit_rate", p.TokenHitRate);
+        w.WriteNumber("infinite_cache_hit_requests", p.HitRequests);
+        Number(w, "infinite_cache_request_hit_rate", p.RequestHitRate);
+        Distance(w, "reuse_distance_seconds", p.DistanceSeconds);
+        Distance(w, "reuse_distance_requests", p.DistanceRequests);
+        w.WriteString("reuse_distance_percentiles", "nearest rank on log buckets, within 0.8 %; mean and max exact");
+        w.WriteEndObject();
+    }
+
+    private static void Distance(Utf8JsonWriter w, string name, ReuseDistance d)
+    {
+        w.WriteStartObject(name);
+        w.WriteNumber("count", d.Count);
+        Number(w, "mean", d.Mean);
+        Number(w, "p50", d.P50);
+        Number(w, "p90", d.P90);
+        Number(w, "p99", d.P99);
+        Number(w, "max", d.Max);
         w.WriteEndObject();
     }
 

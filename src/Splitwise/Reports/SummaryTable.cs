@@ -37,6 +37,18 @@ public static class SummaryTable
         Add("Spearman rho (input, output)", s => F(s.Spearman, 3));
         Add("input tokens/s", s => F(s.InputTokensPerSecond, 1));
         Add("output tokens/s", s => F(s.OutputTokensPerSecond, 1));
+        if (traces.Any(s => s.Prefix is not null))
+        {
+            string P(TraceStatistics s, Func<PrefixReuse, string> f) => s.Prefix is { } p ? f(p) : "—";
+            Add("hash blocks", s => P(s, p => I(p.Blocks)));
+            Add("distinct hash blocks", s => P(s, p => I(p.DistinctBlocks)));
+            Add("blocks seen before", s => P(s, p => $"{I(p.BlocksSeenBefore)} ({Percent(p.SeenBeforeShare)})"));
+            Add("infinite-cache hit (tokens)", s => P(s, p => Percent(p.TokenHitRate)));
+            Add("infinite-cache hit (requests)", s => P(s, p => Percent(p.RequestHitRate)));
+            Add("reuse distance p50/p90/p99 (s)", s => P(s, p => $"{F(p.DistanceSeconds.P50, 1)} / {F(p.DistanceSeconds.P90, 1)} / {F(p.DistanceSeconds.P99, 1)}"));
+            Add("reuse distance p50/p90/p99 (req)", s => P(s, p => $"{F(p.DistanceRequests.P50, 0)} / {F(p.DistanceRequests.P90, 0)} / {F(p.DistanceRequests.P99, 0)}"));
+        }
+
         if (traces.Any(s => s.OutOfOrder > 0))
         {
             Add("rows out of order", s => I(s.OutOfOrder));
@@ -49,6 +61,8 @@ public static class SummaryTable
 
         return rows;
     }
+
+    private static string Percent(double share) => double.IsFinite(share) ? (share * 100).ToString("N1", CultureInfo.InvariantCulture) + " %" : "n/a";
 
     private static string I(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
 

@@ -74,6 +74,19 @@ public sealed class TraceAccumulator
     /// <summary>The reader's first messages about skipped rows (file:line:column: why).</summary>
     public IReadOnlyList<string> FirstErrors { get; set; } = [];
 
+    private PrefixReuseAccumulator? _prefix;
+
+    /// <summary>
+    /// Adds a chunk of rows with their prefix hash chains (offsets: count + 1 into <paramref name="hashIds"/>) in file
+    /// order; the statistics then include <see cref="TraceStatistics.Prefix"/>. Its memory grows with the distinct
+    /// block ids (see <see cref="PrefixReuseAccumulator"/>).
+    /// </summary>
+    public void Add(ReadOnlySpan<long> utcTicks, ReadOnlySpan<int> inputs, ReadOnlySpan<int> outputs, ReadOnlySpan<int> hashOffsets, ReadOnlySpan<long> hashIds)
+    {
+        Add(utcTicks, inputs, outputs);
+        (_prefix ??= new PrefixReuseAccumulator()).Add(utcTicks, inputs, hashOffsets, hashIds);
+    }
+
     /// <summary>Adds a chunk of rows in file order. Arrivals are absolute UTC ticks.</summary>
     public void Add(ReadOnlySpan<long> utcTicks, ReadOnlySpan<int> inputs, ReadOnlySpan<int> outputs)
     {
@@ -317,6 +330,7 @@ public sealed class TraceAccumulator
             SkippedRows = SkippedRows,
             FirstSkipped = FirstErrors,
             DistinctPairs = pairIn.Length,
+            Prefix = _prefix?.Finish(),
         };
 
         int sampled = (int)Math.Min(_sampleSize, _rows);

@@ -10,7 +10,8 @@ public static class TraceAnalyzer
 
     /// <summary>
     /// Analyses a trace file in one streaming pass. When its arrivals are out of order, a second pass collects the
-    /// arrivals (8 bytes per row) and sorts them for the inter-arrival statistics.
+    /// arrivals (8 bytes per row) and sorts them for the inter-arrival statistics. Prefix reuse (files with hash chains)
+    /// is measured in file order, with memory growing with the distinct block ids.
     /// </summary>
     public static TraceAnalysis AnalyzeFile(string path, string name, TraceReadOptions? options = null, int sampleSize = 0, ulong seed = 1)
     {
@@ -18,10 +19,27 @@ public static class TraceAnalyzer
         ArgumentNullException.ThrowIfNull(name);
         var accumulator = new TraceAccumulator(name, sampleSize, seed);
         IEnumerable<TraceChunk> chunks = TraceReader.ReadChunks(path, options, out TraceReadReport readReport);
+        int[] noChains = [];
+        bool chains = false;
         foreach (TraceChunk chunk in chunks)
         {
             int n = chunk.Count;
-            accumulator.Add(chunk.ArrivalTicks.AsSpan(0, n), chunk.InputTokens.AsSpan(0, n), chunk.OutputTokens.AsSpan(0, n));
+            chains |= chunk.HasHashChains;
+            if (chains)
+            {
+                // Once a chunk had chains, every later row counts as a request (an empty chain when its chunk has none).
+                if (!chunk.HasHashChains && noChains.Length < n + 1)
+                {
+                    noChains = new int[n + 1];
+                }
+
+                ReadOnlySpan<int> offsets = chunk.HasHashChains ? chunk.HashOffsets.AsSpan(0, n + 1) : noChains.AsSpan(0, n + 1);
+                accumulator.Add(chunk.Arrivals, chunk.Inputs, chunk.Outputs, offsets, chunk.HashIds);
+            }
+            else
+            {
+                accumulator.Add(chunk.ArrivalTicks.AsSpan(0, n), chunk.InputTokens.AsSpan(0, n), chunk.OutputTokens.AsSpan(0, n));
+            }
         }
 
         accumulator.SkippedRows = readReport.SkippedRows;
@@ -58,7 +76,15 @@ public static class TraceAnalyzer
             absolute[i] = start + arrivals[i];
         }
 
-        accumulator.Add(absolute, trace.Inputs, trace.Outputs);
+        if (trace.HasHashChains)
+        {
+            accumulator.Add(absolute, trace.Inputs, trace.Outputs, trace.HashOffsets.AsSpan(0, trace.Count + 1), trace.HashIds);
+        }
+        else
+        {
+            accumulator.Add(absolute, trace.Inputs, trace.Outputs);
+        }
+
         if (accumulator.OutOfOrder > 0)
         {
             Array.Sort(absolute);

@@ -59,4 +59,7 @@ public sealed record TraceStatistics
 
     /// <summary>Distinct (input, output) pairs.</summary>
     public required long DistinctPairs { get; init; }
+
+    /// <summary>Prefix reuse when the trace has hash chains (Mooncake <c>hash_ids</c>); null otherwise.</summary>
+    public PrefixReuse? Prefix { get; init; }
 }

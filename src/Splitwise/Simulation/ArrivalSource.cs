@@ -17,6 +17,19 @@ public abstract class ArrivalSource
     /// </summary>
     public abstract int Fill(Span<long> arrivalNs, Span<int> inputTokens, Span<int> outputTokens);
 
+    /// <summary>
+    /// True when the requests carry prefix hash chains (Mooncake <c>hash_ids</c>, <c>generate --sessions</c>). A streamed
+    /// source knows only once it has read a chunk with chains: ask after the first <see cref="Fill"/>.
+    /// </summary>
+    public virtual bool HasHashChains => false;
+
+    /// <summary>
+    /// The prefix hash chain of the <paramref name="index"/>-th request returned by the last <see cref="Fill"/> (0-based
+    /// in that call's spans): one block id per 512-token block of its prompt, first block first; empty without chains.
+    /// Valid until the next <see cref="Fill"/>.
+    /// </summary>
+    public virtual ReadOnlySpan<long> HashChain(int index) => [];
+
     /// <summary>Arrivals from an in-memory trace, relative to its first arrival (stably sorted if the trace is not).</summary>
     public static ArrivalSource FromTrace(Trace trace) => new TraceArrivals(trace);
 
@@ -34,12 +47,67 @@ public abstract class ArrivalSource
         private int _next;
         private long _origin = long.MinValue;
         private bool _done;
+        private bool _chains;
+        private int[] _chainOffsets = [0];
+        private long[] _chainIds = [];
 
         public override long KnownCount => knownCount;
+
+        public override bool HasHashChains => _chains;
+
+        public override ReadOnlySpan<long> HashChain(int index)
+        {
+            if ((uint)index + 1 >= (uint)_chainOffsets.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(index));
+            }
+
+            return _chains ? _chainIds.AsSpan(_chainOffsets[index], _chainOffsets[index + 1] - _chainOffsets[index]) : [];
+        }
+
+        /// <summary>Copies the chains of rows [from, from + n) of the current chunk after the fill's first <paramref name="written"/> rows.</summary>
+        private void CopyChains(TraceChunk chunk, int from, int n, int written)
+        {
+            if (!_chains && chunk.HasHashChains)
+            {
+                // The first chains: the rows already in this fill have empty ones.
+                _chainOffsets.AsSpan(0, written + 1).Clear();
+                _chains = true;
+            }
+
+            if (!_chains)
+            {
+                return;
+            }
+
+            int baseId = _chainOffsets[written];
+            int first = chunk.HasHashChains ? chunk.HashOffsets[from] : 0;
+            int length = chunk.HasHashChains ? chunk.HashOffsets[from + n] - first : 0;
+            if (baseId + length > _chainIds.Length)
+            {
+                Array.Resize(ref _chainIds, Math.Max(baseId + length, _chainIds.Length * 2));
+            }
+
+            if (length > 0)
+            {
+                chunk.HashIds.AsSpan(first, length).CopyTo(_chainIds.AsSpan(baseId));
+            }
+
+            for (int i = 1; i <= n; i++)
+            {
+                _chainOffsets[written + i] = chunk.HasHashChains ? baseId + chunk.HashOffsets[from + i] - first : baseId;
+            }
+        }
 
         public override int Fill(Span<long> arrivalNs, Span<int> inputTokens, Span<int> outputTokens)
         {
             int written = 0;
+            if (_chainOffsets.Length < arrivalNs.Length + 1)
+            {
+                _chainOffsets = new int[arrivalNs.Length + 1];
+            }
+
+            _chainOffsets[0] = 0;
             while (written < arrivalNs.Length && !_done)
             {
                 if (_chunk is null || _next == _chunk.Count)
@@ -73,6 +141,7 @@ public abstract class ArrivalSource
 
                 _chunk.Inputs.Slice(_next, n).CopyTo(inputTokens[written..]);
                 _chunk.Outputs.Slice(_next, n).CopyTo(outputTokens[written..]);
+                CopyChains(_chunk, _next, n, written);
                 _next += n;
                 written += n;
             }
@@ -89,6 +158,8 @@ public abstract class ArrivalSource
         private readonly int[]? _order;
         private readonly long _origin;
         private int _next;
+        private int _lastFirst;
+        private int _lastCount;
 
         public TraceArrivals(Trace trace)
         {
@@ -127,6 +198,19 @@ public abstract class ArrivalSource
 
         public override long KnownCount => _trace.Count;
 
+        public override bool HasHashChains => _trace.HasHashChains;
+
+        public override ReadOnlySpan<long> HashChain(int index)
+        {
+            if ((uint)index >= (uint)_lastCount)
+            {
+                throw new ArgumentOutOfRangeException(nameof(index));
+            }
+
+            int at = _lastFirst + index;
+            return _trace.HashChain(_order is null ? at : _order[at]);
+        }
+
         public override int Fill(Span<long> arrivalNs, Span<int> inputTokens, Span<int> outputTokens)
         {
             int n = Math.Min(arrivalNs.Length, _trace.Count - _next);
@@ -140,6 +224,8 @@ public abstract class ArrivalSource
                 outputTokens[i] = outputs[row];
             }
 
+            _lastFirst = _next;
+            _lastCount = n;
             _next += n;
             return n;
         }

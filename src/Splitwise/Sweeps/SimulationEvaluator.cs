@@ -132,7 +132,7 @@ public sealed class SimulationEvaluator
             n++;
         }
 
-        var head = new Trace(trace.Name, trace.Start, trace.ArrivalTicks, trace.InputTokens, trace.OutputTokens, n);
+        var head = new Trace(trace.Name, trace.Start, trace.ArrivalTicks, trace.InputTokens, trace.OutputTokens, n, trace.HashOffsets, trace.HashIds);
         return (ArrivalSource.FromTrace(head), duration);
     }
 

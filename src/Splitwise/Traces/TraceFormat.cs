@@ -1,6 +1,6 @@
 namespace Splitwise.Traces;
 
-/// <summary>The trace file formats the library reads (all) and writes (all but <see cref="Mooncake"/>).</summary>
+/// <summary>The trace file formats the library reads and writes.</summary>
 public enum TraceFormat
 {
     /// <summary>Detect from the header: JSON lines when the file starts with <c>{</c>, else the CSV column names.</summary>
@@ -29,7 +29,8 @@ public enum TraceFormat
 
     /// <summary>
     /// Mooncake (FAST'25) JSON lines: <c>{"timestamp": ms, "input_length": n, "output_length": m, "hash_ids": [...]}</c>;
-    /// read only, <c>hash_ids</c> and other keys are ignored.
+    /// <c>hash_ids</c> (one block id per 512-token block of the prompt) become the trace's prefix hash chains; other keys
+    /// are ignored. The only format that keeps the chains when written.
     /// </summary>
     Mooncake,
 }

@@ -42,6 +42,9 @@ public static class TraceReader
         long[] arrivals = [];
         int[] inputs = [];
         int[] outputs = [];
+        int[]? hashOffsets = null;
+        long[] hashIds = [];
+        int idCount = 0;
         int count = 0;
         bool relative;
         using (BlockPipeline pipeline = BlockPipeline.Open(path, options, report))
@@ -65,6 +68,17 @@ public static class TraceReader
                     Array.Resize(ref arrivals, (int)wanted);
                     Array.Resize(ref inputs, (int)wanted);
                     Array.Resize(ref outputs, (int)wanted);
+                    if (hashOffsets is not null)
+                    {
+                        Array.Resize(ref hashOffsets, (int)wanted + 1);
+                    }
+                }
+
+                if (chunk.HasHashChains || hashOffsets is not null)
+                {
+                    // Rows before the first chain (or in chunks without one) have empty chains.
+                    hashOffsets ??= new int[arrivals.Length + 1];
+                    AppendChains(chunk, count, hashOffsets, ref hashIds, ref idCount, path);
                 }
 
                 chunk.Arrivals.CopyTo(arrivals.AsSpan(count));
@@ -99,11 +113,43 @@ public static class TraceReader
 
         if (options.Sort && report.OutOfOrder > 0)
         {
-            TraceSorter.StableSortByArrival(arrivals, inputs, outputs, count);
+            TraceSorter.StableSortByArrival(arrivals, inputs, outputs, count, hashOffsets, ref hashIds);
             report.Sorted = true;
         }
 
-        return new Trace(options.DisplayName ?? Path.GetFileName(path), start, arrivals, inputs, outputs, count);
+        return new Trace(options.DisplayName ?? Path.GetFileName(path), start, arrivals, inputs, outputs, count, hashOffsets, hashOffsets is null ? null : hashIds);
+    }
+
+    /// <summary>Appends a chunk's chains after the first <paramref name="count"/> rows' (empty chains for a chunk without).</summary>
+    private static void AppendChains(TraceChunk chunk, int count, int[] offsets, ref long[] ids, ref int idCount, string path)
+    {
+        int n = chunk.Count;
+        if (!chunk.HasHashChains)
+        {
+            offsets.AsSpan(count + 1, n).Fill(idCount);
+            return;
+        }
+
+        int added = chunk.HashOffsets[n];
+        if ((long)idCount + added > Array.MaxLength)
+        {
+            throw new SplitwiseException($"{path}: more than {Array.MaxLength:N0} hash ids do not fit in memory; stream the file instead");
+        }
+
+        if (idCount + added > ids.Length)
+        {
+            Array.Resize(ref ids, (int)Math.Min(Array.MaxLength, Math.Max(idCount + (long)added, ids.Length + (ids.Length / 2L) + 1024)));
+        }
+
+        chunk.HashIds.AsSpan(0, added).CopyTo(ids.AsSpan(idCount));
+        ReadOnlySpan<int> from = chunk.HashOffsets.AsSpan(1, n);
+        Span<int> to = offsets.AsSpan(count + 1, n);
+        for (int i = 0; i < from.Length; i++)
+        {
+            to[i] = idCount + from[i];
+        }
+
+        idCount += added;
     }
 
     /// <summary>Streams a trace in file order; see <see cref="ReadChunks(string, TraceReadOptions?, out TraceReadReport)"/>.</summary>

@@ -5,7 +5,7 @@ using Splitwise.IO;
 
 namespace Splitwise.Traces;
 
-/// <summary>Writes traces as Azure 2023, Azure 2024, SplitwiseSim or Vidur CSV (LF line ends, UTF-8 without BOM).</summary>
+/// <summary>Writes traces as Azure 2023, Azure 2024, SplitwiseSim or Vidur CSV, or Mooncake JSON lines (LF line ends, UTF-8 without BOM).</summary>
 /// <remarks>
 /// <para>Every format round-trips through <see cref="TraceReader"/> exactly (arrivals to the 100 ns tick):</para>
 /// <list type="bullet">
@@ -15,6 +15,9 @@ namespace Splitwise.Traces;
 /// <item><see cref="TraceFormat.SplitwiseSim"/>: <c>request_id</c> = row index, <c>request_type</c> 2 (generative LLM),
 /// <c>application_id</c> 0, <c>batch_size</c> 1; <c>arrival_timestamp</c> in seconds after <see cref="Trace.Start"/>.</item>
 /// <item><see cref="TraceFormat.Vidur"/>: <c>arrived_at</c> in seconds after <see cref="Trace.Start"/>.</item>
+/// <item><see cref="TraceFormat.Mooncake"/>: <c>timestamp</c> in milliseconds after <see cref="Trace.Start"/> (integer when
+/// whole, else up to four decimals), and <c>hash_ids</c> when the trace has prefix hash chains: the only format that
+/// keeps them. The CSV formats have no place for chains and drop them (<see cref="DropsHashChains"/>).</item>
 /// </list>
 /// Rows are written in the trace's order. Seconds are written with up to seven decimals, trailing zeros dropped.
 /// </remarks>
@@ -54,6 +57,12 @@ public static class TraceWriter
         ArgumentNullException.ThrowIfNull(trace);
         ArgumentNullException.ThrowIfNull(writer);
         CheckWritable(format);
+        if (format == TraceFormat.Mooncake)
+        {
+            WriteMooncake(trace, writer);
+            return;
+        }
+
         writer.Write(format switch
         {
             TraceFormat.SplitwiseSim => "request_id,request_type,application_id,arrival_timestamp,batch_size,prompt_size,token_size\n",
@@ -85,11 +94,65 @@ public static class TraceWriter
         }
     }
 
+    /// <summary>True when writing <paramref name="trace"/> as <paramref name="format"/> loses its prefix hash chains (every format but Mooncake).</summary>
+    public static bool DropsHashChains(Trace trace, TraceFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        return trace.HasHashChains && format != TraceFormat.Mooncake;
+    }
+
     private static void CheckWritable(TraceFormat format)
     {
-        if (format is not (TraceFormat.Azure2023 or TraceFormat.Azure2024 or TraceFormat.SplitwiseSim or TraceFormat.Vidur))
+        if (format is not (TraceFormat.Azure2023 or TraceFormat.Azure2024 or TraceFormat.SplitwiseSim or TraceFormat.Vidur or TraceFormat.Mooncake))
         {
-            throw SplitwiseException.Usage($"cannot write the {format} format; choose azure2023, azure2024, splitwise or vidur");
+            throw SplitwiseException.Usage($"cannot write the {format} format; choose azure2023, azure2024, splitwise, vidur or mooncake");
+        }
+    }
+
+    private static void WriteMooncake(Trace trace, TextWriter writer)
+    {
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(1 << 16);
+        char[] chars = ArrayPool<char>.Shared.Rent(1 << 16);
+        try
+        {
+            bool chains = trace.HasHashChains;
+            int pos = 0;
+            for (int i = 0; i < trace.Count; i++)
+            {
+                ReadOnlySpan<long> chain = trace.HashChain(i);
+                int need = Internals.MooncakeLines.MaxLength(chain.Length);
+                if (pos + need > bytes.Length)
+                {
+                    Flush(writer, bytes, ref chars, pos);
+                    pos = 0;
+                    if (need > bytes.Length)
+                    {
+                        ArrayPool<byte>.Shared.Return(bytes);
+                        bytes = ArrayPool<byte>.Shared.Rent(need);
+                    }
+                }
+
+                pos += Internals.MooncakeLines.Write(bytes.AsSpan(pos), trace.ArrivalTicks[i], trace.InputTokens[i], trace.OutputTokens[i], chain, chains);
+            }
+
+            Flush(writer, bytes, ref chars, pos);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes);
+            ArrayPool<char>.Shared.Return(chars);
+        }
+
+        static void Flush(TextWriter writer, byte[] bytes, ref char[] chars, int length)
+        {
+            if (chars.Length < length)
+            {
+                ArrayPool<char>.Shared.Return(chars);
+                chars = ArrayPool<char>.Shared.Rent(length);
+            }
+
+            int n = Encoding.ASCII.GetChars(bytes, 0, length, chars, 0);
+            writer.Write(chars, 0, n);
         }
     }
 

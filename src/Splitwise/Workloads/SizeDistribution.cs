@@ -18,10 +18,7 @@ public abstract record SizeDistribution
     /// <summary>Parses <c>kind:params</c>; errors are usage errors naming <paramref name="option"/>.</summary>
     public static SizeDistribution Parse(string text, string option)
     {
-        ArgumentNullException.ThrowIfNull(text);
-        int colon = text.IndexOf(':', StringComparison.Ordinal);
-        string kind = (colon < 0 ? text : text[..colon]).Trim().ToUpperInvariant();
-        string[] args = colon < 0 ? [] : text[(colon + 1)..].Split(',', StringSplitOptions.TrimEntries);
+        (string kind, string[] args) = SplitKind(text);
         double[] p = new double[args.Length];
         for (int i = 0; i < args.Length; i++)
         {
@@ -51,6 +48,15 @@ public abstract record SizeDistribution
                 : throw SplitwiseException.Usage($"{option} {text}: lognormal:MU,SIGMA needs SIGMA ≥ 0 and MU < 30 (MU is the log of the median)")),
             _ => throw SplitwiseException.Usage($"{option} {text}: unknown distribution \"{kind.ToLowerInvariant()}\"; use constant:N, uniform:A,B, normal:MU,SIGMA or lognormal:MU,SIGMA"),
         };
+    }
+
+    /// <summary>Splits <c>kind:a,b</c> into the upper-cased kind and its trimmed parameters (shared with <see cref="DurationDistribution"/>).</summary>
+    internal static (string Kind, string[] Args) SplitKind(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        int colon = text.IndexOf(':', StringComparison.Ordinal);
+        string kind = (colon < 0 ? text : text[..colon]).Trim().ToUpperInvariant();
+        return (kind, colon < 0 ? [] : text[(colon + 1)..].Split(',', StringSplitOptions.TrimEntries));
     }
 
     private static int Clamp(double v) => v >= int.MaxValue ? int.MaxValue : Math.Max(1, (int)Math.Round(v, MidpointRounding.AwayFromZero));

@@ -8,7 +8,8 @@ namespace Splitwise.Workloads;
 /// <summary>
 /// Streams trace rows out as CSV in one of the writable formats without holding the trace: Azure 2023
 /// (<c>2023-11-16 18:17:03.9799600</c>), Azure 2024 (<c>2024-05-10 00:00:00.009930+00:00</c>, or
-/// <c>2024-05-12 00:00:00+00:00</c> for a whole-second row), SplitwiseSim and Vidur (seconds from the start).
+/// <c>2024-05-12 00:00:00+00:00</c> for a whole-second row), SplitwiseSim and Vidur (seconds from the start), or
+/// Mooncake JSON lines (milliseconds from the start, with <c>hash_ids</c> when rows are written with a chain).
 /// </summary>
 /// <remarks>
 /// Arrivals are 100 ns ticks after <c>start</c>; Azure 2024 keeps microseconds (ticks are floored to whole µs, which
@@ -21,8 +22,8 @@ public sealed class TraceRowWriter : IDisposable
     private readonly TextWriter? _text;
     private readonly TraceFormat _format;
     private readonly long _startTicks;
-    private readonly byte[] _buffer = new byte[BufferSize];
-    private readonly char[] _chars;
+    private byte[] _buffer = new byte[BufferSize];
+    private char[] _chars;
     private int _used;
     private long _rows;
     private long _cachedDay = long.MinValue;
@@ -46,9 +47,9 @@ public sealed class TraceRowWriter : IDisposable
 
     private TraceRowWriter(TraceFormat format, DateTimeOffset start)
     {
-        if (format is not (TraceFormat.Azure2023 or TraceFormat.Azure2024 or TraceFormat.SplitwiseSim or TraceFormat.Vidur))
+        if (format is not (TraceFormat.Azure2023 or TraceFormat.Azure2024 or TraceFormat.SplitwiseSim or TraceFormat.Vidur or TraceFormat.Mooncake))
         {
-            throw SplitwiseException.Usage($"--format {format}: cannot write this format; use azure2023, azure2024, splitwise or vidur");
+            throw SplitwiseException.Usage($"--format {format}: cannot write this format; use azure2023, azure2024, splitwise, vidur or mooncake");
         }
 
         _format = format;
@@ -58,13 +59,24 @@ public sealed class TraceRowWriter : IDisposable
 
     public static bool SupportsWholeSeconds(TraceFormat format) => format == TraceFormat.Azure2024;
 
-    /// <summary>Ticks per unit of the format's timestamp resolution (10 for Azure 2024's microseconds, else 1).</summary>
-    public static long Resolution(TraceFormat format) => format == TraceFormat.Azure2024 ? 10 : 1;
+    /// <summary>Ticks per unit of the format's timestamp resolution (10 for Azure 2024's microseconds, a millisecond for
+    /// Mooncake, whose files have integer milliseconds, else 1).</summary>
+    public static long Resolution(TraceFormat format) => format switch
+    {
+        TraceFormat.Azure2024 => 10,
+        TraceFormat.Mooncake => TimeSpan.TicksPerMillisecond,
+        _ => 1,
+    };
+
+    /// <summary>True for the formats that keep prefix hash chains (Mooncake); the CSV formats drop them.</summary>
+    public static bool KeepsHashChains(TraceFormat format) => format == TraceFormat.Mooncake;
 
     public long Rows => _rows;
 
+    /// <summary>Writes the CSV header (nothing for Mooncake JSON lines, which have none).</summary>
     public void WriteHeader() => Append(_format switch
     {
+        TraceFormat.Mooncake => ""u8,
         TraceFormat.SplitwiseSim => "request_id,request_type,application_id,arrival_timestamp,batch_size,prompt_size,token_size\n"u8,
         TraceFormat.Vidur => "arrived_at,num_prefill_tokens,num_decode_tokens\n"u8,
         _ => "TIMESTAMP,ContextTokens,GeneratedTokens\n"u8,
@@ -76,6 +88,13 @@ public sealed class TraceRowWriter : IDisposable
         if (_used > BufferSize - 128)
         {
             Flush();
+        }
+
+        if (_format == TraceFormat.Mooncake)
+        {
+            _used += Traces.Internals.MooncakeLines.Write(_buffer.AsSpan(_used), ticksFromStart, input, output, [], withIds: false);
+            _rows++;
+            return;
         }
 
         Span<byte> b = _buffer.AsSpan(_used);
@@ -110,6 +129,32 @@ public sealed class TraceRowWriter : IDisposable
         _rows++;
     }
 
+    /// <summary>
+    /// Writes one row with its prefix hash chain: Mooncake writes <c>hash_ids</c>, the CSV formats drop the chain
+    /// (<see cref="KeepsHashChains"/>).
+    /// </summary>
+    public void WriteRow(long ticksFromStart, int input, int output, ReadOnlySpan<long> hashIds)
+    {
+        if (_format != TraceFormat.Mooncake)
+        {
+            WriteRow(ticksFromStart, input, output);
+            return;
+        }
+
+        int need = Traces.Internals.MooncakeLines.MaxLength(hashIds.Length);
+        if (_used + need > _buffer.Length)
+        {
+            Flush();
+            if (need > _buffer.Length)
+            {
+                _buffer = new byte[need];
+            }
+        }
+
+        _used += Traces.Internals.MooncakeLines.Write(_buffer.AsSpan(_used), ticksFromStart, input, output, hashIds, withIds: true);
+        _rows++;
+    }
+
     public void Flush()
     {
         if (_used == 0)
@@ -123,6 +168,11 @@ public sealed class TraceRowWriter : IDisposable
         }
         else
         {
+            if (_chars.Length < _used)
+            {
+                _chars = new char[_buffer.Length];
+            }
+
             int chars = Encoding.ASCII.GetChars(_buffer, 0, _used, _chars, 0);
             _text!.Write(_chars, 0, chars);
         }
@@ -166,27 +216,7 @@ public sealed class TraceRowWriter : IDisposable
         }
 
         n += Int(b[n..], ticks / TimeSpan.TicksPerSecond);
-        long frac = ticks % TimeSpan.TicksPerSecond;
-        if (frac != 0)
-        {
-            b[n++] = (byte)'.';
-            int digits = 7;
-            while (frac % 10 == 0)
-            {
-                frac /= 10;
-                digits--;
-            }
-
-            for (int i = digits - 1; i >= 0; i--)
-            {
-                b[n + i] = (byte)('0' + (frac % 10));
-                frac /= 10;
-            }
-
-            n += digits;
-        }
-
-        return n;
+        return n + Traces.Internals.MooncakeLines.Fraction(b[n..], ticks % TimeSpan.TicksPerSecond, 7);
     }
 
     private int Timestamp(Span<byte> b, long utcTicks, int fractionDigits, bool utcSuffix)

@@ -3,6 +3,12 @@ namespace Splitwise.Workloads;
 /// <summary>What a generation run produced.</summary>
 public sealed record WorkloadSummary(long Requests, long FirstTicks, long LastTicks)
 {
+    /// <summary>Sessions started (<c>--sessions</c>), else 0.</summary>
+    public long Sessions { get; init; }
+
+    /// <summary>Most sessions in flight at once (<c>--sessions</c>), else 0.</summary>
+    public int PeakSessions { get; init; }
+
     public double SpanSeconds => (LastTicks - FirstTicks) / (double)TimeSpan.TicksPerSecond;
 
     public double MeanRate => SpanSeconds > 0 ? Requests / SpanSeconds : double.NaN;
@@ -25,6 +31,11 @@ public static class WorkloadGenerator
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(writer);
         spec.Validate();
+        if (spec.Sessions is not null)
+        {
+            return SessionGenerator.Generate(spec, writer);
+        }
+
         RandomStream arrivals = RandomStream.Derive(spec.Seed, "arrivals");
         RandomStream sizes = RandomStream.Derive(spec.Seed, "sizes");
         RandomStream whole = RandomStream.Derive(spec.Seed, "whole-seconds");

@@ -54,6 +54,9 @@ public sealed record WorkloadSpec
     /// <summary>Share of rows (Azure 2024 only) printed as whole seconds, like the real week-long files.</summary>
     public double WholeSecondFraction { get; init; }
 
+    /// <summary>Multi-turn sessions with prefix hash chains (<see cref="Rate"/> is then sessions per second); null: independent requests.</summary>
+    public SessionSpec? Sessions { get; init; }
+
     /// <summary>Checks the combination once; every problem is a usage error naming the flag.</summary>
     public void Validate()
     {
@@ -128,6 +131,21 @@ public sealed record WorkloadSpec
         if (WholeSecondFraction > 0 && !TraceRowWriter.SupportsWholeSeconds(Format))
         {
             throw SplitwiseException.Usage("--whole-second-fraction applies to --format azure2024 only");
+        }
+
+        if (Sessions is { } sessions)
+        {
+            if (ScaleTo is not null)
+            {
+                throw SplitwiseException.Usage("--sessions draws its own arrivals at --rate sessions/s; --scale-to does not apply");
+            }
+
+            if (WholeSecondFraction > 0)
+            {
+                throw SplitwiseException.Usage("--whole-second-fraction is not supported with --sessions");
+            }
+
+            sessions.Validate();
         }
     }
 }

@@ -36,6 +36,25 @@ public class GenerateCommandTests
     }
 
     [Fact]
+    public async Task Generate_sessions_writes_mooncake_chains_or_says_that_csv_drops_them()
+    {
+        string[] args = ["generate", "--sessions", "--input", "constant:600", "--output", "constant:10", "--rate", "1", "--count", "20",
+            "--system-prompt-tokens", "1024", "--turns", "constant:2", "--think-time", "constant:5s"];
+        (int exit, string stdout, string err) = await CliRun.RunAsync([.. args, "--format", "mooncake"]);
+        Assert.True(exit == 0, err);
+        Assert.Equal("", err);
+        string[] lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(20, lines.Length);
+        Assert.StartsWith("{\"timestamp\": ", lines[0], StringComparison.Ordinal);
+        Assert.EndsWith("\"input_length\": 1624, \"output_length\": 10, \"hash_ids\": [0, 1, 2, 3]}", lines[0], StringComparison.Ordinal);
+
+        (exit, stdout, err) = await CliRun.RunAsync([.. args, "--format", "azure2024"]);
+        Assert.True(exit == 0, err);
+        Assert.StartsWith("TIMESTAMP,ContextTokens,GeneratedTokens\n", stdout, StringComparison.Ordinal);
+        Assert.Contains("note: --format azure2024 has no place for prefix hash chains; they are dropped", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Generate_writes_csv_to_stdout_when_no_file_is_given()
     {
         (int exit, string stdout, string err) = await CliRun.RunAsync("generate", "--input", "constant:100", "--output", "uniform:1,10", "--rate", "2", "--count", "3", "--format", "azure2023");
@@ -64,9 +83,12 @@ public class GenerateCommandTests
     [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1")] // no count or duration
     [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--cv", "2")] // cv with poisson
     [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--arrival", "weibull")]
-    [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--format", "mooncake")]
+    [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--format", "mooncake", "--whole-second-fraction", "0.1")]
     [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--format", "azure2023", "--whole-second-fraction", "0.1")]
     [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--scale-to", "3")]
+    [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--turns", "constant:2")] // needs --sessions
+    [InlineData("generate", "--sessions", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--think-time", "soon")]
+    [InlineData("generate", "--sessions", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--count", "5", "--system-prompts", "0")]
     [InlineData("generate", "--like", "no-such-file.csv", "--rate", "1", "--count", "5")]
     [InlineData("generate", "--input", "constant:1", "--output", "constant:1", "--rate", "1", "--duration", "forever")]
     public async Task Bad_combinations_are_usage_errors_on_one_line(params string[] args)

@@ -107,7 +107,7 @@ public sealed class TraceReaderFormatTests : IDisposable
     }
 
     [Fact]
-    public void Mooncake_jsonl_reads_milliseconds_and_ignores_hash_ids_and_key_order()
+    public void Mooncake_jsonl_reads_milliseconds_hash_ids_in_any_key_order()
     {
         string file = _dir.Write("mooncake.jsonl",
             "{\"timestamp\": 0, \"input_length\": 6955, \"output_length\": 52, \"hash_ids\": [46, 47, 48]}\n" +
@@ -120,6 +120,10 @@ public sealed class TraceReaderFormatTests : IDisposable
         Assert.Equal([0L, 274_820_000L, 274_835_000L], trace.Arrivals.ToArray());
         Assert.Equal([6955, 4, 1], trace.Inputs.ToArray());
         Assert.Equal([52, 3, 2], trace.Outputs.ToArray());
+        Assert.True(trace.HasHashChains);
+        Assert.Equal([46L, 47, 48], trace.HashChain(0).ToArray());
+        Assert.True(trace.HashChain(1).IsEmpty);
+        Assert.True(trace.HashChain(2).IsEmpty); // no hash_ids key: an empty chain
     }
 
     [Fact]

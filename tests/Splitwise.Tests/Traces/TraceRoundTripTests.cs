@@ -126,10 +126,9 @@ public sealed class TraceRoundTripTests : IDisposable
     }
 
     [Fact]
-    public void Writing_mooncake_or_auto_is_a_usage_error()
+    public void Writing_auto_is_a_usage_error()
     {
         var trace = new Trace("t", DateTimeOffset.UnixEpoch, [0], [1], [2], 1);
-        Assert.Equal(ExitCodes.Usage, Assert.Throws<SplitwiseException>(() => Text(trace, TraceFormat.Mooncake)).ExitCode);
         Assert.Equal(ExitCodes.Usage, Assert.Throws<SplitwiseException>(() => TraceWriter.Write(trace, _dir.PathOf("x.csv"), TraceFormat.Auto)).ExitCode);
         Assert.False(File.Exists(_dir.PathOf("x.csv")));
     }

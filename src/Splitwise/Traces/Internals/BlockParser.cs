@@ -686,6 +686,9 @@ internal static unsafe class BlockParser
         int count = 0;
         int line = 0;
         int outOfOrder = 0;
+        int ids = 0;
+        bool chains = false;
+        chunk.HashOffsets[0] = 0;
         long previous = long.MinValue;
         ReadOnlySpan<byte> data = buffer.AsSpan(from, to - from);
         while (!data.IsEmpty)
@@ -704,7 +707,8 @@ internal static unsafe class BlockParser
                 continue;
             }
 
-            string? error = ParseJsonLine(text, out long arrival, out int input, out int output, out int column);
+            int idsBefore = ids;
+            string? error = ParseJsonLine(text, chunk, ref ids, ref chains, out long arrival, out int input, out int output, out int column);
             if (error is not null)
             {
                 result.Skipped++;
@@ -719,6 +723,7 @@ internal static unsafe class BlockParser
                     break;
                 }
 
+                ids = idsBefore;
                 continue;
             }
 
@@ -738,14 +743,22 @@ internal static unsafe class BlockParser
             chunk.InputTokens[count] = input;
             chunk.OutputTokens[count] = output;
             count++;
+            chunk.HashOffsets[count] = ids;
         }
 
         chunk.Count = count;
+        chunk.HasHashChains = chains;
         result.Lines = line - (data.IsEmpty && to > from && buffer[to - 1] != '\n' ? 1 : 0);
         result.OutOfOrder = outOfOrder;
     }
 
-    private static string? ParseJsonLine(ReadOnlySpan<byte> text, out long arrival, out int input, out int output, out int column)
+    /// <summary>
+    /// Parses one Mooncake line. Block ids of <c>hash_ids</c> are appended to <paramref name="chunk"/>'s
+    /// <see cref="TraceChunk.HashIds"/> at <paramref name="ids"/> (the caller rolls back on error); a line without
+    /// <c>hash_ids</c> has an empty chain. <paramref name="chains"/> turns true at the first line that has the key.
+    /// </summary>
+    private static string? ParseJsonLine(ReadOnlySpan<byte> text, TraceChunk chunk, ref int ids, ref bool chains,
+        out long arrival, out int input, out int output, out int column)
     {
         arrival = 0;
         input = 0;
@@ -762,13 +775,26 @@ internal static unsafe class BlockParser
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                int which = reader.ValueTextEquals("timestamp"u8) ? 0 : reader.ValueTextEquals("input_length"u8) ? 1 : reader.ValueTextEquals("output_length"u8) ? 2 : -1;
+                int which = reader.ValueTextEquals("timestamp"u8) ? 0 : reader.ValueTextEquals("input_length"u8) ? 1 : reader.ValueTextEquals("output_length"u8) ? 2
+                    : reader.ValueTextEquals("hash_ids"u8) ? 3 : -1;
                 string name = which switch { 0 => "timestamp", 1 => "input_length", 2 => "output_length", _ => "" };
                 reader.Read();
                 column = (int)reader.TokenStartIndex + 1;
                 if (which < 0)
                 {
                     reader.Skip();
+                    continue;
+                }
+
+                if (which == 3)
+                {
+                    string? chainError = ReadHashIds(ref reader, chunk, ref ids, ref column);
+                    if (chainError is not null)
+                    {
+                        return chainError;
+                    }
+
+                    chains = true;
                     continue;
                 }
 
@@ -838,4 +864,46 @@ internal static unsafe class BlockParser
         string missing = !hasTime ? "timestamp" : !hasInput ? "input_length" : !hasOutput ? "output_length" : "";
         return missing.Length > 0 ? $"{missing}: missing; expected {{\"timestamp\": ms, \"input_length\": n, \"output_length\": m}}" : null;
     }
+
+    /// <summary>Reads the <c>hash_ids</c> array (the reader is on its first token) into the chunk's ids.</summary>
+    private static string? ReadHashIds(ref Utf8JsonReader reader, TraceChunk chunk, ref int ids, ref int column)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            return $"hash_ids: {Shown(ref reader)} is not an array of block ids; expected \"hash_ids\": [0, 1, 2]";
+        }
+
+        int element = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            column = (int)reader.TokenStartIndex + 1;
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long id))
+            {
+                string why = reader.TokenType == JsonTokenType.Number ? "is not an integer block id (whole number within 64 bits)" : "is not a block id (an integer)";
+                return $"hash_ids: element {element} {Shown(ref reader)} {why}";
+            }
+
+            if (ids == chunk.HashIds.Length)
+            {
+                chunk.GrowHashIds(ids + 1, ids);
+            }
+
+            chunk.HashIds[ids++] = id;
+            element++;
+        }
+
+        return null;
+    }
+
+    private static string Shown(ref Utf8JsonReader reader) => reader.TokenType switch
+    {
+        JsonTokenType.String => $"\"{Show(reader.ValueSpan)}\"",
+        JsonTokenType.Number => Show(reader.ValueSpan),
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.True => "true",
+        JsonTokenType.False => "false",
+        JsonTokenType.Null => "null",
+        _ => reader.TokenType.ToString(),
+    };
 }

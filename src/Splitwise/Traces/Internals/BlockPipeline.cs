@@ -572,6 +572,7 @@ internal sealed class BlockPipeline : IDisposable
         if (s_chunks.TryTake(out TraceChunk? c))
         {
             c.Count = 0;
+            c.HasHashChains = false;
             return c;
         }
 
