@@ -4,7 +4,7 @@ using Splitwise.Reports;
 namespace Splitwise.Bench;
 
 /// <summary>
-/// analyze's per-row work without the parser: <see cref="TraceAccumulator.Add"/> over 1 M in-memory rows shaped like
+/// analyze's per-row work without the parser: <c>TraceAccumulator.Add</c> over 1 M in-memory rows shaped like
 /// the week-long conversation trace (Poisson arrivals at 45 req/s, sizes from a few thousand distinct pairs), in
 /// 64 Ki-row chunks as the reader yields them.
 /// </summary>
