@@ -42,12 +42,12 @@ internal static class SimulateCommand
         var json = new Option<bool>("--json") { Description = "Print summary.json to stdout instead of the table" };
         var noRequests = new Option<bool>("--no-requests-csv") { Description = "Do not write requests.csv (one row per request: 3 GB for a week of traffic)" };
         var stream = new Option<bool>("--stream") { Description = "Stream the trace file (arrival-ordered files only) instead of loading it; automatic above 256 MiB" };
-        var noReport = new Option<bool>("--no-report") { Description = "Do not write report.html and its figures (CDFs, time series, per-instance utilisation and energy)" };
+        var reportOption = new Option<bool>("--report") { Description = "Also write report.html and its figures (CDFs, time series, per-instance utilisation and energy; about 0.5 s of rendering, so off by default)" };
         var exactLimit = new Option<long>("--exact-limit") { Description = "Values per metric kept for exact percentiles; beyond, a bounded log histogram (relative error <= 0.4%)", DefaultValueFactory = _ => 1_048_576 };
 
         var designOptions = new DesignOptions(defaultMachines: 20);
         var command = new Command("simulate", "Simulate an LLM serving cluster on a trace (SplitwiseSim semantics, profile or roofline performance model)");
-        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, sloOption, config, model, perf, profile, scheduler, catalog, compat, noGqa, horizon, seed, output, json, noRequests, stream, exactLimit, noReport })
+        foreach (Option o in new Option[] { trace, dataDir, format, skipInvalid, like, rate, requests, duration, sloOption, config, model, perf, profile, scheduler, catalog, compat, noGqa, horizon, seed, output, json, noRequests, stream, exactLimit, reportOption })
         {
             command.Options.Add(o);
         }
@@ -135,7 +135,7 @@ internal static class SimulateCommand
                 new SimulatorOptions(horizonSpan is { } h ? h.Ticks * 100 : long.MaxValue), pr.GetValue(exactLimit))
             {
                 WriteRequests = !pr.GetValue(noRequests),
-                CollectReport = !pr.GetValue(noReport),
+                CollectReport = pr.GetValue(reportOption),
             };
 
             ISloReference? sloReference = slos is null ? null : SloReferences.Create(slos, cluster.Model, cluster.Performance, cat, table);

@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -148,7 +147,9 @@ internal sealed class ServerPromptSource : IPromptSource, IDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _http.PostAsJsonAsync(url, body, token);
+            // The body as text (no reflection-based serializer: the tool is Native AOT).
+            using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+            response = await _http.PostAsync(url, content, token);
         }
         catch (HttpRequestException ex)
         {

@@ -5,14 +5,14 @@ namespace Splitwise.Tests.Simulation;
 public class SimulateReportCommandTests
 {
     [Fact]
-    public async Task Simulate_writes_report_html_with_png_and_svg_figures_and_no_report_skips_them()
+    public async Task Simulate_report_writes_report_html_with_png_and_svg_figures_and_is_off_by_default()
     {
         using var dir = new CliRun.TempDir();
         string trace = dir.File("tiny.csv");
         File.WriteAllText(trace, "TIMESTAMP,ContextTokens,GeneratedTokens\n2023-11-16 18:15:46.6805900,374,44\n2023-11-16 18:15:50.9951690,396,109\n2023-11-16 18:15:51.0000000,2500,3\n");
         string withReport = dir.File("a"), without = dir.File("b");
 
-        var (code, stdout, stderr) = await CliRunner.RunAsync(["simulate", "--trace", trace, "--machines", "2", "--perf", "roofline", "--slo", "ttft_p99=1s", "--out", withReport]);
+        var (code, stdout, stderr) = await CliRunner.RunAsync(["simulate", "--trace", trace, "--machines", "2", "--perf", "roofline", "--slo", "ttft_p99=1s", "--report", "--out", withReport]);
         Assert.True(code == 0, stderr);
         Assert.Contains("figure files and " + Path.Combine(withReport, "report.html"), stdout, StringComparison.Ordinal);
         string html = File.ReadAllText(Path.Combine(withReport, "report.html"));
@@ -24,7 +24,7 @@ public class SimulateReportCommandTests
             Assert.Contains($"href=\"{id}.svg\"", html, StringComparison.Ordinal);
         }
 
-        (code, stdout, stderr) = await CliRunner.RunAsync(["simulate", "--trace", trace, "--machines", "2", "--perf", "roofline", "--no-report", "--out", without]);
+        (code, stdout, stderr) = await CliRunner.RunAsync(["simulate", "--trace", trace, "--machines", "2", "--perf", "roofline", "--out", without]);
         Assert.True(code == 0, stderr);
         Assert.DoesNotContain("report.html", stdout, StringComparison.Ordinal);
         Assert.Equal(["instances.csv", "requests.csv", "summary.csv", "summary.json"], Directory.GetFiles(without).Select(Path.GetFileName).Order(StringComparer.Ordinal));
