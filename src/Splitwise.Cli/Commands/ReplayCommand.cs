@@ -120,6 +120,13 @@ public static class ReplayCommand
             string path = NamedTraces.Resolve(pr.GetValue(trace)!, pr.GetValue(dataDir), log: context.Error, ct: token);
             Trace loaded = TraceReader.Read(path, new TraceReadOptions { DisplayName = NamedTraces.IsNamed(pr.GetValue(trace)!) ? pr.GetValue(trace)!.ToLowerInvariant() : null });
             var runner = new ReplayRunner(options, loaded);
+            if (loaded.HasHashChains)
+            {
+                await context.Error.WriteLineAsync(options.Tokenizer.Equals("server", StringComparison.OrdinalIgnoreCase)
+                    ? "WARNING: the trace's prefix hash chains are not reproduced with --tokenizer server (every prompt is unique); use the model's tokenizer.json to send the trace's prefix sharing"
+                    : "the trace's prefix hash chains are reproduced: equal hash ids send equal 512-token blocks");
+            }
+
             await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"replaying {runner.Plan.Count} requests of {loaded.Name} over {runner.Plan.Span.TotalSeconds:0.0} s against {OpenAiClient.EndpointUrl(uri, apiKind)}"));
             ReplaySummary summary = context.Interactive

@@ -17,6 +17,15 @@ public interface IPromptSource
 
     /// <summary>How many prompts may be built at once (a server-side source is bounded by its HTTP calls).</summary>
     int Parallelism { get; }
+
+    /// <summary>True when <see cref="BuildAsync(int, ulong, ReadOnlyMemory{long}, ulong, CancellationToken)"/> reproduces
+    /// a prefix hash chain (equal ids ⇒ equal token blocks).</summary>
+    bool FollowsHashChains => false;
+
+    /// <summary>A prompt whose 512-token blocks follow <paramref name="chain"/> (see
+    /// <see cref="PromptBuilder.Build(int, ulong, ReadOnlySpan{long}, ulong, int)"/>); sources that cannot ignore it.</summary>
+    ValueTask<PromptPayload> BuildAsync(int tokens, ulong seed, ReadOnlyMemory<long> chain, ulong chainSeed, CancellationToken token) =>
+        BuildAsync(tokens, seed, token);
 }
 
 /// <summary>Prompts from a local tokenizer (<see cref="PromptBuilder"/>): text, verified by re-encoding.</summary>
@@ -26,9 +35,17 @@ internal sealed class LocalPromptSource(PromptBuilder builder) : IPromptSource
 
     public int Parallelism => Environment.ProcessorCount;
 
+    public bool FollowsHashChains => true;
+
     public ValueTask<PromptPayload> BuildAsync(int tokens, ulong seed, CancellationToken token)
     {
         BuiltPrompt prompt = builder.Build(tokens, seed);
+        return ValueTask.FromResult(new PromptPayload(prompt.Text, null, prompt.EncodedTokens));
+    }
+
+    public ValueTask<PromptPayload> BuildAsync(int tokens, ulong seed, ReadOnlyMemory<long> chain, ulong chainSeed, CancellationToken token)
+    {
+        BuiltPrompt prompt = builder.Build(tokens, seed, chain.Span, chainSeed);
         return ValueTask.FromResult(new PromptPayload(prompt.Text, null, prompt.EncodedTokens));
     }
 }

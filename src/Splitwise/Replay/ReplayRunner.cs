@@ -132,11 +132,20 @@ public sealed class ReplayRunner
             ? await ServerCalibration.MeasureAsync(client, source, WarmupSeed() + 1, cancellationToken)
             : null;
         int added = calibration?.AddedTokens ?? 0;
+        bool chains = _trace.HasHashChains && source.FollowsHashChains; // the CLI warns when a server tokenizer cannot
+
+        ulong chainSeed = PromptSeed(_options.Seed ^ 0xC4A1C4A1UL, prefixSeed, -1);
         byte[][] bodies = new byte[_plan.Count][];
         int[] encoded = new int[_plan.Count];
         await Parallel.ForAsync(0, _plan.Count, new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = source.Parallelism }, async (i, token) =>
         {
-            PromptPayload prompt = await source.BuildAsync(Math.Max(1, _plan.Inputs[i] - added), PromptSeed(_options.Seed, prefixSeed, _plan.TraceIndex[i]), token);
+            int row = _plan.TraceIndex[i];
+            ulong seed = PromptSeed(_options.Seed, prefixSeed, row);
+            // A trace with prefix hash chains (Mooncake hash_ids, generate --sessions): equal ids give equal blocks within
+            // the run (and, with a prefix seed, different blocks from every other run's).
+            PromptPayload prompt = chains
+                ? await source.BuildAsync(Math.Max(1, _plan.Inputs[i] - added), seed, _trace.HashChain(row).ToArray(), chainSeed, token)
+                : await source.BuildAsync(Math.Max(1, _plan.Inputs[i] - added), seed, token);
             encoded[i] = prompt.EncodedTokens;
             bodies[i] = client.BuildBody(prompt, _plan.Outputs[i]);
         });

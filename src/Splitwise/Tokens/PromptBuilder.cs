@@ -49,6 +49,12 @@ public sealed class PromptBuilder
             pieces.Add((int)rng.NextBelow((uint)_vocabulary.Count));
         }
 
+        return FixUp(pieces, tokens, ref rng);
+    }
+
+    /// <summary>Re-encodes and adds or removes pieces at the tail until the count is exact.</summary>
+    private BuiltPrompt FixUp(List<int> pieces, int tokens, ref SplitMix64 rng)
+    {
         string text = Join(pieces);
         int count = _tokenizer.Count(text);
         for (int round = 0; round < MaxFixupRounds && count != tokens; round++)
@@ -72,6 +78,42 @@ public sealed class PromptBuilder
         }
 
         return new BuiltPrompt(text, tokens, count);
+    }
+
+    /// <summary>
+    /// A prompt of exactly <paramref name="tokens"/> tokens whose blocks follow a prefix hash chain (Mooncake's
+    /// <c>hash_ids</c>: one id per <paramref name="blockTokens"/> tokens; equal ids mean equal content): block k's
+    /// pieces come from a stream seeded by <paramref name="chainSeed"/> and id k alone, so two prompts sharing their
+    /// first ids share exactly those blocks' tokens (the filler pieces are single tokens that re-encode alone) and a
+    /// server's prefix cache sees the trace's sharing. Tokens past the chain come from <paramref name="seed"/>'s stream;
+    /// the exact-length fix-up only touches the tail.
+    /// </summary>
+    public BuiltPrompt Build(int tokens, ulong seed, ReadOnlySpan<long> chain, ulong chainSeed, int blockTokens = 512)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(tokens);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(blockTokens);
+        if (chain.IsEmpty || tokens == 0)
+        {
+            return Build(tokens, seed);
+        }
+
+        var pieces = new List<int>(tokens);
+        for (int k = 0; k < chain.Length && pieces.Count < tokens; k++)
+        {
+            var block = new SplitMix64(chainSeed ^ ((ulong)chain[k] * 0x9E3779B97F4A7C15UL));
+            for (int j = 0; j < blockTokens && pieces.Count < tokens; j++)
+            {
+                pieces.Add((int)block.NextBelow((uint)_vocabulary.Count));
+            }
+        }
+
+        var rng = new SplitMix64(seed ^ ((ulong)tokens * 0x9E3779B97F4A7C15UL));
+        while (pieces.Count < tokens)
+        {
+            pieces.Add((int)rng.NextBelow((uint)_vocabulary.Count));
+        }
+
+        return FixUp(pieces, tokens, ref rng);
     }
 
     /// <summary>

@@ -78,7 +78,9 @@ public sealed partial class SlurmSweepTests
         Assert.Contains("DUE TO JOB REQUEUE", task0, StringComparison.Ordinal);
         Match resumed = ResumedLine().Match(task0);
         Assert.True(resumed.Success, $"task 0 did not finish after its requeue:\n{task0}");
-        Assert.Equal(rowsAtKill, int.Parse(resumed.Groups[1].Value, CultureInfo.InvariantCulture));
+        // The requeue lands a moment after the test saw rowsAtKill rows, so the task may finish one more point first; it
+        // must resume with what its shard holds (at least what the test saw, and not all four: it was cut mid-run).
+        Assert.InRange(int.Parse(resumed.Groups[1].Value, CultureInfo.InvariantCulture), rowsAtKill, 3);
         Assert.Contains("Restarts=1", (await Slurm("scontrol", ["show", "job", $"{arrayJob}_0"])).Out, StringComparison.Ordinal);
         Assert.Contains("merged 2 files, 8 points", merge, StringComparison.Ordinal);
 

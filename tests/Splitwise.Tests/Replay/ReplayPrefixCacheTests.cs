@@ -86,6 +86,51 @@ public class ReplayPrefixCacheTests
         Assert.Contains("prefix cache: 12 of 12 requests hit", second.ToText(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A trace with prefix hash chains (Mooncake <c>hash_ids</c>, one id per 512 tokens) is replayed with exactly that
+    /// sharing: a request whose chain starts with two ids seen before is served its first 1,024 tokens from the
+    /// server's prefix cache, one sharing none gets nothing — and a second run (another prefix seed) finds nothing of the
+    /// first run's.
+    /// </summary>
+    [Fact]
+    public async Task A_trace_with_hash_chains_sends_its_prefix_sharing_within_a_run_and_none_across_runs()
+    {
+        // Four sequential requests of 1,200 tokens: [1,2,3], [1,2,4], [5,6,7], [1,8,9].
+        long[] arrivals = [0, 20 * TimeSpan.TicksPerMillisecond, 40 * TimeSpan.TicksPerMillisecond, 60 * TimeSpan.TicksPerMillisecond];
+        var trace = new Splitwise.Traces.Trace("chains", DateTimeOffset.UnixEpoch, arrivals, [1200, 1200, 1200, 1200], [2, 2, 2, 2], 4,
+            [0, 3, 6, 9, 12], [1, 2, 3, 1, 2, 4, 5, 6, 7, 1, 8, 9]);
+        await using var server = new CachingServer();
+        async Task<long[]> RunOnce(ulong prefixSeed)
+        {
+            string dir = ReplayTestData.TempDir();
+            ReplayOptions options = ReplayTestData.Options(server.Server.BaseAddress, dir) with
+            {
+                Warmup = false,
+                Calibrate = false,
+                SendMinTokens = false,
+                MaxConcurrency = 1,
+                PrefixSeed = prefixSeed,
+            };
+            await new ReplayRunner(options, trace).RunAsync(TestContext.Current.CancellationToken);
+            string[] csv = File.ReadAllLines(Path.Combine(dir, "requests.csv"));
+            string[] header = csv[0].Split(',');
+            int id = Array.IndexOf(header, "trace_index"), cached = Array.IndexOf(header, "cached_tokens_usage");
+            return [.. csv.Skip(1).Select(l => l.Split(',')).OrderBy(f => int.Parse(f[id], CultureInfo.InvariantCulture))
+                .Select(f => long.Parse(f[cached], CultureInfo.InvariantCulture))];
+        }
+
+        long[] first = await RunOnce(7);
+        Assert.Equal(0, first[0]);
+        Assert.InRange(first[1], 1024, 1026); // two shared blocks (a filler word may match by chance after them)
+        Assert.InRange(first[2], 0, 2);
+        Assert.InRange(first[3], 512, 514);
+        // Another run: its first request finds nothing of the first run's in the cache, then the same sharing again.
+        long[] second = await RunOnce(8);
+        Assert.InRange(second[0], 0, 2);
+        Assert.InRange(second[1], 1024, 1026);
+        Assert.InRange(second[3], 512, 514);
+    }
+
     [Fact]
     public void Prompt_seeds_differ_by_run_and_request_and_without_a_prefix_seed_depend_only_on_seed_and_row()
     {
