@@ -144,7 +144,7 @@ internal static class SimulateCommand
             if (job.CollectReport && job.OutputDirectory is not null)
             {
                 SlowdownQuantiles? slowdowns = slos is { NeedsIdealLatency: true } && sloReference is not null
-                    ? Slowdowns.Compute(sloRequestsData!, sloReference, SimulationReportData.CdfPercents)
+                    ? Slowdowns.Compute(slos, sloRequestsData!, sloReference, SimulationReportData.CdfPercents)
                     : null;
                 report = SimulationReport.Write(job.OutputDirectory, summary, slos, sloReport, slowdowns, "splitwise simulate");
             }

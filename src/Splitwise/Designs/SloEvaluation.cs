@@ -125,9 +125,7 @@ public static class SloEvaluator
             IdealLatency ideal = reference?.For(requests.PromptTokens[i], output) ?? default;
             idealTbt[i] = ideal.TbtNs(output);
             double tbt = output > 1 ? (finished ? (double)(e2e - ttft) / (output - 1) : double.PositiveInfinity) : double.NaN;
-            // The paper's TBT slowdown divides SplitwiseSim's per-request TBT, (E2E − TTFT) / output tokens.
-            double slowTbt = !notebook ? Slowdown(tbt, idealTbt[i])
-                : Slowdown(finished ? (double)(e2e - ttft) / Math.Max(1, output) : double.PositiveInfinity, idealTbt[i]);
+            double slowTbt = RequestSlowdowns(slos.Reference, output, ttft, e2e, ideal).Tbt;
             double maxGap = tbt;
             if (gaps && finished)
             {
@@ -229,6 +227,22 @@ public static class SloEvaluator
         }
 
         return [.. rule];
+    }
+
+    /// <summary>
+    /// One request's TTFT, TBT and E2E slowdowns against its ideal latencies, as <see cref="Evaluate"/> judges them (and
+    /// reports draw them): unfinished is +∞; TBT is (E2E − TTFT) / (output − 1) — NaN for one output token — or, under
+    /// <see cref="SlowdownReference.Paper"/>, SplitwiseSim's per-request (E2E − TTFT) / output.
+    /// </summary>
+    public static (double Ttft, double Tbt, double E2E) RequestSlowdowns(SlowdownReference kind, int outputTokens, long ttftNs, long e2eNs, IdealLatency ideal)
+    {
+        bool finished = ttftNs >= 0 && e2eNs >= 0;
+        double idealTbt = ideal.TbtNs(outputTokens);
+        double tbt = kind == SlowdownReference.Paper
+            ? (finished ? (double)(e2eNs - ttftNs) / Math.Max(1, outputTokens) : double.PositiveInfinity)
+            : outputTokens > 1 ? (finished ? (double)(e2eNs - ttftNs) / (outputTokens - 1) : double.PositiveInfinity) : double.NaN;
+        return (Slowdown(finished ? ttftNs : double.PositiveInfinity, ideal.TtftNs), Slowdown(tbt, idealTbt),
+            Slowdown(finished ? e2eNs : double.PositiveInfinity, ideal.E2ENs));
     }
 
     private static double Slowdown(double value, double idealValue) =>

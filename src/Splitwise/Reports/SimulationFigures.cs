@@ -200,11 +200,12 @@ public static class SimulationFigures
 /// <summary>Computes <see cref="SlowdownQuantiles"/> from per-request latencies and the idle reference.</summary>
 public static class Slowdowns
 {
-    /// <summary>Per request: TTFT, TBT ((E2E − TTFT) / (output − 1), requests with two or more tokens) and E2E, each ÷
-    /// the same request's latency alone on the reference; unfinished requests count as infinitely slow (they fill the
-    /// top of the CDF, which then stops short of 100 %). Percentiles: <see cref="Percentiles.Linear{T}"/>.</summary>
-    public static SlowdownQuantiles Compute(SloRequests requests, ISloReference reference, double[] percents)
+    /// <summary>Per request: TTFT, TBT and E2E slowdowns exactly as <see cref="SloEvaluator"/> judges
+    /// <paramref name="slos"/> (<see cref="SloEvaluator.RequestSlowdowns"/>); unfinished requests count as infinitely
+    /// slow (they fill the top of the CDF, which then stops short of 100 %). Percentiles: <see cref="Percentiles.Linear{T}"/>.</summary>
+    public static SlowdownQuantiles Compute(SloSet slos, SloRequests requests, ISloReference reference, double[] percents)
     {
+        ArgumentNullException.ThrowIfNull(slos);
         ArgumentNullException.ThrowIfNull(requests);
         ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(percents);
@@ -215,14 +216,13 @@ public static class Slowdowns
         for (int i = 0; i < n; i++)
         {
             int output = requests.OutputTokens[i];
-            long t = requests.TtftNs[i], e = requests.E2ENs[i];
-            bool finished = t >= 0 && e >= 0;
-            IdealLatency ideal = reference.For(requests.PromptTokens[i], output);
-            ttft[i] = finished ? t / (double)Math.Max(1, ideal.TtftNs) : double.PositiveInfinity;
-            e2e[i] = finished ? e / (double)Math.Max(1, ideal.E2ENs) : double.PositiveInfinity;
-            if (output > 1)
+            (double t, double b, double e) = SloEvaluator.RequestSlowdowns(slos.Reference, output, requests.TtftNs[i], requests.E2ENs[i],
+                reference.For(requests.PromptTokens[i], output));
+            ttft[i] = t;
+            e2e[i] = e;
+            if (!double.IsNaN(b))
             {
-                tbt.Add(finished ? (e - t) / (double)(output - 1) / Math.Max(1e-9, ideal.TbtNs(output)) : double.PositiveInfinity);
+                tbt.Add(b);
             }
         }
 

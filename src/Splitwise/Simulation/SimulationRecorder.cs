@@ -71,8 +71,8 @@ public sealed class SimulationRecorder : IDisposable
     public MetricAccumulator SecondToken { get; }
 
     /// <summary>
-    /// Called once per request, in the order requests complete (then rejected and unfinished ones): input tokens,
-    /// output tokens, TTFT and E2E in ns (both −1 when the request did not finish). For SLO evaluation.
+    /// Called once per request, in the order requests complete (then rejected and unfinished ones), with its
+    /// <see cref="RequestOutcome"/> (TTFT and E2E −1 when it did not finish). For SLO evaluation and SplitwiseSim's files.
     /// </summary>
     public Action<RequestOutcome>? RequestObserver { get; set; }
 
