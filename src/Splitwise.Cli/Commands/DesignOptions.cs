@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Splitwise.Designs;
+using Splitwise.Simulation;
 using Splitwise.Simulation.Transfer;
 
 namespace Splitwise.Cli.Commands;
@@ -48,10 +49,31 @@ internal sealed class DesignOptions(int defaultMachines)
         DefaultValueFactory = _ => 8192,
     };
 
+    public Option<string> Engine { get; } = new("--engine")
+    {
+        Description = "Instance engine: splitwise (SplitwiseSim's instance: whole prompts, whole-request KV, no prefix cache) or vllm (vLLM V1: token budget, chunked prefill, paged KV, prefix caching, recompute preemption)",
+        DefaultValueFactory = _ => "splitwise",
+    };
+
+    public Option<int?> MaxNumBatchedTokens { get; } = new("--max-num-batched-tokens") { Description = "vLLM engine: token budget per step (default: vLLM's for the GPU: 8192 on H100/H200, 2048 on A100)" };
+
+    public Option<int?> MaxNumSeqs { get; } = new("--max-num-seqs") { Description = "vLLM engine: requests running at once (default: 1024 on H100/H200, 256 on A100)" };
+
+    public Option<int> BlockSize { get; } = new("--block-size") { Description = "vLLM engine: tokens per KV block", DefaultValueFactory = _ => 16 };
+
+    public Option<double> GpuMemoryUtilization { get; } = new("--gpu-memory-utilization") { Description = "vLLM engine: share of GPU memory for weights, activations and KV cache", DefaultValueFactory = _ => 0.9 };
+
+    public Option<bool> NoPrefixCaching { get; } = new("--no-prefix-caching") { Description = "vLLM engine: turn automatic prefix caching off" };
+
+    public Option<int> LongPrefillThreshold { get; } = new("--long-prefill-token-threshold") { Description = "vLLM engine: most tokens of one prefill per step (0: the budget)", DefaultValueFactory = _ => 0 };
+
+    public Option<double> VllmOverhead { get; } = new("--vllm-overhead-gib") { Description = "vLLM engine: GPU memory per GPU besides weights and KV (activation peak, CUDA graphs, NCCL; from your server's start-up log)", DefaultValueFactory = _ => 3 };
+
     public void AddTo(Command command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (Option o in (Option[])[Design, Machines, PromptMachines, TokenMachines, TensorParallel, KvTransfer, LayerwiseThreshold, PromptPendingLimit])
+        foreach (Option o in (Option[])[Design, Machines, PromptMachines, TokenMachines, TensorParallel, KvTransfer, LayerwiseThreshold, PromptPendingLimit,
+            Engine, MaxNumBatchedTokens, MaxNumSeqs, BlockSize, GpuMemoryUtilization, NoPrefixCaching, LongPrefillThreshold, VllmOverhead])
         {
             command.Options.Add(o);
         }
@@ -97,6 +119,44 @@ internal sealed class DesignOptions(int defaultMachines)
             Splitwise = new SplitwiseOptions(
                 new KvTransferOptions(kvMode, parseResult.GetValue(LayerwiseThreshold)),
                 new SplitwiseSchedulerOptions(parseResult.GetValue(PromptPendingLimit))),
+            Vllm = ResolveEngine(parseResult, cluster),
+        };
+    }
+
+    private VllmEngineOptions? ResolveEngine(ParseResult parseResult, ClusterConfig cluster)
+    {
+        string engine = parseResult.GetValue(Engine)!.ToLowerInvariant();
+        bool vllm = engine switch
+        {
+            "splitwise" => false,
+            "vllm" => true,
+            _ => throw SplitwiseException.Usage($"--engine '{engine}' is not one of splitwise, vllm"),
+        };
+        if (!vllm)
+        {
+            Option[] vllmOnly = [MaxNumBatchedTokens, MaxNumSeqs, BlockSize, GpuMemoryUtilization, NoPrefixCaching, LongPrefillThreshold, VllmOverhead];
+            if (vllmOnly.FirstOrDefault(o => parseResult.GetResult(o) is { Implicit: false }) is { } given)
+            {
+                throw SplitwiseException.Usage($"{given.Name} sets the vLLM engine; add --engine vllm");
+            }
+
+            return cluster.Vllm;
+        }
+
+        if (SplitwiseDesigns.IsSplit(cluster))
+        {
+            throw SplitwiseException.Usage("--engine vllm runs colocated (baseline) designs; phase-split designs use the SplitwiseSim engine");
+        }
+
+        return new VllmEngineOptions
+        {
+            MaxNumBatchedTokens = parseResult.GetValue(MaxNumBatchedTokens),
+            MaxNumSeqs = parseResult.GetValue(MaxNumSeqs),
+            BlockSize = parseResult.GetValue(BlockSize),
+            GpuMemoryUtilization = parseResult.GetValue(GpuMemoryUtilization),
+            PrefixCaching = !parseResult.GetValue(NoPrefixCaching),
+            LongPrefillTokenThreshold = parseResult.GetValue(LongPrefillThreshold),
+            OverheadGiBPerGpu = parseResult.GetValue(VllmOverhead),
         };
     }
 }

@@ -42,6 +42,13 @@ public sealed record ClusterConfig
     /// <summary>Splitwise designs (prompt/token pools): KV transfer and scheduler settings; null for the defaults.</summary>
     public SplitwiseOptions? Splitwise { get; init; }
 
+    /// <summary>The vLLM V1 engine personality (<c>--engine vllm</c>) and its settings; null: the SplitwiseSim-style
+    /// engine (whole-request KV reservation, whole prompts, eviction without recompute).</summary>
+    public VllmEngineOptions? Vllm { get; init; }
+
+    /// <summary>True when instances run the vLLM V1 personality.</summary>
+    public bool IsVllm => Vllm is not null;
+
     /// <summary>True when the run follows SplitwiseSim exactly (<c>--splitwise-sim</c>).</summary>
     public bool IsSplitwiseSim => Limits.SplitwiseSimRules;
 
@@ -90,12 +97,18 @@ public sealed record ClusterConfig
             IPerformanceModel perf = PerformanceModels.Create(Performance, model, machine.Gpu, pool.TensorParallel, machine, profile);
             long capacity = InstanceSpec.KvCapacity(machine, pool.TensorParallel, model, KvReserveBytes);
             long kvPerToken = model.KvBytesPerToken(Gqa);
+            VllmLimits? vllm = Vllm?.Resolve(machine, pool.TensorParallel, model, kvPerToken, KvReserveBytes);
+            if (vllm is { } v)
+            {
+                capacity = v.UsableBytes; // what the blocks hold
+            }
+
             for (int m = 0; m < pool.Count; m++, machineIndex++)
             {
                 for (int k = 0; k < perMachine; k++)
                 {
                     string name = perMachine == 1 ? $"{machine.Name}/{machineIndex}" : $"{machine.Name}/{machineIndex}.{k}";
-                    instances.Add(new InstanceSpec(name, machine, machineIndex, pool.TensorParallel, model, perf, capacity, kvPerToken, pool.Roles, Limits));
+                    instances.Add(new InstanceSpec(name, machine, machineIndex, pool.TensorParallel, model, perf, capacity, kvPerToken, pool.Roles, Limits) { Vllm = vllm });
                 }
             }
         }

@@ -11,6 +11,17 @@ namespace Splitwise.Performance;
 public readonly record struct BatchShape(int PromptTokens, int Prompts, int DecodeRequests, long DecodeContextTokens)
 {
     public bool IsEmpty => Prompts == 0 && DecodeRequests == 0;
+
+    /// <summary>
+    /// Chunked prefill (vLLM personality): tokens already in the KV cache that this iteration's prompt chunks attend to,
+    /// summed over the chunks (a chunk continuing a prompt, or the rest of a prompt after a prefix-cache hit). 0 for
+    /// whole prompts, so every other engine is priced as before.
+    /// </summary>
+    public long PromptContextTokens { get; init; }
+
+    /// <summary>(query, cached key) pairs of the chunks: the sum over chunks of chunk tokens × <see cref="PromptContextTokens"/>
+    /// of that chunk; the attention work the context adds.</summary>
+    public double PromptContextPairs { get; init; }
 }
 
 /// <summary>

@@ -28,7 +28,7 @@ public sealed class ProfilePerformanceModel : IPerformanceModel
     {
         if (batch.Prompts > 0 && batch.DecodeRequests == 0)
         {
-            return Curve.PredictPromptMs(batch.PromptTokens);
+            return Curve.PredictPromptMs(batch.PromptTokens) + ContextMs(batch);
         }
 
         if (batch.Prompts == 0)
@@ -36,7 +36,26 @@ public sealed class ProfilePerformanceModel : IPerformanceModel
             return Curve.PredictTokenMs(batch.DecodeRequests);
         }
 
-        return Curve.PredictPromptMs(batch.PromptTokens + batch.DecodeRequests) * MixedBatchFactor;
+        return (Curve.PredictPromptMs(batch.PromptTokens + batch.DecodeRequests) * MixedBatchFactor) + ContextMs(batch);
+    }
+
+    /// <summary>
+    /// What the cached context adds to prompt chunks (chunked prefill, prefix-cache hits). The profile has whole prompts
+    /// only, so a chunk of c tokens after k cached ones is priced as its own prompt time T(c) plus the part of the
+    /// prompt curve's growth that is super-linear: max(0, T(k + c) − T(k) − T(c)), with k the chunks' token-weighted
+    /// mean context. Over a prompt cut into chunks this approximates the attention a whole prompt does (for a linear
+    /// curve it adds nothing); it cannot see how the context's KV reads cost at small chunks, which the roofline model prices.
+    /// </summary>
+    private double ContextMs(in BatchShape batch)
+    {
+        if (batch.PromptContextPairs <= 0 || batch.PromptTokens <= 0)
+        {
+            return 0;
+        }
+
+        double c = batch.PromptTokens, k = batch.PromptContextPairs / batch.PromptTokens;
+        double extra = Curve.PredictPromptMs(k + c) - Curve.PredictPromptMs(k) - Curve.PredictPromptMs(c);
+        return Math.Max(0, extra);
     }
 
     public long IterationNanoseconds(in BatchShape batch)

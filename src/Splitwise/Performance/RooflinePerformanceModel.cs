@@ -90,9 +90,10 @@ public sealed class RooflinePerformanceModel : IPerformanceModel
         double sequences = batch.Prompts + (double)batch.DecodeRequests;
         // Causal attention over each prompt: p²/2 pairs; prompts of one batch taken as equal-sized.
         double promptPairs = batch.Prompts > 0 ? (double)batch.PromptTokens * batch.PromptTokens / batch.Prompts / 2 : 0;
+        // Chunks of a longer prompt also attend to the KV already cached for it, and read it.
         double flops = (_blockFlopsPerToken * tokens) + (_headFlopsPerSequence * sequences)
-            + (_attentionFlopsPerPair * (promptPairs + batch.DecodeContextTokens));
-        double bytes = _weightBytes + (_kvBytesPerToken * (batch.DecodeContextTokens + tokens));
+            + (_attentionFlopsPerPair * (promptPairs + batch.PromptContextPairs + batch.DecodeContextTokens));
+        double bytes = _weightBytes + (_kvBytesPerToken * (batch.DecodeContextTokens + batch.PromptContextTokens + tokens));
         double roof = Math.Max(flops / _flopsPerNs, bytes / _bytesPerNs);
         double allReduce = 0;
         if (_tp > 1)

@@ -34,4 +34,13 @@ public readonly record struct RequestOutcome(long Id, int InputTokens, int Outpu
     public long NthTokenOverheadNs { get; init; } = -1;
 
     public bool Finished => TtftNs >= 0 && E2eNs >= 0;
+
+    /// <summary>Longest gap between two of its tokens, ns (−1: fewer than two tokens or not finished).</summary>
+    public long TbtMaxNs { get; init; } = -1;
+
+    /// <summary>Times it was preempted (evicted from a batch; the vLLM engine: preempted by recompute).</summary>
+    public int Preemptions { get; init; }
+
+    /// <summary>Prompt tokens found in the prefix cache when it was first scheduled (vLLM engine; else 0).</summary>
+    public int CachedTokens { get; init; }
 }

@@ -64,6 +64,10 @@ public sealed record InstanceSpec(
     InstanceRoles Roles,
     BatchLimits Limits)
 {
+    /// <summary>The vLLM V1 engine's settings when the instance runs that personality (<c>--engine vllm</c>); null for
+    /// the SplitwiseSim-style engine. Engine-wide: every instance of a run has it or none does.</summary>
+    public VllmLimits? Vllm { get; init; }
+
     /// <summary>KV capacity for a model on <paramref name="gpus"/> GPUs of a machine, minus a reserve.</summary>
     public static long KvCapacity(MachineSpec machine, int gpus, ModelSpec model, long reserveBytes = 0) =>
         (machine.Gpu.MemoryBytes * gpus) - model.WeightBytes - reserveBytes;

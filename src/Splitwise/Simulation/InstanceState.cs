@@ -29,6 +29,17 @@ internal sealed class InstanceState(int index, InstanceSpec spec)
     public readonly SimPendingQueue SimPending = new();
     public readonly IntList SimPrompts = new();
 
+    // vLLM personality only (Simulator.Vllm.cs): the running requests in admission order (Prompts is its waiting
+    // queue), the tokens of each prefill chunk of the current step (parallel to BatchPrompts), and the paged KV memory.
+    public readonly IntList Running = new();
+    public readonly IntList Chunks = new();
+    public Paging.PagedKvCache? Cache;
+    public long PrefixQueryTokens;
+    public long PrefixHitTokens;
+    public long PrefixHitRequests;
+    public long Admissions;
+    public long FirstAdmissions;
+
     public long KvUsed;
     public long KvPeak;
 

@@ -31,6 +31,16 @@ internal sealed class IntQueue
         Count++;
     }
 
+    /// <summary>Puts <paramref name="value"/> at the head (vLLM's <c>prepend_request</c> for a preempted request).</summary>
+    public void PushFront(int value)
+    {
+        Enqueue(value); // grows if needed, then rotates the new tail to the head
+        Count--;
+        _head = (_head - 1) & (_items.Length - 1);
+        _items[_head] = value;
+        Count++;
+    }
+
     public int Dequeue()
     {
         int value = _items[_head];

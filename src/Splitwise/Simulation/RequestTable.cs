@@ -48,6 +48,11 @@ internal sealed class RequestTable
     public long[] TokenStart = new long[64]; // when its decode first ran (-1: not yet)
     public int[] BatchStamp = new int[64];
 
+    // vLLM personality (Simulator.Vllm.cs): tokens whose KV is computed (vLLM's num_computed_tokens) and the prompt
+    // tokens found in the prefix cache when the request was first scheduled (vLLM's num_cached_tokens; -1: not yet).
+    public int[] Computed = new int[64];
+    public int[] CachedTokens = new int[64];
+
     public const byte TransferNone = 0;
     public const byte TransferInFlight = 1;
     public const byte TransferDone = 2;
@@ -115,6 +120,8 @@ internal sealed class RequestTable
         Array.Resize(ref PromptPreemptions, size);
         Array.Resize(ref TokenStart, size);
         Array.Resize(ref BatchStamp, size);
+        Array.Resize(ref Computed, size);
+        Array.Resize(ref CachedTokens, size);
         Array.Resize(ref _free, size);
         for (int i = size - 1; i >= old; i--)
         {

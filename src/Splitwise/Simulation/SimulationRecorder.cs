@@ -10,7 +10,7 @@ public sealed class SimulationRecorder : IDisposable
 {
     /// <summary>The header of <c>requests.csv</c>.</summary>
     public const string RequestsHeader =
-        "request_id,arrival_s,input_tokens,output_tokens,prompt_instance,token_instance,status,queue_s,ttft_s,e2e_s,tbt_s,tpot_s,tbt_max_s,preemptions,kv_transfer_s,second_token_s";
+        "request_id,arrival_s,input_tokens,output_tokens,prompt_instance,token_instance,status,queue_s,ttft_s,e2e_s,tbt_s,tpot_s,tbt_max_s,preemptions,kv_transfer_s,second_token_s,cached_tokens";
 
     private readonly string? _requestsPath;
     private readonly string? _tempPath;
@@ -130,6 +130,9 @@ public sealed class SimulationRecorder : IDisposable
         {
             QueueNs = queue,
             NthTokenOverheadNs = r.TokenStart[slot] >= 0 ? r.TokenStart[slot] - first : 0,
+            TbtMaxNs = output > 1 ? r.MaxGap[slot] : -1,
+            Preemptions = r.Preemptions[slot],
+            CachedTokens = Math.Max(0, r.CachedTokens[slot]),
         });
         Timeline?.OnCompleted(last);
 
@@ -160,6 +163,7 @@ public sealed class SimulationRecorder : IDisposable
             w.Long(r.Preemptions[slot]);
             Optional(w, kv);
             Optional(w, second);
+            w.Long(Math.Max(0, r.CachedTokens[slot]));
             w.EndRow();
         }
     }
@@ -198,6 +202,7 @@ public sealed class SimulationRecorder : IDisposable
             w.Long(0);
             w.Empty();
             w.Empty();
+            w.Long(0);
             w.EndRow();
         }
     }
@@ -242,6 +247,7 @@ public sealed class SimulationRecorder : IDisposable
             w.Long(r.Preemptions[slot]);
             w.Empty();
             w.Empty();
+            w.Long(Math.Max(0, r.CachedTokens[slot]));
             w.EndRow();
         }
     }

@@ -68,6 +68,9 @@ public sealed record SimulationSummary
 
     public required double WallSeconds { get; init; }
 
+    /// <summary>The vLLM engine's prefix cache and preemptions (null for the SplitwiseSim-style engine).</summary>
+    public VllmEngineSummary? Vllm { get; init; }
+
     /// <summary>Quantiles and time series for the report, when the run collected them (not written to summary.json).</summary>
     public SimulationReportData? ReportData { get; init; }
 
@@ -149,6 +152,7 @@ public sealed record SimulationSummary
             Events = outcome.Events,
             PeakInFlight = outcome.PeakInFlight,
             WallSeconds = outcome.Wall.TotalSeconds,
+            Vllm = outcome.Instances.Count > 0 && outcome.Instances[0].Spec.Vllm is not null ? VllmEngineSummary.Of(outcome.Instances) : null,
         };
     }
 
@@ -304,6 +308,20 @@ public sealed record SimulationSummary
         w.WriteEndObject();
         w.WriteNumber("events", Events);
         w.WriteNumber("peak_requests_in_flight", PeakInFlight);
+        if (Vllm is { } vllm)
+        {
+            w.WriteStartObject("vllm");
+            w.WriteNumber("admissions", vllm.Admissions);
+            w.WriteNumber("preemptions_recompute", vllm.Preemptions);
+            w.WriteNumber("prefix_query_tokens", vllm.QueryTokens);
+            w.WriteNumber("prefix_hit_tokens", vllm.HitTokens);
+            w.WriteNumber("prefix_token_hit_rate", vllm.TokenHitRate);
+            w.WriteNumber("prefix_hit_requests", vllm.HitRequests);
+            w.WriteNumber("prefix_request_hit_rate", vllm.RequestHitRate);
+            w.WriteNumber("cached_blocks_evicted", vllm.CacheEvictions);
+            w.WriteEndObject();
+        }
+
         w.WriteEndObject();
     }
 
@@ -323,6 +341,11 @@ public sealed record SimulationSummary
 
         sb.Append(ci, $"throughput {ThroughputRps:F2} req/s, {OutputTokensPerSecond:F0} output tok/s over {SpanSeconds:F1} s; utilisation {MeanUtilization:P1}\n");
         sb.Append(ci, $"energy {EnergyKwh:F1} kWh (avg {AveragePowerKw:F1} kW GPU power), cost ${CostUsd:F2}\n");
+        if (Vllm is { } vllm)
+        {
+            sb.Append(ci, $"vLLM engine: prefix cache hit {vllm.TokenHitRate:P1} of tokens ({vllm.HitTokens:N0} of {vllm.QueryTokens:N0}), {vllm.RequestHitRate:P1} of requests; {vllm.Preemptions:N0} preemptions by recompute; {vllm.CacheEvictions:N0} cached blocks evicted\n");
+        }
+
         if (!Complete)
         {
             sb.Append(ci, $"WARNING: {Unfinished + Rejected + NotArrived} requests did not finish (unfinished {Unfinished}, rejected {Rejected}, not arrived {NotArrived}) — the cluster is overloaded or the horizon cut the run\n");
@@ -330,4 +353,26 @@ public sealed record SimulationSummary
 
         return sb.ToString();
     }
+}
+
+/// <summary>The vLLM engine's prefix cache and preemptions over a run, summed over instances.</summary>
+/// <param name="Admissions">Requests taken from a waiting queue (first admissions and re-admissions after a preemption).</param>
+/// <param name="Preemptions">Preemptions by recompute.</param>
+/// <param name="QueryTokens">Tokens looked up in the prefix cache at admissions.</param>
+/// <param name="HitTokens">Tokens found there.</param>
+/// <param name="HitRequests">Requests whose first admission found part of their prompt cached.</param>
+/// <param name="CacheEvictions">Cached blocks evicted (LRU) to make room.</param>
+/// <param name="Requests">Requests admitted at least once.</param>
+public sealed record VllmEngineSummary(long Admissions, long Preemptions, long QueryTokens, long HitTokens, long HitRequests, long CacheEvictions, long Requests)
+{
+    /// <summary>Hit tokens over looked-up tokens (0 when nothing was looked up).</summary>
+    public double TokenHitRate => QueryTokens == 0 ? 0 : (double)HitTokens / QueryTokens;
+
+    /// <summary>Requests with a hit over the requests admitted at least once.</summary>
+    public double RequestHitRate => Requests <= 0 ? 0 : (double)HitRequests / Requests;
+
+    internal static VllmEngineSummary Of(IReadOnlyList<InstanceOutcome> instances) => new(
+        instances.Sum(o => o.Admissions), instances.Sum(o => o.Evictions), instances.Sum(o => o.PrefixQueryTokens),
+        instances.Sum(o => o.PrefixHitTokens), instances.Sum(o => o.PrefixHitRequests), instances.Sum(o => o.CacheEvictions),
+        instances.Sum(o => o.FirstAdmissions));
 }

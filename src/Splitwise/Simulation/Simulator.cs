@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Splitwise.Performance;
+using Splitwise.Simulation.Paging;
 using Splitwise.Simulation.Transfer;
 
 namespace Splitwise.Simulation;
@@ -87,6 +88,29 @@ public sealed partial class Simulator
         _options = options ?? new SimulatorOptions();
         _kv = kvTransfers;
         _sim = _instances[0].Spec.Limits.SplitwiseSimRules;
+        _vllm = _instances[0].Spec.Vllm is not null;
+        if (_vllm)
+        {
+            if (_sim || kvTransfers is not null || Array.Exists(_instances, s => s.Spec.Vllm is null || s.Spec.Roles != InstanceRoles.Mixed))
+            {
+                throw SplitwiseException.Usage("the vLLM engine runs colocated clusters (baseline designs); phase-split (Splitwise) designs and --splitwise-sim use the SplitwiseSim engine");
+            }
+
+            _tables = new BlockTables(_instances[0].Spec.Vllm!.Value.BlockSize);
+            foreach (InstanceState s in _instances)
+            {
+                VllmLimits v = s.Spec.Vllm!.Value;
+                if (v.Blocks < 2 || v.BlockSize != _tables.BlockSize)
+                {
+                    throw SplitwiseException.Usage(v.Blocks < 2
+                        ? $"instance {s.Spec.Name}: no memory left for the KV cache after the weights and vLLM's overhead; use more GPUs per instance (--tp) or a higher --gpu-memory-utilization"
+                        : "every instance of a vLLM cluster needs the same --block-size");
+                }
+
+                s.Cache = new PagedKvCache(v.Blocks, v.BlockSize, v.PrefixCaching);
+            }
+        }
+
         scheduler.Attach(this);
     }
 
@@ -106,7 +130,7 @@ public sealed partial class Simulator
     public int DecodingRequests(int i)
     {
         InstanceState s = _instances[i];
-        return s.Batch.Count + s.Blocked.Count + s.Waiting.Count;
+        return _vllm ? s.Running.Count : s.Batch.Count + s.Blocked.Count + s.Waiting.Count;
     }
 
     /// <summary>Current simulated time, nanoseconds.</summary>
@@ -296,7 +320,7 @@ public sealed partial class Simulator
 
                 lastArrival = t;
                 _now = t;
-                OnArrival(arrived, t, inputs[next], outputs[next]);
+                OnArrival(arrived, t, inputs[next], outputs[next], _vllm ? source.HashChain(next) : default);
                 next++;
                 arrived++;
             }
@@ -388,7 +412,15 @@ public sealed partial class Simulator
             }
 
             instances[i] = new InstanceOutcome(s.Spec, s.Assigned, s.Completed, s.PromptTokensDone, s.DecodeTokensDone, s.Iterations,
-                s.PromptBusyNs, s.TokenBusyNs, s.Evictions, s.PeakBatch, s.KvPeak);
+                s.PromptBusyNs, s.TokenBusyNs, s.Evictions, s.PeakBatch, s.KvPeak)
+            {
+                Admissions = s.Admissions,
+                FirstAdmissions = s.FirstAdmissions,
+                PrefixQueryTokens = s.PrefixQueryTokens,
+                PrefixHitTokens = s.PrefixHitTokens,
+                PrefixHitRequests = s.PrefixHitRequests,
+                CacheEvictions = s.Cache?.Evictions ?? 0,
+            };
         }
 
         return new SimulationOutcome(endNs, arrived, notArrived, _eventsProcessed, _r.PeakInFlight, instances, Stopwatch.GetElapsedTime(started))
@@ -405,7 +437,14 @@ public sealed partial class Simulator
                 InstanceState s = _instances[ev.Target];
                 if (ev.Version == s.Version)
                 {
-                    OnIterationDone(s);
+                    if (_vllm)
+                    {
+                        OnStepDoneVllm(s);
+                    }
+                    else
+                    {
+                        OnIterationDone(s);
+                    }
                 }
 
                 break;
@@ -431,7 +470,7 @@ public sealed partial class Simulator
         _events.Enqueue(new Event(kind, target, version), new EventKey(time, _seq++));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
-    private int OnArrival(long id, long t, int input, int output)
+    private int OnArrival(long id, long t, int input, int output, ReadOnlySpan<long> chain = default)
     {
         Timeline?.OnArrival(t);
         input = Math.Max(1, input);
@@ -474,10 +513,17 @@ public sealed partial class Simulator
         _r.PromptPreemptions[slot] = 0;
         _r.BatchStamp[slot] = 0;
         _r.TokenStart[slot] = -1;
+        _r.CachedTokens[slot] = 0;
         p.Assigned++;
         if (_sim)
         {
             SimArrive(p, tk, slot);
+            return slot;
+        }
+
+        if (_vllm)
+        {
+            VllmArrive(p, slot, chain);
             return slot;
         }
 
@@ -496,6 +542,12 @@ public sealed partial class Simulator
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     private void OnWorkArrived(InstanceState s, int tokens, bool alsoToken = false)
     {
+        if (_vllm)
+        {
+            VllmWorkArrived(s);
+            return;
+        }
+
         if (!s.Busy)
         {
             StartIteration(s);
@@ -560,22 +612,7 @@ public sealed partial class Simulator
                 continue;
             }
 
-            long gap = firstEnd - r.LastToken[slot];
-            long maxGap = Math.Max(r.MaxGap[slot], gap);
-            if (n > 1 && s.IterationNs > maxGap)
-            {
-                maxGap = s.IterationNs;
-            }
-
-            r.MaxGap[slot] = maxGap;
-            if (r.Generated[slot] == 1)
-            {
-                r.SecondToken[slot] = firstEnd;
-            }
-
-            r.Generated[slot] += n;
-            r.LastToken[slot] = now;
-            s.DecodeTokensDone += n;
+            AddDecodeTokens(s, slot, n, firstEnd);
             _observer?.OnTokens(slot, r.Id[slot], r.Generated[slot], s.IterationNs);
             if (r.Generated[slot] >= r.Output[slot])
             {
@@ -619,6 +656,29 @@ public sealed partial class Simulator
         prompts.Clear();
         s.Busy = false;
         StartIteration(s);
+    }
+
+    /// <summary>A decode run of <paramref name="n"/> iterations, the first ending at <paramref name="firstEnd"/>, gave the
+    /// request <paramref name="n"/> tokens: its largest gap (the first from its last token, then one iteration each),
+    /// its second token's time, and its count.</summary>
+    private void AddDecodeTokens(InstanceState s, int slot, int n, long firstEnd)
+    {
+        RequestTable r = _r;
+        long maxGap = Math.Max(r.MaxGap[slot], firstEnd - r.LastToken[slot]);
+        if (n > 1 && s.IterationNs > maxGap)
+        {
+            maxGap = s.IterationNs;
+        }
+
+        r.MaxGap[slot] = maxGap;
+        if (r.Generated[slot] == 1)
+        {
+            r.SecondToken[slot] = firstEnd;
+        }
+
+        r.Generated[slot] += n;
+        r.LastToken[slot] = _now;
+        s.DecodeTokensDone += n;
     }
 
     /// <summary>
@@ -729,6 +789,12 @@ public sealed partial class Simulator
         if (_sim)
         {
             StartIterationSim(s);
+            return;
+        }
+
+        if (_vllm)
+        {
+            StartStepVllm(s);
             return;
         }
 
@@ -1153,7 +1219,27 @@ public sealed partial class Simulator
 /// <summary>What one instance did during a run.</summary>
 public sealed record InstanceOutcome(
     InstanceSpec Spec, long Assigned, long Completed, long PromptTokens, long DecodeTokens, long Iterations,
-    long PromptBusyNs, long TokenBusyNs, long Evictions, int PeakBatch, long KvPeakBytes);
+    long PromptBusyNs, long TokenBusyNs, long Evictions, int PeakBatch, long KvPeakBytes)
+{
+    /// <summary>vLLM engine: requests taken from the waiting queue (first admissions and re-admissions after a
+    /// preemption by recompute; <see cref="Evictions"/> counts those preemptions).</summary>
+    public long Admissions { get; init; }
+
+    /// <summary>vLLM engine: requests admitted for the first time.</summary>
+    public long FirstAdmissions { get; init; }
+
+    /// <summary>vLLM engine: tokens looked up in the prefix cache at admissions (the request's known tokens).</summary>
+    public long PrefixQueryTokens { get; init; }
+
+    /// <summary>vLLM engine: tokens found in the prefix cache at admissions.</summary>
+    public long PrefixHitTokens { get; init; }
+
+    /// <summary>vLLM engine: requests whose first admission found some of their prompt cached.</summary>
+    public long PrefixHitRequests { get; init; }
+
+    /// <summary>vLLM engine: cached blocks evicted (LRU) to make room.</summary>
+    public long CacheEvictions { get; init; }
+}
 
 /// <summary>The end state of a run.</summary>
 /// <param name="EndNs">Simulated time at the end (last event, or the horizon's cut).</param>

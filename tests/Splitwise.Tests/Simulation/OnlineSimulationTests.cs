@@ -9,12 +9,22 @@ namespace Splitwise.Tests.Simulation;
 /// <summary>
 /// The engine driven online (serve's emulator) against the same engine run offline (simulate): same arrival times,
 /// same timeline — every request's first token, last token and largest gap — and every token delivered at the
-/// first step that reaches its time, never before. Baseline clusters with random limits, and Splitwise clusters with
-/// KV transfers over the links.
+/// first step that reaches its time, never before. Baseline clusters with random limits (on the SplitwiseSim-style and
+/// the vLLM engine), and Splitwise clusters with KV transfers over the links.
 /// </summary>
 public class OnlineSimulationTests
 {
-    private sealed record Case((long Gap, int Input, int Output)[] Requests, bool Split, int Instances, BatchLimits Limits, long KvTokens, ulong StepSeed);
+    private sealed record Case((long Gap, int Input, int Output)[] Requests, bool Split, int Instances, BatchLimits Limits, long KvTokens, ulong StepSeed)
+    {
+        /// <summary>Baseline clusters whose seed is odd run the vLLM personality (blocks of 16 tokens, the limits as its
+        /// budget and running-request cap).</summary>
+        public bool Vllm => !Split && (StepSeed & 1) == 1;
+
+        /// <summary>Tokens of KV an instance holds (the vLLM engine rounds down to whole blocks).</summary>
+        public long Capacity => Vllm ? KvTokens / 16 * 16 : KvTokens;
+
+        public string Kind => Split ? "split" : Vllm ? "vllm" : "baseline";
+    }
 
     private static readonly Gen<Case> s_cases =
         Gen.Select(
@@ -73,7 +83,9 @@ public class OnlineSimulationTests
             return (specs, scheduler, transfers);
         }
 
-        var instances = Enumerable.Range(0, c.Instances).Select(i => SimKit.Instance(perf, c.Limits, c.KvTokens, 1, i)).ToArray();
+        var instances = Enumerable.Range(0, c.Instances).Select(i => c.Vllm
+            ? SimKit.VllmInstance(perf, c.Limits.MaxBatchTokens, c.Limits.MaxBatchRequests, 16, (int)(c.KvTokens / 16) + 1, index: i)
+            : SimKit.Instance(perf, c.Limits, c.KvTokens, 1, i)).ToArray();
         return (instances, ClusterScheduler.Create("token-jsq", instances.Length), null);
     }
 
@@ -178,7 +190,7 @@ public class OnlineSimulationTests
         for (int i = 0; i < Cases; i++)
         {
             Case c = s_cases.Generate(new PCG(11, (ulong)i), null, out _);
-            string context = $"case {i}: {(c.Split ? "split" : "baseline")} × {c.Instances}, {c.Limits}, kv {c.KvTokens}, {c.Requests.Length} requests";
+            string context = $"case {i}: {c.Kind} × {c.Instances}, {c.Limits}, kv {c.KvTokens}, {c.Requests.Length} requests";
             var offline = Offline(c);
             (RecordingSink sink, OnlineSimulation online, _) = Online(c);
             Assert.True(sink.Violation is null, context + ": " + sink.Violation);
@@ -222,7 +234,7 @@ public class OnlineSimulationTests
         for (int i = 0; i < Cases; i++)
         {
             Case c = s_cases.Generate(new PCG(13, (ulong)i), null, out _);
-            string context = $"case {i}: {(c.Split ? "split" : "baseline")} × {c.Instances}, {c.Limits}, kv {c.KvTokens}, {c.Requests.Length} requests";
+            string context = $"case {i}: {c.Kind} × {c.Instances}, {c.Limits}, kv {c.KvTokens}, {c.Requests.Length} requests";
             var arrivals = Arrivals(c);
             // Every third request's client goes away some time after it arrived (queued, prompting, transferring or decoding).
             var cancelFrom = arrivals.Where(a => a.Id % 3 == 0).ToDictionary(a => a.Id, a => a.Arrival + (a.Id * 7_919_000 % 400_000_000));
@@ -244,7 +256,7 @@ public class OnlineSimulationTests
                     if (!cancelFrom.ContainsKey(id))
                     {
                         // Not cancelled: only a request that can never fit is dropped.
-                        Assert.True(got == 0 && input + output > c.KvTokens, $"{context}: request {id} dropped without a cancel");
+                        Assert.True(got == 0 && input + output > c.Capacity, $"{context}: request {id} dropped without a cancel");
                     }
                     else
                     {

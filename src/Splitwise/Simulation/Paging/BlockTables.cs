@@ -1,0 +1,259 @@
+namespace Splitwise.Simulation.Paging;
+
+/// <summary>
+/// The block table of every request in flight (vLLM's <c>KVCacheManager</c> per-request state) and the hashes that
+/// identify their blocks' content, indexed by the engine's request slot.
+/// </summary>
+/// <remarks>
+/// <para>Content: a trace without prefix hash chains has no shared text, so every request's blocks hash to values of
+/// its own (its id salts them). With chains (Mooncake <c>hash_ids</c>, one id per 512-token block of the prompt,
+/// equal ids meaning equal content), a block that ends inside the prompt is identified by the chain id of the 512-token
+/// block holding its last token and its offset there; blocks past the prompt (output tokens) are the request's own.
+/// Hashes are chained with the parent block's, as in vLLM, so two requests share block j only if they share every
+/// block before it. Recomputing a preempted request finds its own freed blocks (and a session's next turn those of its
+/// prompt) as long as they were not evicted.</para>
+/// <para>Cost: hashes are computed lazily, once per block; the arrays grow with the peak number of requests in flight
+/// and are reused by later requests in the same slot.</para>
+/// </remarks>
+internal sealed class BlockTables
+{
+    /// <summary>Tokens per block id of a hash chain (Mooncake's block size).</summary>
+    public const int ChainBlockTokens = 512;
+
+    private int[][] _blocks = [];
+    private int[] _count = [];
+    private ulong[][] _hashes = [];
+    private int[] _hashedCount = [];
+    private int[] _registered = [];
+    private int[] _freedCount = [];
+    private long[][] _chain = [];
+    private int[] _sharedTokens = [];
+    private ulong[] _salt = [];
+
+    public BlockTables(int blockSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
+        BlockSize = blockSize;
+    }
+
+    public int BlockSize { get; }
+
+    /// <summary>Blocks the request holds.</summary>
+    public int Count(int slot) => _count[slot];
+
+    /// <summary>A new request in <paramref name="slot"/>: no blocks; its content from its id and prefix chain.</summary>
+    public void Start(int slot, long id, int inputTokens, ReadOnlySpan<long> chain)
+    {
+        EnsureSlot(slot);
+        _count[slot] = 0;
+        _hashedCount[slot] = 0;
+        _registered[slot] = 0;
+        _freedCount[slot] = 0;
+        _salt[slot] = Mix(0x5EED0FB10CUL, (ulong)id);
+        if (_chain[slot].Length < chain.Length)
+        {
+            _chain[slot] = new long[Math.Max(chain.Length, _chain[slot].Length * 2)];
+        }
+
+        chain.CopyTo(_chain[slot]);
+        _sharedTokens[slot] = (int)Math.Min(inputTokens, (long)chain.Length * ChainBlockTokens);
+    }
+
+    /// <summary>
+    /// Takes the request's first <paramref name="hits"/> cached blocks (found by <see cref="CountCachedPrefix"/>) into its
+    /// table with a reference each and returns the tokens they hold. The caller has checked the blocks fit.
+    /// </summary>
+    public int TakeCachedPrefix(int slot, PagedKvCache cache, int hits)
+    {
+        for (int j = 0; j < hits; j++)
+        {
+            int b = Find(slot, cache, j);
+            cache.Touch(b);
+            Push(slot, b);
+        }
+
+        _registered[slot] = hits;
+        return hits * BlockSize;
+    }
+
+    /// <summary>
+    /// Prefix-cache lookup (vLLM's <c>get_computed_blocks</c>): how many leading blocks of the request's first
+    /// <paramref name="tokens"/> − 1 tokens are cached (the last token is always computed, to produce a token; 0 when
+    /// caching is off), and how many of those sit in the free queue (reusing them costs free blocks).
+    /// </summary>
+    public int CountCachedPrefix(int slot, PagedKvCache cache, int tokens, out int freeAmongHits)
+    {
+        freeAmongHits = 0;
+        if (!cache.PrefixCaching)
+        {
+            return 0;
+        }
+
+        int max = (tokens - 1) / BlockSize, hits = 0;
+        while (hits < max)
+        {
+            int b = Find(slot, cache, hits);
+            if (b < 0)
+            {
+                break;
+            }
+
+            if (cache.IsFree(b))
+            {
+                freeAmongHits++;
+            }
+
+            hits++;
+        }
+
+        return hits;
+    }
+
+    /// <summary>New blocks the request needs so its table covers <paramref name="tokens"/> tokens.</summary>
+    public int BlocksNeeded(int slot, long tokens) => (int)Math.Max(0, ((tokens + BlockSize - 1) / BlockSize) - _count[slot]);
+
+    /// <summary>Grows the table to cover <paramref name="tokens"/> tokens (the caller has checked the free blocks), then
+    /// indexes the blocks that are full among the first <paramref name="knownTokens"/> (vLLM's <c>cache_blocks</c>).</summary>
+    public void Grow(int slot, PagedKvCache cache, long tokens, long knownTokens)
+    {
+        int need = BlocksNeeded(slot, tokens);
+        for (int i = 0; i < need; i++)
+        {
+            Push(slot, cache.Allocate());
+        }
+
+        if (cache.PrefixCaching)
+        {
+            int full = (int)Math.Min(_count[slot], Math.Min(tokens, knownTokens) / BlockSize);
+            int[] table = _blocks[slot];
+            for (int j = _registered[slot]; j < full; j++)
+            {
+                if (IsShared(slot, j))
+                {
+                    cache.Register(table[j], Hash(slot, j));
+                }
+                else
+                {
+                    cache.RegisterPrivate(table[j], Hash(slot, j));
+                }
+            }
+
+            if (full > _registered[slot])
+            {
+                _registered[slot] = full;
+            }
+        }
+    }
+
+    /// <summary>Frees the request's blocks, last block first (vLLM frees in reverse so tails are evicted first).</summary>
+    public void Free(int slot, PagedKvCache cache)
+    {
+        int[] table = _blocks[slot];
+        for (int j = _count[slot] - 1; j >= 0; j--)
+        {
+            cache.Release(table[j]);
+        }
+
+        _freedCount[slot] = _count[slot]; // the table's entries stay: a recompute finds its private blocks there
+        _count[slot] = 0;
+        _registered[slot] = 0;
+    }
+
+    /// <summary>The cached block holding block <paramref name="j"/>'s content, or −1: shared content through the
+    /// cache's index, the request's own content where its table had it before it was freed.</summary>
+    private int Find(int slot, PagedKvCache cache, int j)
+    {
+        ulong hash = Hash(slot, j);
+        if (IsShared(slot, j))
+        {
+            return cache.Lookup(hash);
+        }
+
+        if (j < _freedCount[slot])
+        {
+            int b = _blocks[slot][j];
+            return cache.Holds(b, hash) ? b : -1;
+        }
+
+        return -1;
+    }
+
+    /// <summary>True when block <paramref name="j"/> ends inside the prompt's shared (hash-chained) prefix.</summary>
+    private bool IsShared(int slot, int j) => ((long)j + 1) * BlockSize <= _sharedTokens[slot];
+
+    /// <summary>The content hash of block <paramref name="j"/> of the request, chained with its parent's.</summary>
+    private ulong Hash(int slot, int j)
+    {
+        ulong[] hashes = _hashes[slot];
+        if (j < _hashedCount[slot])
+        {
+            return hashes[j];
+        }
+
+        if (hashes.Length <= j)
+        {
+            Array.Resize(ref _hashes[slot], Math.Max(j + 1, hashes.Length * 2));
+            hashes = _hashes[slot];
+        }
+
+        for (int k = _hashedCount[slot]; k <= j; k++)
+        {
+            ulong parent = k == 0 ? 0x1B10C0DEUL : hashes[k - 1];
+            long end = ((long)k + 1) * BlockSize; // the block's tokens are [end − BlockSize, end)
+            ulong content = IsShared(slot, k)
+                ? Mix((ulong)_chain[slot][(end - 1) / ChainBlockTokens], (ulong)((end - 1) % ChainBlockTokens))
+                : Mix(_salt[slot], (ulong)k);
+            hashes[k] = Mix(parent, content);
+        }
+
+        _hashedCount[slot] = j + 1;
+        return hashes[j];
+    }
+
+    private void Push(int slot, int block)
+    {
+        int[] table = _blocks[slot];
+        int n = _count[slot];
+        if (n == table.Length)
+        {
+            Array.Resize(ref _blocks[slot], Math.Max(16, table.Length * 2));
+        }
+
+        _blocks[slot][n] = block;
+        _count[slot] = n + 1;
+    }
+
+    private void EnsureSlot(int slot)
+    {
+        if (slot < _count.Length)
+        {
+            return;
+        }
+
+        int size = Math.Max(64, Math.Max(slot + 1, _count.Length * 2)), old = _count.Length;
+        Array.Resize(ref _blocks, size);
+        Array.Resize(ref _count, size);
+        Array.Resize(ref _hashes, size);
+        Array.Resize(ref _hashedCount, size);
+        Array.Resize(ref _registered, size);
+        Array.Resize(ref _freedCount, size);
+        Array.Resize(ref _chain, size);
+        Array.Resize(ref _sharedTokens, size);
+        Array.Resize(ref _salt, size);
+        for (int i = old; i < size; i++)
+        {
+            _blocks[i] = [];
+            _hashes[i] = [];
+            _chain[i] = [];
+        }
+    }
+
+    /// <summary>A 64-bit mix of two values (SplitMix64's finaliser over a multiply-xor combine).</summary>
+    private static ulong Mix(ulong a, ulong b)
+    {
+        ulong z = (a * 0x9E3779B97F4A7C15UL) ^ (b + 0xD6E8FEB86659FD93UL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}
