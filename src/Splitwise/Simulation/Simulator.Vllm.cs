@@ -38,7 +38,7 @@ public sealed partial class Simulator
 
     private void VllmArrive(InstanceState s, int slot, ReadOnlySpan<long> chain)
     {
-        _tables!.Start(slot, _r.Id[slot], _r.Input[slot], chain);
+        _tables!.Start(slot, _r.Input[slot], chain);
         _r.Computed[slot] = 0;
         _r.CachedTokens[slot] = -1;
         s.Prompts.Enqueue(slot);

@@ -151,6 +151,35 @@ public class VllmEngineTests
     }
 
     [Fact]
+    public void Block_index_agrees_with_a_dictionary_over_random_inserts_and_removals()
+    {
+        // Few distinct keys in a small table: long probe runs, wrap-around and backward shifts on every removal.
+        var ops = Gen.Select(Gen.Int[0, 2], Gen.ULong[0, 40], Gen.Int[0, 1000]).Array[1, 400];
+        for (int c = 0; c < 300; c++)
+        {
+            var index = new BlockIndex(capacity: 41);
+            var model = new Dictionary<ulong, int>();
+            foreach ((int op, ulong raw, int block) in ops.Generate(new PCG(23, (ulong)c), null, out _))
+            {
+                ulong key = raw * 0x100000000UL; // equal low bits: every key starts at one of few homes
+                if (op == 0)
+                {
+                    Assert.Equal(model.TryAdd(key, block), index.TryAdd(key, block));
+                }
+                else if (op == 1 && model.Remove(key))
+                {
+                    index.Remove(key);
+                }
+
+                Assert.Equal(model.TryGetValue(key, out int b) ? b : -1, index.Find(key));
+                Assert.Equal(model.Count, index.Count);
+            }
+
+            Assert.All(model, p => Assert.Equal(p.Value, index.Find(p.Key)));
+        }
+    }
+
+    [Fact]
     public void Hit_rate_of_a_shared_system_prompt_has_a_closed_form()
     {
         // N requests one after another, each a system prompt of 512·m tokens shared by all plus a suffix of its own:

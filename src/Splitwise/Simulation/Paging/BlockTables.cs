@@ -5,15 +5,17 @@ namespace Splitwise.Simulation.Paging;
 /// identify their blocks' content, indexed by the engine's request slot.
 /// </summary>
 /// <remarks>
-/// <para>Content: a trace without prefix hash chains has no shared text, so every request's blocks hash to values of
-/// its own (its id salts them). With chains (Mooncake <c>hash_ids</c>, one id per 512-token block of the prompt,
-/// equal ids meaning equal content), a block that ends inside the prompt is identified by the chain id of the 512-token
-/// block holding its last token and its offset there; blocks past the prompt (output tokens) are the request's own.
-/// Hashes are chained with the parent block's, as in vLLM, so two requests share block j only if they share every
-/// block before it. Recomputing a preempted request finds its own freed blocks (and a session's next turn those of its
-/// prompt) as long as they were not evicted.</para>
-/// <para>Cost: hashes are computed lazily, once per block; the arrays grow with the peak number of requests in flight
-/// and are reused by later requests in the same slot.</para>
+/// <para>Content: a trace without prefix hash chains has no shared text, so every request's blocks are its own. With
+/// chains (Mooncake <c>hash_ids</c>, one id per 512-token block of the prompt, equal ids meaning equal content), a
+/// block that ends inside the prompt is shared: it is identified by the chain id of the 512-token block holding its
+/// last token and its offset there, hashed and chained with the parent block's hash as in vLLM (two requests share
+/// block j only if they share every block before it), and indexed in the instance's cache. Blocks past the prompt or
+/// the chain (output tokens, unshared text) are private: vLLM caches them too, but only their own request can ever hit
+/// them (recomputing after a preemption), so they are found through the request's old block table by a tag instead of
+/// a hash — the same hits and evictions without hashing or indexing them. A session's next turn shares the previous
+/// turn's prompt blocks (its chain repeats their ids), not its answer's: the trace's chains do not cover answers.</para>
+/// <para>Cost: O(1) per block allocated, freed or looked up; shared hashes are computed once per block; the arrays
+/// grow with the peak number of requests in flight and are reused by later requests in the same slot.</para>
 /// </remarks>
 internal sealed class BlockTables
 {
@@ -28,7 +30,8 @@ internal sealed class BlockTables
     private int[] _freedCount = [];
     private long[][] _chain = [];
     private int[] _sharedTokens = [];
-    private ulong[] _salt = [];
+    private ulong[] _serial = [];
+    private ulong _serials;
 
     public BlockTables(int blockSize)
     {
@@ -41,15 +44,15 @@ internal sealed class BlockTables
     /// <summary>Blocks the request holds.</summary>
     public int Count(int slot) => _count[slot];
 
-    /// <summary>A new request in <paramref name="slot"/>: no blocks; its content from its id and prefix chain.</summary>
-    public void Start(int slot, long id, int inputTokens, ReadOnlySpan<long> chain)
+    /// <summary>A new request in <paramref name="slot"/>: no blocks; its shared content from its prefix chain.</summary>
+    public void Start(int slot, int inputTokens, ReadOnlySpan<long> chain)
     {
         EnsureSlot(slot);
         _count[slot] = 0;
         _hashedCount[slot] = 0;
         _registered[slot] = 0;
         _freedCount[slot] = 0;
-        _salt[slot] = Mix(0x5EED0FB10CUL, (ulong)id);
+        _serial[slot] = ++_serials;
         if (_chain[slot].Length < chain.Length)
         {
             _chain[slot] = new long[Math.Max(chain.Length, _chain[slot].Length * 2)];
@@ -134,7 +137,7 @@ internal sealed class BlockTables
                 }
                 else
                 {
-                    cache.RegisterPrivate(table[j], Hash(slot, j));
+                    cache.RegisterPrivate(table[j], PrivateTag(slot, j));
                 }
             }
 
@@ -163,25 +166,29 @@ internal sealed class BlockTables
     /// cache's index, the request's own content where its table had it before it was freed.</summary>
     private int Find(int slot, PagedKvCache cache, int j)
     {
-        ulong hash = Hash(slot, j);
         if (IsShared(slot, j))
         {
-            return cache.Lookup(hash);
+            return cache.Lookup(Hash(slot, j));
         }
 
         if (j < _freedCount[slot])
         {
             int b = _blocks[slot][j];
-            return cache.Holds(b, hash) ? b : -1;
+            return cache.Holds(b, PrivateTag(slot, j)) ? b : -1;
         }
 
         return -1;
     }
 
+    /// <summary>What identifies block <paramref name="j"/> of content only this request has: no other request can look
+    /// it up, so its request's serial number and the block's index name it (no hash to compute). Private blocks come
+    /// after shared ones, so no shared hash chains through them.</summary>
+    private ulong PrivateTag(int slot, int j) => (_serial[slot] << 24) | (uint)j;
+
     /// <summary>True when block <paramref name="j"/> ends inside the prompt's shared (hash-chained) prefix.</summary>
     private bool IsShared(int slot, int j) => ((long)j + 1) * BlockSize <= _sharedTokens[slot];
 
-    /// <summary>The content hash of block <paramref name="j"/> of the request, chained with its parent's.</summary>
+    /// <summary>The content hash of shared block <paramref name="j"/> of the request, chained with its parent's.</summary>
     private ulong Hash(int slot, int j)
     {
         ulong[] hashes = _hashes[slot];
@@ -200,9 +207,7 @@ internal sealed class BlockTables
         {
             ulong parent = k == 0 ? 0x1B10C0DEUL : hashes[k - 1];
             long end = ((long)k + 1) * BlockSize; // the block's tokens are [end − BlockSize, end)
-            ulong content = IsShared(slot, k)
-                ? Mix((ulong)_chain[slot][(end - 1) / ChainBlockTokens], (ulong)((end - 1) % ChainBlockTokens))
-                : Mix(_salt[slot], (ulong)k);
+            ulong content = Mix((ulong)_chain[slot][(end - 1) / ChainBlockTokens], (ulong)((end - 1) % ChainBlockTokens));
             hashes[k] = Mix(parent, content);
         }
 
@@ -239,7 +244,7 @@ internal sealed class BlockTables
         Array.Resize(ref _freedCount, size);
         Array.Resize(ref _chain, size);
         Array.Resize(ref _sharedTokens, size);
-        Array.Resize(ref _salt, size);
+        Array.Resize(ref _serial, size);
         for (int i = old; i < size; i++)
         {
             _blocks[i] = [];

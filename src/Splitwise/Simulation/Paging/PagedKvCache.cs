@@ -10,10 +10,10 @@ namespace Splitwise.Simulation.Paging;
 /// it. Freed blocks keep their hash and join the tail of the free queue (a request's blocks in reverse order, so its
 /// last block is evicted first); a new block is taken from the head, evicting the hash it carried. A prefix hit on a
 /// free block takes it out of the queue (<see cref="Touch"/>). Block 0 is vLLM's null block and is never used.</para>
-/// <para>Cost: O(1) per block allocated, freed, touched or looked up (a doubly linked free queue over arrays and a
-/// dictionary of hashed blocks, at most one entry per block: a hash computed twice by requests running at once keeps
-/// the first block, where vLLM keeps both and can hit the second after the first is evicted). Nothing is allocated
-/// after construction. Deterministic.</para>
+/// <para>Cost: O(1) per block allocated, freed, touched or looked up (a doubly linked free queue over arrays and an
+/// open-addressing <see cref="BlockIndex"/> of hashed blocks, at most one entry per block: a hash computed twice by
+/// requests running at once keeps the first block, where vLLM keeps both and can hit the second after the first is
+/// evicted). Nothing is allocated after the index is made. Deterministic.</para>
 /// </remarks>
 internal sealed class PagedKvCache
 {
@@ -25,7 +25,7 @@ internal sealed class PagedKvCache
     private readonly bool[] _indexed;
     private readonly int[] _prev;
     private readonly int[] _next;
-    private readonly Dictionary<ulong, int> _index;
+    private BlockIndex? _index; // made at the first shared block: a trace without shared prefixes never needs it
     private int _head = None;
     private int _tail = None;
 
@@ -44,7 +44,6 @@ internal sealed class PagedKvCache
         _indexed = new bool[blocks];
         _prev = new int[blocks];
         _next = new int[blocks];
-        _index = prefixCaching ? new Dictionary<ulong, int>(blocks) : [];
         for (int b = 1; b < blocks; b++)
         {
             Append(b);
@@ -73,7 +72,7 @@ internal sealed class PagedKvCache
     public long Evictions { get; private set; }
 
     /// <summary>The cached block with this hash, or −1.</summary>
-    public int Lookup(ulong hash) => PrefixCaching && _index.TryGetValue(hash, out int b) ? b : None;
+    public int Lookup(ulong hash) => _index is null ? None : _index.Find(hash);
 
     /// <summary>True when the block is in the free queue (reference count 0): reusing it costs a free block.</summary>
     public bool IsFree(int block) => _refs[block] == 0;
@@ -106,7 +105,7 @@ internal sealed class PagedKvCache
             if (_indexed[b])
             {
                 _indexed[b] = false;
-                _index.Remove(_hash[b]);
+                _index!.Remove(_hash[b]);
             }
 
             Evictions++;
@@ -120,7 +119,7 @@ internal sealed class PagedKvCache
     /// that hash is cached already.</summary>
     public void Register(int block, ulong hash)
     {
-        if (PrefixCaching && !_hashed[block] && _index.TryAdd(hash, block))
+        if (PrefixCaching && !_hashed[block] && (_index ??= new BlockIndex(_refs.Length)).TryAdd(hash, block))
         {
             _hash[block] = hash;
             _hashed[block] = true;
