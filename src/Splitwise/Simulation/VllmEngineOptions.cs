@@ -70,7 +70,7 @@ public sealed record VllmEngineOptions
 
         Check(MaxNumBatchedTokens is null or >= 1, $"--max-num-batched-tokens must be at least 1 (got {MaxNumBatchedTokens})");
         Check(MaxNumSeqs is null or >= 1, $"--max-num-seqs must be at least 1 (got {MaxNumSeqs})");
-        Check(BlockSize is >= 1 and <= 4096, $"--block-size must be in 1..4096 (got {BlockSize})");
+        Check(BlockSize is >= 1 and <= 512 && 512 % BlockSize == 0, $"--block-size must divide 512, Mooncake's hash-chain block (1, 2, 4, 8, 16, 32, 64, 128, 256 or 512; got {BlockSize})");
         Check(GpuMemoryUtilization is > 0 and <= 1, $"--gpu-memory-utilization must be in (0, 1] (got {GpuMemoryUtilization})");
         Check(LongPrefillTokenThreshold >= 0, $"--long-prefill-token-threshold must be >= 0 (got {LongPrefillTokenThreshold})");
         Check(OverheadGiBPerGpu >= 0, $"the per-GPU overhead must be >= 0 GiB (got {OverheadGiBPerGpu})");

@@ -121,14 +121,17 @@ public class VllmEngineTests
     [Fact]
     public void Block_pool_evicts_the_least_recently_freed_blocks_first_and_a_hit_takes_a_block_off_the_free_queue()
     {
-        var pool = new PagedKvCache(blocks: 5, blockSize: 16, prefixCaching: true); // blocks 1..4 usable
+        var pool = new PagedKvCache(blocks: 5, blockSize: 16, prefixCaching: true); // blocks 1..4 usable, 32 per record
         Assert.Equal(4, pool.FreeBlocks);
         int a = pool.Allocate(), b = pool.Allocate(), c = pool.Allocate();
         Assert.Equal([1, 2, 3], [a, b, c]); // the free queue starts in block order; block 0 is the null block
-        pool.Register(a, 100);
-        pool.Register(b, 200);
-        pool.Register(c, 100); // a hash already cached keeps its first block
-        Assert.Equal(a, pool.Lookup(100));
+        pool.RegisterShared(a, 100, 0);
+        pool.RegisterShared(b, 100, 1);
+        pool.RegisterShared(c, 100, 0); // content cached already keeps its first block
+        int record = pool.FindRecord(100);
+        Assert.Equal(a, pool.RecordBlock(record, 0));
+        Assert.Equal(b, pool.RecordBlock(record, 1));
+        Assert.Equal(-1, pool.RecordBlock(record, 2));
 
         // A request frees its blocks last first: the queue is now 4, c, b, a.
         pool.Release(c);
@@ -137,17 +140,29 @@ public class VllmEngineTests
         Assert.Equal(4, pool.FreeBlocks);
         Assert.True(pool.IsFree(a));
 
-        // A hit on b takes it out of the queue; new blocks come from the head: 4, then c, then a (evicting hash 100).
+        // A hit on b takes it out of the queue; new blocks come from the head: 4, then c, then a (evicting offset 0).
         pool.Touch(b);
         Assert.Equal(3, pool.FreeBlocks);
         Assert.Equal(4, pool.Allocate());
         Assert.Equal(c, pool.Allocate());
-        Assert.Equal(0, pool.Evictions); // c carried no hash of its own
+        Assert.Equal(0, pool.Evictions); // c cached nothing of its own
         Assert.Equal(a, pool.Allocate());
         Assert.Equal(1, pool.Evictions);
-        Assert.Equal(-1, pool.Lookup(100));
-        Assert.Equal(b, pool.Lookup(200));
+        Assert.Equal(-1, pool.RecordBlock(pool.FindRecord(100), 0));
+        Assert.Equal(b, pool.RecordBlock(pool.FindRecord(100), 1));
         Assert.Equal(0, pool.FreeBlocks);
+
+        // The record goes when its last block is evicted; a private block is found by its tag only while it holds it.
+        pool.Release(b);
+        pool.RegisterPrivate(a, 7);
+        Assert.True(pool.Holds(a, 7));
+        Assert.False(pool.Holds(a, 8));
+        Assert.Equal(b, pool.Allocate());
+        Assert.Equal(-1, pool.FindRecord(100));
+        pool.Release(a);
+        Assert.Equal(a, pool.Allocate());
+        Assert.False(pool.Holds(a, 7));
+        Assert.Equal(3, pool.Evictions);
     }
 
     [Fact]

@@ -33,10 +33,14 @@ internal sealed class BlockTables
     private ulong[] _serial = [];
     private ulong _serials;
 
+    private readonly int _perChunk;
+
+    /// <param name="blockSize">Tokens per block; divides 512.</param>
     public BlockTables(int blockSize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
         BlockSize = blockSize;
+        _perChunk = ChainBlockTokens / blockSize;
     }
 
     public int BlockSize { get; }
@@ -133,7 +137,7 @@ internal sealed class BlockTables
             {
                 if (IsShared(slot, j))
                 {
-                    cache.Register(table[j], Hash(slot, j));
+                    cache.RegisterShared(table[j], ChunkKey(slot, j / _perChunk), j % _perChunk);
                 }
                 else
                 {
@@ -168,7 +172,8 @@ internal sealed class BlockTables
     {
         if (IsShared(slot, j))
         {
-            return cache.Lookup(Hash(slot, j));
+            int record = cache.FindRecord(ChunkKey(slot, j / _perChunk));
+            return record < 0 ? -1 : cache.RecordBlock(record, j % _perChunk);
         }
 
         if (j < _freedCount[slot])
@@ -188,31 +193,29 @@ internal sealed class BlockTables
     /// <summary>True when block <paramref name="j"/> ends inside the prompt's shared (hash-chained) prefix.</summary>
     private bool IsShared(int slot, int j) => ((long)j + 1) * BlockSize <= _sharedTokens[slot];
 
-    /// <summary>The content hash of shared block <paramref name="j"/> of the request, chained with its parent's.</summary>
-    private ulong Hash(int slot, int j)
+    /// <summary>The content key of chain block <paramref name="c"/> (512 tokens) of the request: its chain ids up to
+    /// <paramref name="c"/>, hashed in a chain as vLLM chains block hashes.</summary>
+    private ulong ChunkKey(int slot, int c)
     {
-        ulong[] hashes = _hashes[slot];
-        if (j < _hashedCount[slot])
+        ulong[] keys = _hashes[slot];
+        if (c < _hashedCount[slot])
         {
-            return hashes[j];
+            return keys[c];
         }
 
-        if (hashes.Length <= j)
+        if (keys.Length <= c)
         {
-            Array.Resize(ref _hashes[slot], Math.Max(j + 1, hashes.Length * 2));
-            hashes = _hashes[slot];
+            Array.Resize(ref _hashes[slot], Math.Max(c + 1, keys.Length * 2));
+            keys = _hashes[slot];
         }
 
-        for (int k = _hashedCount[slot]; k <= j; k++)
+        for (int k = _hashedCount[slot]; k <= c; k++)
         {
-            ulong parent = k == 0 ? 0x1B10C0DEUL : hashes[k - 1];
-            long end = ((long)k + 1) * BlockSize; // the block's tokens are [end − BlockSize, end)
-            ulong content = Mix((ulong)_chain[slot][(end - 1) / ChainBlockTokens], (ulong)((end - 1) % ChainBlockTokens));
-            hashes[k] = Mix(parent, content);
+            keys[k] = Mix(k == 0 ? 0x1B10C0DEUL : keys[k - 1], (ulong)_chain[slot][k]);
         }
 
-        _hashedCount[slot] = j + 1;
-        return hashes[j];
+        _hashedCount[slot] = c + 1;
+        return keys[c];
     }
 
     private void Push(int slot, int block)
