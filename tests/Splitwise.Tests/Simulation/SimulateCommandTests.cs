@@ -132,6 +132,8 @@ public class SimulateCommandTests
     [InlineData("--scheduler", "random-ish")]
     [InlineData("--machines", "0")]
     [InlineData("--horizon", "-5s")]
+    [InlineData("--engine", "sglang")]
+    [InlineData("--max-num-seqs", "8")] // a vLLM setting without --engine vllm
     public async Task Bad_options_are_one_line_usage_errors(string option, string value)
     {
         string dir = Directory.CreateTempSubdirectory("simulate-cli").FullName;
@@ -142,6 +144,58 @@ public class SimulateCommandTests
             Assert.Equal(ExitCodes.Usage, code);
             Assert.StartsWith("error: ", stderr, StringComparison.Ordinal);
             Assert.Single(stderr.Trim().Split('\n'));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Theory]
+    [InlineData("--block-size", "48")]
+    [InlineData("--gpu-memory-utilization", "1.5")]
+    [InlineData("--design", "splitwise-hh")]
+    public async Task Bad_vllm_settings_are_one_line_usage_errors(string option, string value)
+    {
+        string dir = Directory.CreateTempSubdirectory("simulate-vllm").FullName;
+        try
+        {
+            var (code, _, stderr) = await Run("simulate", "--trace", WriteTrace(dir), "--perf", "roofline", "--engine", "vllm", option, value, "--out", Path.Combine(dir, "o"));
+            Assert.Equal(ExitCodes.Usage, code);
+            Assert.StartsWith("error: ", stderr, StringComparison.Ordinal);
+            Assert.Single(stderr.Trim().Split('\n'));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public async Task Simulate_with_the_vllm_engine_reports_its_prefix_cache_and_cached_tokens_per_request()
+    {
+        string dir = Directory.CreateTempSubdirectory("simulate-vllm").FullName;
+        try
+        {
+            // Three turns of one conversation in Mooncake's format: each turn's chain repeats the previous turn's ids.
+            string trace = Path.Combine(dir, "turns.jsonl");
+            File.WriteAllText(trace, string.Join('\n',
+                "{\"timestamp\": 0, \"input_length\": 1100, \"output_length\": 20, \"hash_ids\": [1, 2, 3]}",
+                "{\"timestamp\": 60000, \"input_length\": 1700, \"output_length\": 20, \"hash_ids\": [1, 2, 4, 5]}",
+                "{\"timestamp\": 120000, \"input_length\": 2300, \"output_length\": 20, \"hash_ids\": [1, 2, 4, 6, 7]}") + "\n");
+            string outDir = Path.Combine(dir, "out");
+            var (code, stdout, stderr) = await Run("simulate", "--trace", trace, "--machines", "1", "--perf", "roofline", "--engine", "vllm", "--out", outDir);
+            Assert.True(code == 0, stderr);
+            Assert.Contains("vLLM engine: prefix cache hit", stdout, StringComparison.Ordinal);
+
+            // Turn 2 shares two 512-token chain blocks with turn 1, turn 3 three with turn 2.
+            var rows = SimKit.Rows(File.ReadAllText(Path.Combine(outDir, "requests.csv")));
+            Assert.Equal(["0", "1024", "1536"], rows.Select(r => r["cached_tokens"]));
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "summary.json")));
+            System.Text.Json.JsonElement vllm = doc.RootElement.GetProperty("vllm");
+            Assert.Equal(1024 + 1536, vllm.GetProperty("prefix_hit_tokens").GetInt64());
+            Assert.Equal(1100 + 1700 + 2300, vllm.GetProperty("prefix_query_tokens").GetInt64());
+            Assert.Equal(2, vllm.GetProperty("prefix_hit_requests").GetInt64());
         }
         finally
         {
