@@ -330,7 +330,8 @@ public sealed record SimulationSummary
     {
         var sb = new StringBuilder();
         var ci = CultureInfo.InvariantCulture;
-        sb.Append(ci, $"{Design} · {Machines} machines ({Instances} instances) · {Model} · {Performance} model · {Scheduler}\n");
+        string engine = Vllm is null ? "" : " · vLLM V1 engine";
+        sb.Append(ci, $"{Design} · {Machines} machines ({Instances} instances) · {Model} · {Performance} model · {Scheduler}{engine}\n");
         sb.Append(ci, $"trace {Trace}: {Requests} requests, {Finished} finished, {Unfinished} unfinished, {Rejected} rejected, {NotArrived} not arrived\n");
         sb.Append("metric (s)        mean      p50      p90      p99    p99.9      max\n");
         foreach ((string label, string key) in new[] { ("TTFT", "ttft_times"), ("TBT", "tbt_times"), ("TPOT", "tpot_times"), ("TBT max", "tbt_max_times"), ("E2E", "response_times"), ("queue", "queue_times") })
