@@ -10,5 +10,10 @@ if (args is ["traces-throughput", ..])
     return Splitwise.Bench.TraceParserThroughput.Run(args[1..]);
 }
 
+if (args is ["closed-loop", ..])
+{
+    return await Splitwise.Bench.ClosedLoopBench.Run(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

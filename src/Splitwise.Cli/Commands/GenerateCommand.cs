@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.IO.Compression;
+using Splitwise.Common;
 using Splitwise.IO;
 using Splitwise.Traces;
 using Splitwise.Workloads;

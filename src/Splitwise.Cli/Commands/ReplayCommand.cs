@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using Splitwise.Common;
 using Splitwise.Designs;
 using Splitwise.Hardware;
 using Splitwise.Performance;
 using Splitwise.Replay;
 using Splitwise.Traces;
-using Splitwise.Workloads;
 
 namespace Splitwise.Cli.Commands;
 

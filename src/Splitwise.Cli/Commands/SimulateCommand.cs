@@ -1,13 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using Splitwise.Common;
 using Splitwise.Designs;
 using Splitwise.Hardware;
 using Splitwise.Performance;
 using Splitwise.Reports;
 using Splitwise.Simulation;
 using Splitwise.Traces;
-using Splitwise.Workloads;
 
 namespace Splitwise.Cli.Commands;
 

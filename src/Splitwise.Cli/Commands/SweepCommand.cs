@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Splitwise.Reports;
 using Splitwise.Sweeps;
 
 namespace Splitwise.Cli.Commands;

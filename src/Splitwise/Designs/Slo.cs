@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Splitwise.Workloads;
+using Splitwise.Common;
 
 namespace Splitwise.Designs;
 

@@ -1,3 +1,5 @@
+using Splitwise.Common;
+
 namespace Splitwise.Designs;
 
 /// <summary>Per-request latencies of a run, as SLO evaluation reads them (struct of arrays, one index per request).</summary>

@@ -1,3 +1,5 @@
+using Splitwise.Common;
+
 namespace Splitwise.Hardware;
 
 /// <summary>One GPU type: compute, memory and power.</summary>
@@ -22,21 +24,13 @@ public sealed record GpuSpec(
     /// <summary>Throws a <see cref="SplitwiseException"/> naming the first invalid field.</summary>
     public GpuSpec Validate(string where)
     {
-        Check(!string.IsNullOrWhiteSpace(Name), where, "name", "must not be empty");
-        Check(DenseTflops > 0, where, "dense_tflops", "must be > 0");
-        Check(MemoryBytes > 0, where, "memory_bytes", "must be > 0");
-        Check(MemoryBandwidthGBps > 0, where, "memory_bandwidth_gbps", "must be > 0");
-        Check(TdpWatts > 0, where, "tdp_watts", "must be > 0");
-        Check(IdleWatts >= 0 && PromptWatts >= IdleWatts && TokenWatts >= IdleWatts, where, "idle/prompt/token_watts",
+        CatalogField.Check(!string.IsNullOrWhiteSpace(Name), where, "name", "must not be empty");
+        CatalogField.Check(DenseTflops > 0, where, "dense_tflops", "must be > 0");
+        CatalogField.Check(MemoryBytes > 0, where, "memory_bytes", "must be > 0");
+        CatalogField.Check(MemoryBandwidthGBps > 0, where, "memory_bandwidth_gbps", "must be > 0");
+        CatalogField.Check(TdpWatts > 0, where, "tdp_watts", "must be > 0");
+        CatalogField.Check(IdleWatts >= 0 && PromptWatts >= IdleWatts && TokenWatts >= IdleWatts, where, "idle/prompt/token_watts",
             "must satisfy 0 <= idle <= prompt, token");
         return this;
-    }
-
-    internal static void Check(bool ok, string where, string field, string why)
-    {
-        if (!ok)
-        {
-            throw new SplitwiseException($"{where}: field '{field}' {why}; fix the catalog entry", ExitCodes.Usage);
-        }
     }
 }

@@ -1,3 +1,5 @@
+using Splitwise.Common;
+
 namespace Splitwise.Hardware;
 
 /// <summary>One server type: its GPUs, interconnects, provisioned power and price.</summary>
@@ -22,12 +24,12 @@ public sealed record MachineSpec(
 
     public MachineSpec Validate(string where)
     {
-        GpuSpec.Check(!string.IsNullOrWhiteSpace(Name), where, "name", "must not be empty");
-        GpuSpec.Check(GpuCount is > 0 and <= 1024, where, "gpu_count", "must be in 1..1024");
-        GpuSpec.Check(NvlinkGBps > 0, where, "nvlink_gbps", "must be > 0");
-        GpuSpec.Check(InfinibandGbps > 0, where, "infiniband_gbps", "must be > 0");
-        GpuSpec.Check(ProvisionedWatts > 0, where, "provisioned_watts", "must be > 0");
-        GpuSpec.Check(DollarsPerHour >= 0, where, "dollars_per_hour", "must be >= 0");
+        CatalogField.Check(!string.IsNullOrWhiteSpace(Name), where, "name", "must not be empty");
+        CatalogField.Check(GpuCount is > 0 and <= 1024, where, "gpu_count", "must be in 1..1024");
+        CatalogField.Check(NvlinkGBps > 0, where, "nvlink_gbps", "must be > 0");
+        CatalogField.Check(InfinibandGbps > 0, where, "infiniband_gbps", "must be > 0");
+        CatalogField.Check(ProvisionedWatts > 0, where, "provisioned_watts", "must be > 0");
+        CatalogField.Check(DollarsPerHour >= 0, where, "dollars_per_hour", "must be >= 0");
         return this;
     }
 }

@@ -1,4 +1,4 @@
-using Splitwise.Hardware;
+using Splitwise.Common;
 
 namespace Splitwise.Models;
 
@@ -58,17 +58,17 @@ public sealed record ModelSpec(
 
     public ModelSpec Validate(string where)
     {
-        GpuSpec.Check(!string.IsNullOrWhiteSpace(Name), where, "name", "must not be empty");
-        GpuSpec.Check(Layers > 0, where, "layers", "must be > 0");
-        GpuSpec.Check(Hidden > 0, where, "hidden", "must be > 0");
-        GpuSpec.Check(Heads > 0, where, "heads", "must be > 0");
-        GpuSpec.Check(KvHeads > 0 && Heads % KvHeads == 0, where, "kv_heads", "must be > 0 and divide heads");
-        GpuSpec.Check(HeadDim > 0, where, "head_dim", "must be > 0");
-        GpuSpec.Check(FfnSize > 0, where, "ffn_size", "must be > 0");
-        GpuSpec.Check(Vocab > 0, where, "vocab", "must be > 0");
-        GpuSpec.Check(BytesPerParam is 1 or 2 or 4, where, "bytes_per_param", "must be 1, 2 or 4");
-        GpuSpec.Check(WeightBytesOverride >= 0, where, "weight_bytes", "must be >= 0");
-        GpuSpec.Check(ContextLength >= 0, where, "context_length", "must be >= 0 (0 = unknown)");
+        CatalogField.Check(!string.IsNullOrWhiteSpace(Name), where, "name", "must not be empty");
+        CatalogField.Check(Layers > 0, where, "layers", "must be > 0");
+        CatalogField.Check(Hidden > 0, where, "hidden", "must be > 0");
+        CatalogField.Check(Heads > 0, where, "heads", "must be > 0");
+        CatalogField.Check(KvHeads > 0 && Heads % KvHeads == 0, where, "kv_heads", "must be > 0 and divide heads");
+        CatalogField.Check(HeadDim > 0, where, "head_dim", "must be > 0");
+        CatalogField.Check(FfnSize > 0, where, "ffn_size", "must be > 0");
+        CatalogField.Check(Vocab > 0, where, "vocab", "must be > 0");
+        CatalogField.Check(BytesPerParam is 1 or 2 or 4, where, "bytes_per_param", "must be 1, 2 or 4");
+        CatalogField.Check(WeightBytesOverride >= 0, where, "weight_bytes", "must be >= 0");
+        CatalogField.Check(ContextLength >= 0, where, "context_length", "must be >= 0 (0 = unknown)");
         return this;
     }
 }

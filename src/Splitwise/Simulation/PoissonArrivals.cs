@@ -1,5 +1,5 @@
+using Splitwise.Common;
 using Splitwise.Traces;
-using Splitwise.Workloads;
 
 namespace Splitwise.Simulation;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Splitwise.Common;
 using Splitwise.Designs;
 using Splitwise.Hardware;
 using Splitwise.IO;

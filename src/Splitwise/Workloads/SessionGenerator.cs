@@ -1,3 +1,5 @@
+using Splitwise.Common;
+
 namespace Splitwise.Workloads;
 
 /// <summary>

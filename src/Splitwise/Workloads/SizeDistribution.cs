@@ -1,4 +1,5 @@
 using System.Globalization;
+using Splitwise.Common;
 
 namespace Splitwise.Workloads;
 

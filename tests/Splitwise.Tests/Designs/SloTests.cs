@@ -1,3 +1,4 @@
+using Splitwise.Common;
 using Splitwise.Designs;
 using Splitwise.Performance;
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using Splitwise.Replay;
 
@@ -5,12 +6,12 @@ namespace Splitwise.Tests.Replay;
 
 public class OpenAiClientTests
 {
-    private static async Task<RequestResult> SendOnceAsync(FakeHttpServer server, TimeSpan? timeout = null, int output = 3)
+    private static async Task<RequestResult> SendOnceAsync(FakeHttpServer server, TimeSpan? timeout = null, int output = 3, long startTicks = 0)
     {
         ReplayOptions options = ReplayTestData.Options(server.BaseAddress, ReplayTestData.TempDir()) with { Timeout = timeout ?? TimeSpan.FromSeconds(5) };
         using var client = new OpenAiClient(options, 4);
         var result = new RequestResult { OutputTokens = output, InputTokens = 10, PromptTokensEncoded = 10 };
-        await client.SendAsync(client.BuildBody("hello world", output), result, System.Diagnostics.Stopwatch.GetTimestamp(), TestContext.Current.CancellationToken);
+        await client.SendAsync(client.BuildBody("hello world", output), result, startTicks > 0 ? startTicks : Stopwatch.GetTimestamp(), TestContext.Current.CancellationToken);
         return result;
     }
 
@@ -21,6 +22,7 @@ public class OpenAiClientTests
     [Fact]
     public async Task Events_split_across_reads_with_comments_and_a_usage_only_chunk_are_measured_right()
     {
+        long usageWritten = 0;
         await using var server = new FakeHttpServer(async (_, stream, _) =>
         {
             await FakeHttpServer.WriteAsync(stream, FakeHttpServer.SseHeaders);
@@ -32,36 +34,45 @@ public class OpenAiClientTests
             await Task.Delay(30);
             await FakeHttpServer.WriteAsync(stream, Text(" three"));
             await Task.Delay(200);
+            usageWritten = Stopwatch.GetTimestamp();
             await FakeHttpServer.WriteAsync(stream, Usage);
             await FakeHttpServer.WriteAsync(stream, "data: [DONE]\n\n");
         });
-        RequestResult r = await SendOnceAsync(server);
+        long start = Stopwatch.GetTimestamp();
+        RequestResult r = await SendOnceAsync(server, startTicks: start);
         Assert.True(r.Succeeded, r.ErrorDetail);
         Assert.Equal(3, r.ContentChunks);
         Assert.Equal(3, r.UsageCompletionTokens);
         Assert.Equal(10, r.UsagePromptTokens);
         Assert.Equal(2, r.ItlNs.Length);
         Assert.True(r.TtftNs > 0 && r.E2eNs >= r.TtftNs);
-        // The usage chunk came 200 ms after the last content chunk: E2E must not include it.
-        Assert.True(r.E2eNs < r.TtftNs + 180_000_000, $"E2E {r.E2eNs} ns was extended by the usage-only chunk");
+        // The usage chunk was written after the last content chunk: E2E must end before the client could have read it
+        // (causality, not a wall-clock budget: holds however slow the machine is).
+        long usageNs = (long)Stopwatch.GetElapsedTime(start, usageWritten).TotalNanoseconds;
+        Assert.True(r.SentNs + r.E2eNs < usageNs, $"E2E {r.E2eNs} ns from the send at {r.SentNs} ns includes the usage-only chunk written at {usageNs} ns");
         Assert.False(r.OutputMismatch);
     }
 
     [Fact]
     public async Task Chat_deltas_with_an_empty_role_chunk_count_from_the_first_text()
     {
+        long textWritten = 0;
         await using var server = new FakeHttpServer(async (_, stream, _) =>
         {
             await FakeHttpServer.WriteAsync(stream, FakeHttpServer.SseHeaders);
             await FakeHttpServer.WriteAsync(stream, "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n");
             await Task.Delay(50);
+            textWritten = Stopwatch.GetTimestamp();
             await FakeHttpServer.WriteAsync(stream, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\" hi\"}}]}\n\n");
             await FakeHttpServer.WriteAsync(stream, "data: [DONE]\n\n");
         });
-        RequestResult r = await SendOnceAsync(server, output: 1);
+        long start = Stopwatch.GetTimestamp();
+        RequestResult r = await SendOnceAsync(server, output: 1, startTicks: start);
         Assert.True(r.Succeeded, r.ErrorDetail);
         Assert.Equal(1, r.ContentChunks);
-        Assert.True(r.TtftNs >= 40_000_000, "TTFT must start at the first chunk with text, not the empty role chunk");
+        // The first text was written after the role chunk: TTFT cannot end before it was written (causality; times from start).
+        long textNs = (long)Stopwatch.GetElapsedTime(start, textWritten).TotalNanoseconds;
+        Assert.True(r.SentNs + r.TtftNs >= textNs, $"TTFT {r.TtftNs} ns from the send at {r.SentNs} ns ends before the first text was written ({textNs} ns): it counted the empty role chunk");
         Assert.Equal(-1, r.UsageCompletionTokens);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Splitwise.Common;
 using Splitwise.Designs;
 using Splitwise.Replay;
 

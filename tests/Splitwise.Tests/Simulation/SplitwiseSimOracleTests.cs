@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.IO.Compression;
+using Splitwise.Common;
 using Splitwise.Designs;
 using Splitwise.Hardware;
 using Splitwise.Performance;

@@ -1,3 +1,4 @@
+using Splitwise.Reports;
 using Splitwise.Sweeps;
 
 namespace Splitwise.Tests.Sweeps;

@@ -1,4 +1,5 @@
 using System.Text;
+using Splitwise.Common;
 using Splitwise.Reports;
 using Splitwise.Traces;
 using Splitwise.Workloads;

@@ -1,4 +1,4 @@
-using Splitwise.Designs;
+using Splitwise.Common;
 
 namespace Splitwise.Replay;
 

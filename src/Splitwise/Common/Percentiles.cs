@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace Splitwise.Designs;
+namespace Splitwise.Common;
 
 /// <summary>
 /// The one percentile definition of the project's latency reports and SLOs (simulate's SLO evaluation, sweep CDFs,

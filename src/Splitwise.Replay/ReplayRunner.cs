@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Splitwise.Designs;
+using Splitwise.Common;
 using Splitwise.IO;
 using Splitwise.Tokens;
 using Trace = Splitwise.Traces.Trace;

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Splitwise.Workloads;
+namespace Splitwise.Common;
 
 /// <summary>
 /// Parses durations the way people write them — <c>90s</c>, <c>1.5h</c>, <c>7d</c>, <c>250ms</c>, <c>10m</c>,

@@ -3,9 +3,9 @@ using System.Net;
 using System.Text;
 using ScottPlot;
 using Splitwise.IO;
-using Splitwise.Reports;
+using Splitwise.Sweeps;
 
-namespace Splitwise.Sweeps;
+namespace Splitwise.Reports;
 
 /// <summary>
 /// The HTML report of a sweep: the highest SLO-compliant rate per design (with its size, cost and power), cost, power

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Splitwise.Common;
 using Splitwise.Designs;
 using Splitwise.Simulation;
 

@@ -21,6 +21,18 @@ public readonly record struct ClusterCounters(
     double MaxLateSeconds,
     long Preemptions = 0);
 
+/// <summary>One request as the emulator's engine timed it, in engine nanoseconds from the emulator's start (trace
+/// time: wall time × speed-up), so a live run can be checked against the offline simulator without wall-clock noise.</summary>
+/// <param name="Id">Arrival order (0, 1, …).</param>
+/// <param name="ArrivalNs">When the request entered the engine.</param>
+/// <param name="PromptTokens">Prompt tokens.</param>
+/// <param name="OutputTokens">Output tokens.</param>
+/// <param name="FirstTokenNs">When its first token was produced; −1 if never.</param>
+/// <param name="LastTokenNs">When its latest token was produced (the last one, once it completed); −1 if none.</param>
+/// <param name="Tokens">Tokens produced so far.</param>
+/// <param name="Completed">True when it finished (not cancelled or rejected).</param>
+public readonly record struct EngineRecord(long Id, long ArrivalNs, int PromptTokens, int OutputTokens, long FirstTokenNs, long LastTokenNs, int Tokens, bool Completed);
+
 /// <summary>
 /// A simulated cluster run in real time: the simulation engine itself (<see cref="Simulator"/>, with the design's
 /// instances, cluster scheduler and — for Splitwise designs — its prompt/token pools and KV transfers), driven online
@@ -59,13 +71,33 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
     private long _iterations;
     private long _kvUsed;
     private long _maxLateTicks;
+    private readonly List<EngineRecord>? _engineTimes; // by id; written by the clock thread only, read under the lock
 
     /// <summary>Emulates a simulator cluster: the same instances, limits, scheduler and (Splitwise) KV transfers.</summary>
-    public static EmulatedCluster FromConfig(ClusterConfig config, Catalog catalog, ProfileTable? profile, double speedup)
+    /// <param name="config">The cluster.</param>
+    /// <param name="catalog">Hardware and models.</param>
+    /// <param name="profile">The profile table (the profile performance model).</param>
+    /// <param name="speedup">Simulated seconds per wall-clock second.</param>
+    /// <param name="recordEngineTimes">Keep every request's <see cref="EngineRecord"/> (<see cref="EngineTimes"/>); memory grows with the requests.</param>
+    public static EmulatedCluster FromConfig(ClusterConfig config, Catalog catalog, ProfileTable? profile, double speedup, bool recordEngineTimes = false)
     {
         ArgumentNullException.ThrowIfNull(config);
         (IReadOnlyList<InstanceSpec> instances, ClusterScheduler scheduler, ClusterKvTransfers? transfers) = ClusterSimulation.Build(config, catalog, profile);
-        return new EmulatedCluster(instances, speedup, scheduler, transfers) { Design = config.Design };
+        return new EmulatedCluster(instances, speedup, scheduler, transfers, recordEngineTimes) { Design = config.Design };
+    }
+
+    /// <summary>A copy of the requests' engine times so far, by arrival order; empty unless the cluster was made with <c>recordEngineTimes</c>.</summary>
+    public IReadOnlyList<EngineRecord> EngineTimes()
+    {
+        if (_engineTimes is null)
+        {
+            return [];
+        }
+
+        lock (_engineTimes)
+        {
+            return [.. _engineTimes];
+        }
     }
 
     /// <summary>The design name, for /v1/models and logs.</summary>
@@ -75,7 +107,9 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
     /// <param name="speedup">Simulated seconds per wall-clock second.</param>
     /// <param name="scheduler">The cluster scheduler; token-JSQ by default.</param>
     /// <param name="transfers">KV transfers between prompt and token machines (Splitwise designs); null for colocated clusters.</param>
-    public EmulatedCluster(IReadOnlyList<InstanceSpec> instances, double speedup, ClusterScheduler? scheduler = null, ClusterKvTransfers? transfers = null)
+    /// <param name="recordEngineTimes">Keep every request's <see cref="EngineRecord"/> (<see cref="EngineTimes"/>).</param>
+    public EmulatedCluster(IReadOnlyList<InstanceSpec> instances, double speedup, ClusterScheduler? scheduler = null, ClusterKvTransfers? transfers = null,
+        bool recordEngineTimes = false)
     {
         ArgumentNullException.ThrowIfNull(instances);
         if (instances.Count == 0)
@@ -89,6 +123,7 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
         }
 
         _specs = instances;
+        _engineTimes = recordEngineTimes ? [] : null;
         _online = new OnlineSimulation(instances, scheduler ?? ClusterScheduler.Create("token-jsq", instances.Count), transfers, this);
         long maxTokens = long.MaxValue;
         foreach (InstanceSpec s in instances)
@@ -242,7 +277,13 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
             }
 
             r.Id = _nextId++;
-            int slot = _online.Arrive(r.Id, Math.Min(ModelNs(r.SubmittedTicks), now), r.PromptTokens, r.OutputTokens);
+            long arrival = Math.Min(ModelNs(r.SubmittedTicks), now);
+            if (_engineTimes is not null)
+            {
+                Record(r.Id, arrivalNs: Math.Max(arrival, _online.Now), r.PromptTokens, r.OutputTokens);
+            }
+
+            int slot = _online.Arrive(r.Id, arrival, r.PromptTokens, r.OutputTokens);
             if (slot >= 0)
             {
                 if (slot >= _bySlot.Length)
@@ -270,8 +311,31 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
         _online.AdvanceTo(now);
     }
 
+    /// <summary>Updates request <paramref name="id"/>'s engine record; ids come in arrival order, so a new one is appended.</summary>
+    private void Record(long id, long arrivalNs = -1, int prompt = 0, int output = 0, int generated = 0, long tokenNs = -1, bool completed = false)
+    {
+        lock (_engineTimes!)
+        {
+            if (id == _engineTimes.Count)
+            {
+                _engineTimes.Add(new EngineRecord(id, arrivalNs, prompt, output, -1, -1, 0, false));
+                return;
+            }
+
+            EngineRecord e = _engineTimes[(int)id];
+            _engineTimes[(int)id] = generated > 0
+                ? e with { FirstTokenNs = generated == 1 ? tokenNs : e.FirstTokenNs, LastTokenNs = tokenNs, Tokens = generated }
+                : e with { Completed = completed };
+        }
+    }
+
     void ITokenSink.OnToken(int slot, long id, int generated, long timeNs)
     {
+        if (_engineTimes is not null)
+        {
+            Record(id, generated: generated, tokenNs: timeNs);
+        }
+
         if (_bySlot[slot] is { } request)
         {
             request.Emit(generated);
@@ -281,6 +345,11 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
 
     void ITokenSink.OnDone(int slot, long id, bool completed, long timeNs)
     {
+        if (_engineTimes is not null)
+        {
+            Record(id, completed: completed);
+        }
+
         if (slot < 0 || _bySlot[slot] is not { } request)
         {
             return; // rejected at arrival: Step completes it

@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using Splitwise.Workloads;
+using Splitwise.Common;
 
 namespace Splitwise.Reports;
 

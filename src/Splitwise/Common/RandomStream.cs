@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Splitwise.Workloads;
+namespace Splitwise.Common;
 
 /// <summary>
 /// A small, fast, seeded pseudo-random stream (xoshiro256**, seeded through SplitMix64). Its sequence is fixed by this

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Splitwise.Designs;
+using Splitwise.Common;
 using Splitwise.Replay;
 using Splitwise.Simulation;
 
