@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Spectre.Console;
 using Splitwise.Designs;
 using Splitwise.Hardware;
 using Splitwise.Performance;
@@ -16,8 +15,6 @@ public static class ReplayCommand
     public static Command Create(CliContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var endpoint = new Option<string>("--endpoint") { Description = "Server base URL, e.g. http://127.0.0.1:8000", Required = true };
-        var model = new Option<string>("--model") { Description = "Model name to request (see the server's /v1/models)", Required = true };
         var trace = new Option<string>("--trace") { Description = "Trace: conv-2023, code-2023, conv-2024, code-2024 or a file", Required = true };
         var dataDir = new Option<string?>("--data-dir") { Description = "Where named traces live (default $SPLITWISE_DATA or ~/.cache/splitwise)" };
         var output = new Option<string>("--out") { Description = "Output directory for requests.csv/jsonl, summary.json, report.html", Required = true };
@@ -25,15 +22,8 @@ public static class ReplayCommand
         var maxConcurrency = new Option<int>("--max-concurrency") { Description = "At most this many requests in flight (0 = unlimited)", DefaultValueFactory = _ => 0 };
         var duration = new Option<string?>("--duration") { Description = "Replay arrivals within this much trace time, e.g. 2m, 90s" };
         var count = new Option<int?>("--count") { Description = "Replay at most this many requests" };
-        var api = new Option<string>("--api") { Description = "completions or chat", DefaultValueFactory = _ => "completions" };
-        var tokenizer = new Option<string>("--tokenizer") { Description = "cl100k_base, o200k_base, gpt2, a tokenizer.json (byte-level BPE, SentencePiece BPE, Unigram), a SentencePiece .model path, or server (its /tokenize and /detokenize)", DefaultValueFactory = _ => "cl100k_base" };
         var slo = new Option<string?>("--slo") { Description = "SLOs to judge and goodput, as in simulate: ttft_p99=2s,tbt_p99=200ms,itl_p99=100ms; slowdowns vs an idle DGX-A100 (e2e_p50=1.25x, paper); per-request goodput bounds ttft=2s" };
-        var timeout = new Option<string>("--timeout") { Description = "Per-request timeout", DefaultValueFactory = _ => "10m" };
-        var apiKey = new Option<string?>("--api-key") { Description = "Bearer key (default $OPENAI_API_KEY)" };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the prompt texts", DefaultValueFactory = _ => 0UL };
         var noMax = new Option<bool>("--no-max-tokens") { Description = "Do not send max_tokens" };
-        var noIgnoreEos = new Option<bool>("--no-ignore-eos") { Description = "Do not send ignore_eos (for servers that reject it)" };
-        var noMin = new Option<bool>("--no-min-tokens") { Description = "Do not send min_tokens (for servers that reject it)" };
         var noUsage = new Option<bool>("--no-usage") { Description = "Do not ask for stream_options.include_usage" };
         var json = new Option<bool>("--json") { Description = "Print summary.json instead of the table" };
         var predict = new Option<string?>("--predict") { Description = $"Also simulate the same requests on this design ({string.Join(", ", ClusterConfig.DesignNames.Concat(SplitwiseDesigns.Names))}) and report measured beside predicted" };
@@ -43,55 +33,30 @@ public static class ReplayCommand
         var serverSpeedup = new Option<double>("--server-speedup") { Description = "The server is 'splitwise serve --speedup S': predict for that time compression", DefaultValueFactory = _ => 1.0 };
         var profile = new Option<string?>("--profile") { Description = "perf_model.csv for --predict (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv)" };
         var maxFailed = new Option<string>("--max-failed") { Description = "Exit 1 with a warning when more than this percentage of requests failed, e.g. 2%", DefaultValueFactory = _ => "0%" };
-        var prefixSeed = new Option<ulong?>("--prefix-seed") { Description = "Seed that makes the prompts unique to a run (default: a fresh one per run, recorded as prefix_seed in summary.json)" };
         var allowPrefixReuse = new Option<bool>("--allow-prefix-reuse") { Description = "Send the same prompts as every run with this --seed (the server's prefix cache may then serve them)" };
-        var promptText = new Option<bool>("--prompt-text") { Description = "With --tokenizer server, send prompts as text instead of token ids" };
-        var noCalibrate = new Option<bool>("--no-calibrate") { Description = "Skip the two start-up probes that find what the server adds to prompts (BOS, chat template)" };
         var noWarmup = new Option<bool>("--no-warmup") { Description = "Skip the unmeasured warm-up request that checks endpoint and model first" };
 
+        var client = new ClientOptions();
         var command = new Command("replay", "Replay a trace open-loop against an OpenAI-compatible server and measure TTFT, ITL/TPOT, E2E and goodput");
-        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, noCalibrate, promptText, maxFailed, prefixSeed, allowPrefixReuse, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
+        client.AddTo(command);
+        foreach (Option o in (Option[])[trace, dataDir, output, speedup, maxConcurrency, duration, count, slo, noMax, noUsage, json, noWarmup, maxFailed, allowPrefixReuse, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
         {
             command.Options.Add(o);
         }
 
         command.SetAction((ParseResult pr, CancellationToken ct) => context.RunAsync(pr, async token =>
         {
-            if (!Uri.TryCreate(pr.GetValue(endpoint), UriKind.Absolute, out Uri? uri))
+            ReplayOptions options = client.Resolve(pr, pr.GetValue(output)!) with
             {
-                throw SplitwiseException.Usage($"--endpoint '{pr.GetValue(endpoint)}': not an absolute URL; write e.g. http://127.0.0.1:8000");
-            }
-
-            OpenAiApi apiKind = pr.GetValue(api)!.ToLowerInvariant() switch
-            {
-                "completions" or "completion" => OpenAiApi.Completions,
-                "chat" => OpenAiApi.Chat,
-                string other => throw SplitwiseException.Usage($"--api '{other}': use completions or chat"),
-            };
-            var options = new ReplayOptions
-            {
-                Endpoint = uri,
-                Model = pr.GetValue(model)!,
-                Api = apiKind,
-                Tokenizer = pr.GetValue(tokenizer)!,
                 Speedup = pr.GetValue(speedup),
                 MaxConcurrency = pr.GetValue(maxConcurrency),
                 Duration = pr.GetValue(duration) is { } d ? Durations.Parse(d, "--duration") : null,
                 Count = pr.GetValue(count),
                 SendMaxTokens = !pr.GetValue(noMax),
-                SendIgnoreEos = !pr.GetValue(noIgnoreEos),
-                SendMinTokens = !pr.GetValue(noMin),
                 IncludeUsage = !pr.GetValue(noUsage),
-                Timeout = Durations.Parse(pr.GetValue(timeout)!, "--timeout"),
-                ApiKey = pr.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"),
-                Seed = pr.GetValue(seed),
                 Warmup = !pr.GetValue(noWarmup),
-                Calibrate = !pr.GetValue(noCalibrate),
-                PromptAsText = pr.GetValue(promptText),
-                PrefixSeed = pr.GetValue(prefixSeed),
                 AllowPrefixReuse = pr.GetValue(allowPrefixReuse),
                 MaxFailedPercent = ParsePercent(pr.GetValue(maxFailed)!, "--max-failed"),
-                OutputDirectory = pr.GetValue(output)!,
             };
             if (pr.GetValue(slo) is { } sloText && !string.IsNullOrWhiteSpace(sloText))
             {
@@ -128,7 +93,7 @@ public static class ReplayCommand
             }
 
             await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"replaying {runner.Plan.Count} requests of {loaded.Name} over {runner.Plan.Span.TotalSeconds:0.0} s against {OpenAiClient.EndpointUrl(uri, apiKind)}"));
+                $"replaying {runner.Plan.Count} requests of {loaded.Name} over {runner.Plan.Span.TotalSeconds:0.0} s against {OpenAiClient.EndpointUrl(options.Endpoint, options.Api)}"));
             ReplaySummary summary = context.Interactive
                 ? await RunWithProgressAsync(context, runner, token)
                 : await runner.RunAsync(token);
@@ -179,27 +144,11 @@ public static class ReplayCommand
 
     private static string Err(double m, double p) => Math.Round(100 * (m - p) / p, 1).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) + "%";
 
-    private static async Task<ReplaySummary> RunWithProgressAsync(CliContext context, ReplayRunner runner, CancellationToken token)
-    {
-        ReplaySummary? summary = null;
-        await context.Console.Progress()
-            .AutoClear(true)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .StartAsync(async ctx =>
-            {
-                ProgressTask task = ctx.AddTask("replay", maxValue: runner.Plan.Count);
-                Task<ReplaySummary> run = runner.RunAsync(token);
-                while (!run.IsCompleted)
-                {
-                    await Task.WhenAny(run, Task.Delay(250, CancellationToken.None));
-                    ReplayProgress p = runner.Progress;
-                    task.Value = p.Done;
-                    task.Description = string.Create(CultureInfo.InvariantCulture,
-                        $"sent {p.Sent}/{p.Planned}  done {p.Done}  failed {p.Failed}  p50 TTFT {(double.IsNaN(p.LiveP50TtftMs) ? "-" : p.LiveP50TtftMs.ToString("0.0", CultureInfo.InvariantCulture) + " ms")}");
-                }
-
-                summary = await run;
-            });
-        return summary!;
-    }
+    private static Task<ReplaySummary> RunWithProgressAsync(CliContext context, ReplayRunner runner, CancellationToken token) =>
+        context.RunWithProgressAsync("replay", () => runner.RunAsync(token), () =>
+        {
+            ReplayProgress p = runner.Progress;
+            return (p.Done, p.Planned, string.Create(CultureInfo.InvariantCulture,
+                $"sent {p.Sent}/{p.Planned}  done {p.Done}  failed {p.Failed}  p50 TTFT {(double.IsNaN(p.LiveP50TtftMs) ? "-" : p.LiveP50TtftMs.ToString("0.0", CultureInfo.InvariantCulture) + " ms")}"));
+        });
 }
