@@ -31,7 +31,12 @@ public static class ReplayCommand
         var predictPrompt = new Option<int?>("--predict-prompt-machines") { Description = "Prompt machines of a Splitwise --predict design" };
         var predictToken = new Option<int?>("--predict-token-machines") { Description = "Token machines of a Splitwise --predict design" };
         var serverSpeedup = new Option<double>("--server-speedup") { Description = "The server is 'splitwise serve --speedup S': predict for that time compression", DefaultValueFactory = _ => 1.0 };
-        var profile = new Option<string?>("--profile") { Description = "perf_model.csv for --predict (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv)" };
+        var profile = new Option<string?>("--profile") { Description = "perf_model.csv for --predict, or a profile from 'splitwise profile' (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv)" };
+        var predictModel = new Option<string?>("--predict-model") { Description = "Model of the --predict design (default llama2-70b; one from --catalog for a server you profiled)" };
+        var predictMachine = new Option<string?>("--predict-machine") { Description = "Machine of a baseline --predict design instead of the design's (one from --catalog for a server you profiled)" };
+        var predictTp = new Option<int?>("--predict-tp") { Description = "GPUs per instance of the --predict design (default 8, or all of a --predict-machine's GPUs)" };
+        var predictConfig = new Option<string?>("--predict-config") { Description = "A YAML cluster description (model, pools, limits) to predict on instead of --predict DESIGN" };
+        var catalog = new Option<string?>("--catalog") { Description = "YAML/JSON file extending the GPU, machine and model catalog for --predict" };
         var maxFailed = new Option<string>("--max-failed") { Description = "Exit 1 with a warning when more than this percentage of requests failed, e.g. 2%", DefaultValueFactory = _ => "0%" };
         var allowPrefixReuse = new Option<bool>("--allow-prefix-reuse") { Description = "Send the same prompts as every run with this --seed (the server's prefix cache may then serve them)" };
         var noWarmup = new Option<bool>("--no-warmup") { Description = "Skip the unmeasured warm-up request that checks endpoint and model first" };
@@ -39,7 +44,7 @@ public static class ReplayCommand
         var client = new ClientOptions();
         var command = new Command("replay", "Replay a trace open-loop against an OpenAI-compatible server and measure TTFT, ITL/TPOT, E2E and goodput");
         client.AddTo(command);
-        foreach (Option o in (Option[])[trace, dataDir, output, speedup, maxConcurrency, duration, count, slo, noMax, noUsage, json, noWarmup, maxFailed, allowPrefixReuse, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
+        foreach (Option o in (Option[])[trace, dataDir, output, speedup, maxConcurrency, duration, count, slo, noMax, noUsage, json, noWarmup, maxFailed, allowPrefixReuse, predict, predictMachines, predictPrompt, predictToken, predictModel, predictMachine, predictTp, predictConfig, catalog, serverSpeedup, profile])
         {
             command.Options.Add(o);
         }
@@ -77,11 +82,17 @@ public static class ReplayCommand
             }
 
             options.Validate();
-            // The prediction's design and profile are checked before the run, not after it.
-            ClusterConfig? predictCluster = pr.GetValue(predict) is { } designName
-                ? SplitwiseDesigns.Named(designName, pr.GetValue(predictMachines), pr.GetValue(predictPrompt), pr.GetValue(predictToken), optionPrefix: "--predict-")
-                : null;
-            ProfileTable? predictProfile = predictCluster is null ? null : ProfileTable.Load(ServeCommand.ResolveProfile(pr.GetValue(profile), pr.GetValue(dataDir)));
+            // The prediction's design, model, machine and profile are checked before the run, not after it.
+            Catalog cat = pr.GetValue(catalog) is { } catalogPath ? Catalog.Load(catalogPath) : Catalog.BuiltIn;
+            ClusterConfig? predictCluster = PredictCluster(pr.GetValue(predict), pr.GetValue(predictConfig), pr.GetValue(predictMachines), pr.GetValue(predictPrompt), pr.GetValue(predictToken), pr.GetValue(predictTp), pr.GetValue(predictMachine), pr.GetValue(predictModel), cat);
+            ProfileTable? predictProfile = predictCluster is { Performance: PerformanceModelKind.Profile } ? ProfileTable.Load(ServeCommand.ResolveProfile(pr.GetValue(profile), pr.GetValue(dataDir))) : null;
+            if (predictCluster is not null)
+            {
+                IReadOnlyList<Simulation.InstanceSpec> instances = predictCluster.BuildInstances(cat, predictProfile);
+                await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"predicting on {predictCluster.Design}: {predictCluster.Model} on {string.Join(" + ", predictCluster.Pools.Select(p => $"{p.Count} × {p.Machine} (tp {p.TensorParallel})"))}, {instances.Count} instance(s), {predictCluster.Performance.ToString().ToLowerInvariant()} model{(predictProfile is null ? "" : " from " + predictProfile.Source)}"));
+            }
+
             string path = NamedTraces.Resolve(pr.GetValue(trace)!, pr.GetValue(dataDir), log: context.Error, ct: token);
             Trace loaded = TraceReader.Read(path, new TraceReadOptions { DisplayName = NamedTraces.IsNamed(pr.GetValue(trace)!) ? pr.GetValue(trace)!.ToLowerInvariant() : null });
             var runner = new ReplayRunner(options, loaded);
@@ -100,7 +111,7 @@ public static class ReplayCommand
             PredictedRun? predicted = null;
             if (predictCluster is not null)
             {
-                predicted = ReplayPrediction.Run(runner.Plan, predictCluster, Catalog.BuiltIn, predictProfile, pr.GetValue(serverSpeedup), Path.Combine(options.OutputDirectory, "predicted"), token).Run;
+                predicted = ReplayPrediction.Run(runner.Plan, predictCluster, cat, predictProfile, pr.GetValue(serverSpeedup), Path.Combine(options.OutputDirectory, "predicted"), token).Run;
             }
 
             Reports.ReplayReportPage.Write(options.OutputDirectory, summary, runner.Results, predicted);
@@ -126,6 +137,36 @@ public static class ReplayCommand
             return ExitCodes.Success;
         }, ct));
         return command;
+    }
+
+    /// <summary>
+    /// The cluster <c>--predict</c> simulates: a YAML description, or a named design (a baseline moved to
+    /// <paramref name="machine"/> when given) with <paramref name="model"/>; null without either.
+    /// </summary>
+    private static ClusterConfig? PredictCluster(string? design, string? configPath, int machines, int? prompt, int? token, int? tp, string? machine, string? model, Catalog catalog)
+    {
+        if (configPath is not null)
+        {
+            if (design is not null || machine is not null)
+            {
+                throw SplitwiseException.Usage("--predict-config describes the whole cluster; drop --predict and --predict-machine");
+            }
+
+            ClusterConfig fromFile = ClusterConfig.Load(configPath);
+            return model is null ? fromFile : fromFile with { Model = catalog.Model(model).Name };
+        }
+
+        if (design is null)
+        {
+            return model is not null || machine is not null || tp is not null
+                ? throw SplitwiseException.Usage("--predict-model, --predict-machine and --predict-tp go with --predict DESIGN (e.g. --predict baseline-a100) or --predict-config")
+                : null;
+        }
+
+        ClusterConfig cluster = machine is not null
+            ? DesignOptions.OnMachine(SplitwiseDesigns.Named(design, machines, prompt, token, tp ?? 8, optionPrefix: "--predict-"), machine, tp, catalog)
+            : SplitwiseDesigns.Named(design, machines, prompt, token, tp ?? 8, optionPrefix: "--predict-");
+        return model is null ? cluster : cluster with { Model = catalog.Model(model).Name };
     }
 
     /// <summary>A percentage written <c>2</c>, <c>2%</c> or <c>2.5 %</c>.</summary>

@@ -44,7 +44,7 @@ public sealed class ProfileTable
     public ProfileCurve Get(string model, string hardware, int tensorParallel) =>
         Find(model, hardware, tensorParallel) ?? throw SplitwiseException.Usage(
             $"{Source}: no profile rows for model '{model}' on '{hardware}' at tensor parallelism {tensorParallel}; " +
-            $"the profile has: {string.Join(", ", _curves.Keys.Order().Select(k => k.ToString()))} (use --perf roofline for others)");
+            $"the profile has: {string.Join(", ", _curves.Keys.Order().Select(k => k.ToString()))} (model/hardware/tp); pick that model and a machine whose GPU is that hardware (--model, --machine, --tp; your own from --catalog), or use --perf roofline");
 
     /// <summary>Reads a <c>perf_model.csv</c>; errors name the file, line and column.</summary>
     public static ProfileTable Load(string path)
