@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Splitwise.IO;
+using Splitwise.Performance;
 using Splitwise.Replay;
 
 namespace Splitwise.Profiling;
@@ -205,17 +206,19 @@ public sealed class ServerProfiler
     internal static IEnumerable<string> Diagnose(IReadOnlyList<ProfileSample> samples, int outputTokens)
     {
         CultureInfo ic = CultureInfo.InvariantCulture;
-        ProfileSample[] split = [.. samples.Where(s => s.BatchSize > 1 && s.FirstTokenSpreadMs > 0.25 * s.PromptMs)];
+        // By the median of each point's repeats: one delayed chunk is not a split batch.
+        string[] split = [.. samples.Where(s => s.BatchSize > 1).GroupBy(s => (s.PromptSize, s.BatchSize))
+            .Where(g => ProfileTable.Median(g.Select(s => s.FirstTokenSpreadMs)) > 0.25 * ProfileTable.Median(g.Select(s => s.PromptMs)))
+            .Select(g => string.Create(ic, $"{g.Key.PromptSize}x{g.Key.BatchSize}"))];
         if (split.Length > 0)
         {
-            string where = string.Join(", ", split.Select(s => string.Create(ic, $"{s.PromptSize}x{s.BatchSize}")).Distinct());
-            yield return $"WARNING: the server prefilled {split.Length} batch(es) in more than one step ({where}): its batch token budget or slots are smaller than the batch; their prompt time covers every step";
+            yield return $"WARNING: the server prefilled the batches of {string.Join(", ", split)} in more than one step (its batch token budget or free slots are smaller than the batch); their prompt time covers every step";
         }
 
-        int short_ = samples.Count(s => s.CompletionTokens < outputTokens);
-        if (short_ > 0)
+        int shortOutputs = samples.Count(s => s.CompletionTokens < outputTokens);
+        if (shortOutputs > 0)
         {
-            yield return string.Create(ic, $"WARNING: in {short_} measurement(s) a request got fewer than {outputTokens} output tokens: the server does not force the output length (ignore_eos/min_tokens); decode times come from the shorter steady state");
+            yield return string.Create(ic, $"WARNING: in {shortOutputs} measurement(s) a request got fewer than {outputTokens} output tokens: the server does not force the output length (ignore_eos/min_tokens); decode times come from the shorter steady state");
         }
     }
 
@@ -238,7 +241,7 @@ public sealed class ServerProfiler
             w.WriteLine($"# served_model: {options.Client.Model}");
             w.WriteLine(string.Create(ic, $"# date: {result.Started:yyyy-MM-ddTHH:mm:ssZ}"));
             w.WriteLine($"# tokenizer: {options.Client.Tokenizer}");
-            w.WriteLine($"# calibration: {result.Calibration?.Describe() ?? "skipped"}");
+            w.WriteLine($"# {result.Calibration?.Describe() ?? "calibration: skipped"}");
             w.WriteLine(string.Create(ic, $"# repeats: {options.Repeats}"));
             w.WriteLine(string.Create(ic, $"# prefix_seed: {result.PrefixSeed}"));
             w.WriteLine(string.Create(ic, $"# server_speedup: {options.ServerSpeedup}"));

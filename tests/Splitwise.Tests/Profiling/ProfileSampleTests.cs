@@ -100,4 +100,16 @@ public class ProfileSampleTests
         Assert.Contains("prompt size 2048, batch size 1", ex.Message, StringComparison.Ordinal);
         Assert.Contains("http_400 (too long)", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_split_batch_is_reported_by_the_median_of_its_repeats_not_by_one_late_chunk()
+    {
+        static ProfileSample S(int p, int b, double spread, int completion = 16) => new(p, b, 16, 0, 100, 10, 250, 15, spread, completion);
+        ProfileSample[] once = [S(512, 2, 0.1), S(512, 2, 60), S(512, 2, 0.2)];
+        Assert.Empty(ServerProfiler.Diagnose(once, 16));
+        ProfileSample[] always = [S(512, 4, 50), S(512, 4, 48), S(512, 4, 0.2), S(256, 4, 0.1)];
+        string warning = Assert.Single(ServerProfiler.Diagnose(always, 16));
+        Assert.Contains("batches of 512x4 in more than one step", warning, StringComparison.Ordinal);
+        Assert.Contains("does not force the output length", Assert.Single(ServerProfiler.Diagnose([S(128, 1, 0, completion: 9)], 16)), StringComparison.Ordinal);
+    }
 }
