@@ -85,6 +85,36 @@ public sealed class CliContext
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="start"/> under a Spectre progress bar named <paramref name="name"/>, polling
+    /// <paramref name="poll"/> (done so far, total, description) four times a second until the run completes.
+    /// </summary>
+    public async Task<T> RunWithProgressAsync<T>(string name, Func<Task<T>> start, Func<(double Done, double Total, string Description)> poll)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(poll);
+        T result = default!;
+        await Console.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                ProgressTask task = ctx.AddTask(name, maxValue: Math.Max(1, poll().Total));
+                Task<T> run = start();
+                while (!run.IsCompleted)
+                {
+                    await Task.WhenAny(run, Task.Delay(250, CancellationToken.None));
+                    (double done, double total, string description) = poll();
+                    task.MaxValue = Math.Max(1, total);
+                    task.Value = done;
+                    task.Description = description;
+                }
+
+                result = await run;
+            });
+        return result;
+    }
+
     /// <summary>Synchronous convenience over the asynchronous overload.</summary>
     public Task<int> RunAsync(ParseResult parseResult, Func<int> body, CancellationToken cancellationToken) =>
         RunAsync(parseResult, _ => Task.FromResult(body()), cancellationToken);

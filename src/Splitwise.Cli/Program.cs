@@ -21,6 +21,7 @@ namespace Splitwise.Cli
             root.Subcommands.Add(Commands.PerfModelCommand.Create(context));
             root.Subcommands.Add(Commands.ReplayCommand.Create(context));
             root.Subcommands.Add(Commands.ServeCommand.Create(context));
+            root.Subcommands.Add(Commands.ProfileCommand.Create(context));
             root.Subcommands.Add(Commands.SweepCommand.Create(context));
             root.Subcommands.Add(Commands.ProvisionCommand.Create(context));
             return root;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Splitwise.Designs;
+using Splitwise.Hardware;
 using Splitwise.Simulation;
 using Splitwise.Simulation.Transfer;
 
@@ -29,7 +30,13 @@ internal sealed class DesignOptions(int defaultMachines)
 
     public Option<int?> TokenMachines { get; } = new("--token-machines") { Description = "Splitwise designs: machines in the token pool" };
 
-    public Option<int?> TensorParallel { get; } = new("--tp") { Description = "GPUs per instance (tensor parallelism; default 8 = one instance per machine)" };
+    public Option<int?> TensorParallel { get; } = new("--tp") { Description = "GPUs per instance (tensor parallelism; default 8 = one instance per machine, or all of a --machine's GPUs)" };
+
+    public Option<string?> Machine { get; } = new("--machine") { Description = "A baseline cluster of this catalog machine instead of the design's (e.g. one from --catalog, measured with 'splitwise profile')" };
+
+    public Option<int?> MaxBatchRequests { get; } = new("--max-batch-requests") { Description = "Requests per iteration at most (default 512; a llama.cpp server: its --parallel slots)" };
+
+    public Option<int?> MaxBatchTokens { get; } = new("--max-batch-tokens") { Description = "Batch tokens per iteration at most, a prompt counting its size and a decode 1 (default 2048, SplitwiseSim's)" };
 
     public Option<string> KvTransfer { get; } = new("--kv-transfer")
     {
@@ -72,25 +79,52 @@ internal sealed class DesignOptions(int defaultMachines)
     public void AddTo(Command command)
     {
         ArgumentNullException.ThrowIfNull(command);
-        foreach (Option o in (Option[])[Design, Machines, PromptMachines, TokenMachines, TensorParallel, KvTransfer, LayerwiseThreshold, PromptPendingLimit,
+        foreach (Option o in (Option[])[Design, Machines, Machine, PromptMachines, TokenMachines, TensorParallel, MaxBatchRequests, MaxBatchTokens, KvTransfer, LayerwiseThreshold, PromptPendingLimit,
             Engine, MaxNumBatchedTokens, MaxNumSeqs, BlockSize, GpuMemoryUtilization, NoPrefixCaching, LongPrefillThreshold, VllmOverhead])
         {
             command.Options.Add(o);
         }
     }
 
+    /// <summary>A baseline's pool moved to <paramref name="machine"/>: all its GPUs per instance unless <paramref name="tp"/> says otherwise.</summary>
+    internal static ClusterConfig OnMachine(ClusterConfig baseline, string machine, int? tp, Catalog catalog)
+    {
+        if (SplitwiseDesigns.IsSplit(baseline) || baseline.Pools.Count != 1)
+        {
+            throw SplitwiseException.Usage($"a machine override makes a baseline cluster of one machine type, not {baseline.Design}; for Splitwise pools or mixed machine types give a cluster YAML with 'pools'");
+        }
+
+        MachineSpec spec = catalog.Machine(machine);
+        PoolSpec pool = baseline.Pools[0];
+        return baseline with
+        {
+            Design = $"baseline-{spec.Name}",
+            Pools = [pool with { Machine = spec.Name, TensorParallel = tp ?? Math.Min(8, spec.GpuCount) }],
+        };
+    }
+
     /// <summary>
-    /// The cluster: from <paramref name="configPath"/> (a YAML cluster description) when given, else the named design;
-    /// with the Splitwise settings applied either way. A contradiction (pool sizes for a baseline) is a usage error.
+    /// The cluster: from <paramref name="configPath"/> (a YAML cluster description) when given, else the named design
+    /// (on <c>--machine</c>'s machines when given, looked up in <paramref name="catalog"/>); with the Splitwise settings
+    /// applied either way. A contradiction (pool sizes for a baseline) is a usage error.
     /// </summary>
-    public ClusterConfig Resolve(ParseResult parseResult, string? configPath = null)
+    public ClusterConfig Resolve(ParseResult parseResult, string? configPath = null, Catalog? catalog = null)
     {
         ArgumentNullException.ThrowIfNull(parseResult);
         string design = parseResult.GetValue(Design)!;
         int? prompt = parseResult.GetValue(PromptMachines), token = parseResult.GetValue(TokenMachines);
         int? tp = parseResult.GetValue(TensorParallel);
         ClusterConfig cluster;
-        if (configPath is not null)
+        if (parseResult.GetValue(Machine) is { } machine)
+        {
+            if (configPath is not null)
+            {
+                throw SplitwiseException.Usage("--machine with --config: the config's pools name their machines; give one of them");
+            }
+
+            cluster = OnMachine(SplitwiseDesigns.Named(design, parseResult.GetValue(Machines), prompt, token, tp ?? 8), machine, tp, catalog ?? Catalog.BuiltIn);
+        }
+        else if (configPath is not null)
         {
             cluster = ClusterConfig.Load(configPath);
             if (tp is { } tpOverride)
@@ -112,6 +146,16 @@ internal sealed class DesignOptions(int defaultMachines)
         if (parseResult.GetValue(LayerwiseThreshold) < 1 || parseResult.GetValue(PromptPendingLimit) < 1)
         {
             throw SplitwiseException.Usage("--layerwise-threshold and --prompt-pending-limit must be positive");
+        }
+
+        if (parseResult.GetValue(MaxBatchRequests) is { } maxRequests)
+        {
+            cluster = cluster with { Limits = cluster.Limits with { MaxBatchRequests = maxRequests >= 1 ? maxRequests : throw SplitwiseException.Usage($"--max-batch-requests {maxRequests}: must be at least 1") } };
+        }
+
+        if (parseResult.GetValue(MaxBatchTokens) is { } maxTokens)
+        {
+            cluster = cluster with { Limits = cluster.Limits with { MaxBatchTokens = maxTokens >= 1 ? maxTokens : throw SplitwiseException.Usage($"--max-batch-tokens {maxTokens}: must be at least 1") } };
         }
 
         return cluster with

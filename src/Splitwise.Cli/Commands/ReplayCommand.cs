@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Spectre.Console;
 using Splitwise.Common;
 using Splitwise.Designs;
 using Splitwise.Hardware;
@@ -16,8 +15,6 @@ public static class ReplayCommand
     public static Command Create(CliContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var endpoint = new Option<string>("--endpoint") { Description = "Server base URL, e.g. http://127.0.0.1:8000", Required = true };
-        var model = new Option<string>("--model") { Description = "Model name to request (see the server's /v1/models)", Required = true };
         var trace = new Option<string>("--trace") { Description = "Trace: conv-2023, code-2023, conv-2024, code-2024 or a file", Required = true };
         var dataDir = new Option<string?>("--data-dir") { Description = "Where named traces live (default $SPLITWISE_DATA or ~/.cache/splitwise)" };
         var output = new Option<string>("--out") { Description = "Output directory for requests.csv/jsonl, summary.json, report.html", Required = true };
@@ -25,15 +22,8 @@ public static class ReplayCommand
         var maxConcurrency = new Option<int>("--max-concurrency") { Description = "At most this many requests in flight (0 = unlimited)", DefaultValueFactory = _ => 0 };
         var duration = new Option<string?>("--duration") { Description = "Replay arrivals within this much trace time, e.g. 2m, 90s" };
         var count = new Option<int?>("--count") { Description = "Replay at most this many requests" };
-        var api = new Option<string>("--api") { Description = "completions or chat", DefaultValueFactory = _ => "completions" };
-        var tokenizer = new Option<string>("--tokenizer") { Description = "cl100k_base, o200k_base, gpt2, a tokenizer.json (byte-level BPE, SentencePiece BPE, Unigram), a SentencePiece .model path, or server (its /tokenize and /detokenize)", DefaultValueFactory = _ => "cl100k_base" };
         var slo = new Option<string?>("--slo") { Description = "SLOs to judge and goodput, as in simulate: ttft_p99=2s,tbt_p99=200ms,itl_p99=100ms; slowdowns vs an idle DGX-A100 (e2e_p50=1.25x, paper); per-request goodput bounds ttft=2s" };
-        var timeout = new Option<string>("--timeout") { Description = "Per-request timeout", DefaultValueFactory = _ => "10m" };
-        var apiKey = new Option<string?>("--api-key") { Description = "Bearer key (default $OPENAI_API_KEY)" };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the prompt texts", DefaultValueFactory = _ => 0UL };
         var noMax = new Option<bool>("--no-max-tokens") { Description = "Do not send max_tokens" };
-        var noIgnoreEos = new Option<bool>("--no-ignore-eos") { Description = "Do not send ignore_eos (for servers that reject it)" };
-        var noMin = new Option<bool>("--no-min-tokens") { Description = "Do not send min_tokens (for servers that reject it)" };
         var noUsage = new Option<bool>("--no-usage") { Description = "Do not ask for stream_options.include_usage" };
         var json = new Option<bool>("--json") { Description = "Print summary.json instead of the table" };
         var predict = new Option<string?>("--predict") { Description = $"Also simulate the same requests on this design ({string.Join(", ", ClusterConfig.DesignNames.Concat(SplitwiseDesigns.Names))}) and report measured beside predicted" };
@@ -41,57 +31,37 @@ public static class ReplayCommand
         var predictPrompt = new Option<int?>("--predict-prompt-machines") { Description = "Prompt machines of a Splitwise --predict design" };
         var predictToken = new Option<int?>("--predict-token-machines") { Description = "Token machines of a Splitwise --predict design" };
         var serverSpeedup = new Option<double>("--server-speedup") { Description = "The server is 'splitwise serve --speedup S': predict for that time compression", DefaultValueFactory = _ => 1.0 };
-        var profile = new Option<string?>("--profile") { Description = "perf_model.csv for --predict (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv)" };
+        var profile = new Option<string?>("--profile") { Description = "perf_model.csv for --predict, or a profile from 'splitwise profile' (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv)" };
+        var predictModel = new Option<string?>("--predict-model") { Description = "Model of the --predict design (default llama2-70b; one from --catalog for a server you profiled)" };
+        var predictMachine = new Option<string?>("--predict-machine") { Description = "Machine of a baseline --predict design instead of the design's (one from --catalog for a server you profiled)" };
+        var predictTp = new Option<int?>("--predict-tp") { Description = "GPUs per instance of the --predict design (default 8, or all of a --predict-machine's GPUs)" };
+        var predictConfig = new Option<string?>("--predict-config") { Description = "A YAML cluster description (model, pools, limits) to predict on instead of --predict DESIGN" };
+        var catalog = new Option<string?>("--catalog") { Description = "YAML/JSON file extending the GPU, machine and model catalog for --predict" };
         var maxFailed = new Option<string>("--max-failed") { Description = "Exit 1 with a warning when more than this percentage of requests failed, e.g. 2%", DefaultValueFactory = _ => "0%" };
-        var prefixSeed = new Option<ulong?>("--prefix-seed") { Description = "Seed that makes the prompts unique to a run (default: a fresh one per run, recorded as prefix_seed in summary.json)" };
         var allowPrefixReuse = new Option<bool>("--allow-prefix-reuse") { Description = "Send the same prompts as every run with this --seed (the server's prefix cache may then serve them)" };
-        var promptText = new Option<bool>("--prompt-text") { Description = "With --tokenizer server, send prompts as text instead of token ids" };
-        var noCalibrate = new Option<bool>("--no-calibrate") { Description = "Skip the two start-up probes that find what the server adds to prompts (BOS, chat template)" };
         var noWarmup = new Option<bool>("--no-warmup") { Description = "Skip the unmeasured warm-up request that checks endpoint and model first" };
 
+        var client = new ClientOptions();
         var command = new Command("replay", "Replay a trace open-loop against an OpenAI-compatible server and measure TTFT, ITL/TPOT, E2E and goodput");
-        foreach (Option o in (Option[])[endpoint, model, trace, dataDir, output, speedup, maxConcurrency, duration, count, api, tokenizer, slo, timeout, apiKey, seed, noMax, noIgnoreEos, noMin, noUsage, json, noWarmup, noCalibrate, promptText, maxFailed, prefixSeed, allowPrefixReuse, predict, predictMachines, predictPrompt, predictToken, serverSpeedup, profile])
+        client.AddTo(command);
+        foreach (Option o in (Option[])[trace, dataDir, output, speedup, maxConcurrency, duration, count, slo, noMax, noUsage, json, noWarmup, maxFailed, allowPrefixReuse, predict, predictMachines, predictPrompt, predictToken, predictModel, predictMachine, predictTp, predictConfig, catalog, serverSpeedup, profile])
         {
             command.Options.Add(o);
         }
 
         command.SetAction((ParseResult pr, CancellationToken ct) => context.RunAsync(pr, async token =>
         {
-            if (!Uri.TryCreate(pr.GetValue(endpoint), UriKind.Absolute, out Uri? uri))
+            ReplayOptions options = client.Resolve(pr, pr.GetValue(output)!) with
             {
-                throw SplitwiseException.Usage($"--endpoint '{pr.GetValue(endpoint)}': not an absolute URL; write e.g. http://127.0.0.1:8000");
-            }
-
-            OpenAiApi apiKind = pr.GetValue(api)!.ToLowerInvariant() switch
-            {
-                "completions" or "completion" => OpenAiApi.Completions,
-                "chat" => OpenAiApi.Chat,
-                string other => throw SplitwiseException.Usage($"--api '{other}': use completions or chat"),
-            };
-            var options = new ReplayOptions
-            {
-                Endpoint = uri,
-                Model = pr.GetValue(model)!,
-                Api = apiKind,
-                Tokenizer = pr.GetValue(tokenizer)!,
                 Speedup = pr.GetValue(speedup),
                 MaxConcurrency = pr.GetValue(maxConcurrency),
                 Duration = pr.GetValue(duration) is { } d ? Durations.Parse(d, "--duration") : null,
                 Count = pr.GetValue(count),
                 SendMaxTokens = !pr.GetValue(noMax),
-                SendIgnoreEos = !pr.GetValue(noIgnoreEos),
-                SendMinTokens = !pr.GetValue(noMin),
                 IncludeUsage = !pr.GetValue(noUsage),
-                Timeout = Durations.Parse(pr.GetValue(timeout)!, "--timeout"),
-                ApiKey = pr.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("OPENAI_API_KEY"),
-                Seed = pr.GetValue(seed),
                 Warmup = !pr.GetValue(noWarmup),
-                Calibrate = !pr.GetValue(noCalibrate),
-                PromptAsText = pr.GetValue(promptText),
-                PrefixSeed = pr.GetValue(prefixSeed),
                 AllowPrefixReuse = pr.GetValue(allowPrefixReuse),
                 MaxFailedPercent = ParsePercent(pr.GetValue(maxFailed)!, "--max-failed"),
-                OutputDirectory = pr.GetValue(output)!,
             };
             if (pr.GetValue(slo) is { } sloText && !string.IsNullOrWhiteSpace(sloText))
             {
@@ -112,11 +82,17 @@ public static class ReplayCommand
             }
 
             options.Validate();
-            // The prediction's design and profile are checked before the run, not after it.
-            ClusterConfig? predictCluster = pr.GetValue(predict) is { } designName
-                ? SplitwiseDesigns.Named(designName, pr.GetValue(predictMachines), pr.GetValue(predictPrompt), pr.GetValue(predictToken), optionPrefix: "--predict-")
-                : null;
-            ProfileTable? predictProfile = predictCluster is null ? null : ProfileTable.Load(ServeCommand.ResolveProfile(pr.GetValue(profile), pr.GetValue(dataDir)));
+            // The prediction's design, model, machine and profile are checked before the run, not after it.
+            Catalog cat = pr.GetValue(catalog) is { } catalogPath ? Catalog.Load(catalogPath) : Catalog.BuiltIn;
+            ClusterConfig? predictCluster = PredictCluster(pr.GetValue(predict), pr.GetValue(predictConfig), pr.GetValue(predictMachines), pr.GetValue(predictPrompt), pr.GetValue(predictToken), pr.GetValue(predictTp), pr.GetValue(predictMachine), pr.GetValue(predictModel), cat);
+            ProfileTable? predictProfile = predictCluster is { Performance: PerformanceModelKind.Profile } ? ProfileTable.Load(ServeCommand.ResolveProfile(pr.GetValue(profile), pr.GetValue(dataDir))) : null;
+            if (predictCluster is not null)
+            {
+                IReadOnlyList<Simulation.InstanceSpec> instances = predictCluster.BuildInstances(cat, predictProfile);
+                await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"predicting on {predictCluster.Design}: {predictCluster.Model} on {string.Join(" + ", predictCluster.Pools.Select(p => $"{p.Count} × {p.Machine} (tp {p.TensorParallel})"))}, {instances.Count} instance(s), {predictCluster.Performance.ToString().ToLowerInvariant()} model{(predictProfile is null ? "" : " from " + predictProfile.Source)}"));
+            }
+
             string path = NamedTraces.Resolve(pr.GetValue(trace)!, pr.GetValue(dataDir), log: context.Error, ct: token);
             Trace loaded = TraceReader.Read(path, new TraceReadOptions { DisplayName = NamedTraces.IsNamed(pr.GetValue(trace)!) ? pr.GetValue(trace)!.ToLowerInvariant() : null });
             var runner = new ReplayRunner(options, loaded);
@@ -128,14 +104,14 @@ public static class ReplayCommand
             }
 
             await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"replaying {runner.Plan.Count} requests of {loaded.Name} over {runner.Plan.Span.TotalSeconds:0.0} s against {OpenAiClient.EndpointUrl(uri, apiKind)}"));
+                $"replaying {runner.Plan.Count} requests of {loaded.Name} over {runner.Plan.Span.TotalSeconds:0.0} s against {OpenAiClient.EndpointUrl(options.Endpoint, options.Api)}"));
             ReplaySummary summary = context.Interactive
                 ? await RunWithProgressAsync(context, runner, token)
                 : await runner.RunAsync(token);
             PredictedRun? predicted = null;
             if (predictCluster is not null)
             {
-                predicted = ReplayPrediction.Run(runner.Plan, predictCluster, Catalog.BuiltIn, predictProfile, pr.GetValue(serverSpeedup), Path.Combine(options.OutputDirectory, "predicted"), token).Run;
+                predicted = ReplayPrediction.Run(runner.Plan, predictCluster, cat, predictProfile, pr.GetValue(serverSpeedup), Path.Combine(options.OutputDirectory, "predicted"), token).Run;
             }
 
             Reports.ReplayReportPage.Write(options.OutputDirectory, summary, runner.Results, predicted);
@@ -163,6 +139,36 @@ public static class ReplayCommand
         return command;
     }
 
+    /// <summary>
+    /// The cluster <c>--predict</c> simulates: a YAML description, or a named design (a baseline moved to
+    /// <paramref name="machine"/> when given) with <paramref name="model"/>; null without either.
+    /// </summary>
+    private static ClusterConfig? PredictCluster(string? design, string? configPath, int machines, int? prompt, int? token, int? tp, string? machine, string? model, Catalog catalog)
+    {
+        if (configPath is not null)
+        {
+            if (design is not null || machine is not null)
+            {
+                throw SplitwiseException.Usage("--predict-config describes the whole cluster; drop --predict and --predict-machine");
+            }
+
+            ClusterConfig fromFile = ClusterConfig.Load(configPath);
+            return model is null ? fromFile : fromFile with { Model = catalog.Model(model).Name };
+        }
+
+        if (design is null)
+        {
+            return model is not null || machine is not null || tp is not null
+                ? throw SplitwiseException.Usage("--predict-model, --predict-machine and --predict-tp go with --predict DESIGN (e.g. --predict baseline-a100) or --predict-config")
+                : null;
+        }
+
+        ClusterConfig cluster = machine is not null
+            ? DesignOptions.OnMachine(SplitwiseDesigns.Named(design, machines, prompt, token, tp ?? 8, optionPrefix: "--predict-"), machine, tp, catalog)
+            : SplitwiseDesigns.Named(design, machines, prompt, token, tp ?? 8, optionPrefix: "--predict-");
+        return model is null ? cluster : cluster with { Model = catalog.Model(model).Name };
+    }
+
     /// <summary>A percentage written <c>2</c>, <c>2%</c> or <c>2.5 %</c>.</summary>
     internal static double ParsePercent(string text, string option)
     {
@@ -179,27 +185,11 @@ public static class ReplayCommand
 
     private static string Err(double m, double p) => Math.Round(100 * (m - p) / p, 1).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture) + "%";
 
-    private static async Task<ReplaySummary> RunWithProgressAsync(CliContext context, ReplayRunner runner, CancellationToken token)
-    {
-        ReplaySummary? summary = null;
-        await context.Console.Progress()
-            .AutoClear(true)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-            .StartAsync(async ctx =>
-            {
-                ProgressTask task = ctx.AddTask("replay", maxValue: runner.Plan.Count);
-                Task<ReplaySummary> run = runner.RunAsync(token);
-                while (!run.IsCompleted)
-                {
-                    await Task.WhenAny(run, Task.Delay(250, CancellationToken.None));
-                    ReplayProgress p = runner.Progress;
-                    task.Value = p.Done;
-                    task.Description = string.Create(CultureInfo.InvariantCulture,
-                        $"sent {p.Sent}/{p.Planned}  done {p.Done}  failed {p.Failed}  p50 TTFT {(double.IsNaN(p.LiveP50TtftMs) ? "-" : p.LiveP50TtftMs.ToString("0.0", CultureInfo.InvariantCulture) + " ms")}");
-                }
-
-                summary = await run;
-            });
-        return summary!;
-    }
+    private static Task<ReplaySummary> RunWithProgressAsync(CliContext context, ReplayRunner runner, CancellationToken token) =>
+        context.RunWithProgressAsync("replay", () => runner.RunAsync(token), () =>
+        {
+            ReplayProgress p = runner.Progress;
+            return (p.Done, p.Planned, string.Create(CultureInfo.InvariantCulture,
+                $"sent {p.Sent}/{p.Planned}  done {p.Done}  failed {p.Failed}  p50 TTFT {(double.IsNaN(p.LiveP50TtftMs) ? "-" : p.LiveP50TtftMs.ToString("0.0", CultureInfo.InvariantCulture) + " ms")}"));
+        });
 }

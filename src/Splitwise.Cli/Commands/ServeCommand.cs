@@ -18,7 +18,8 @@ public static class ServeCommand
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on /v1/*" };
         var designOptions = new DesignOptions(defaultMachines: 1);
         var config = new Option<string?>("--config") { Description = "A YAML cluster description instead of --design/--machines" };
-        var model = new Option<string>("--model") { Description = "Simulated model (llama2-70b, bloom-176b)", DefaultValueFactory = _ => "llama2-70b" };
+        var model = new Option<string>("--model") { Description = "Simulated model (llama2-70b, bloom-176b, or one from --catalog)", DefaultValueFactory = _ => "llama2-70b" };
+        var catalog = new Option<string?>("--catalog") { Description = "YAML/JSON file extending or overriding the GPU, machine and model catalog (a model and machine you profiled)" };
         var maxModelLen = new Option<int?>("--max-model-len") { Description = "Longest prompt + max_tokens accepted, as vLLM's (default: the model's context length)" };
         var servedName = new Option<string?>("--served-model-name") { Description = "Model name clients send (default: --model)" };
         var perf = new Option<string>("--perf") { Description = "Performance model: profile (SplitwiseSim's perf_model.csv) or roofline", DefaultValueFactory = _ => "profile" };
@@ -30,7 +31,7 @@ public static class ServeCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the generated text", DefaultValueFactory = _ => 0UL };
 
         var command = new Command("serve", "Serve an OpenAI-compatible API that emulates a simulated cluster in real time (tokens timed by the performance model)");
-        foreach (Option o in (Option[])[host, port, apiKey, config, model, servedName, maxModelLen, perf, profile, dataDir, tokenizer, speedup, maxBody, seed])
+        foreach (Option o in (Option[])[host, port, apiKey, config, model, catalog, servedName, maxModelLen, perf, profile, dataDir, tokenizer, speedup, maxBody, seed])
         {
             command.Options.Add(o);
         }
@@ -39,17 +40,18 @@ public static class ServeCommand
 
         command.SetAction((ParseResult pr, CancellationToken ct) => context.RunAsync(pr, async token =>
         {
-            ClusterConfig cluster = designOptions.Resolve(pr, pr.GetValue(config));
+            Catalog cat = pr.GetValue(catalog) is { } catalogPath ? Catalog.Load(catalogPath) : Catalog.BuiltIn;
+            ClusterConfig cluster = designOptions.Resolve(pr, pr.GetValue(config), cat);
             if (pr.GetValue(config) is null)
             {
-                cluster = cluster with { Model = pr.GetValue(model)! };
+                cluster = cluster with { Model = cat.Model(pr.GetValue(model)!).Name };
             }
 
             cluster = cluster with { Performance = PerformanceModels.Parse(pr.GetValue(perf)!) };
             ProfileTable? table = cluster.Performance == PerformanceModelKind.Profile
                 ? ProfileTable.Load(ResolveProfile(pr.GetValue(profile), pr.GetValue(dataDir)))
                 : null;
-            using EmulatedCluster emulated = EmulatedCluster.FromConfig(cluster, Catalog.BuiltIn, table, pr.GetValue(speedup));
+            using EmulatedCluster emulated = EmulatedCluster.FromConfig(cluster, cat, table, pr.GetValue(speedup));
             var options = new ServeOptions
             {
                 Host = pr.GetValue(host)!,

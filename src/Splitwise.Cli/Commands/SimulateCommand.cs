@@ -57,7 +57,7 @@ internal static class SimulateCommand
         command.SetAction((ParseResult pr, CancellationToken ct) => context.RunAsync(pr, () =>
         {
             Catalog cat = pr.GetValue(catalog) is { } catalogPath ? Catalog.Load(catalogPath) : Catalog.BuiltIn;
-            ClusterConfig cluster = designOptions.Resolve(pr, pr.GetValue(config));
+            ClusterConfig cluster = designOptions.Resolve(pr, pr.GetValue(config), cat);
             SloSet? slos = pr.GetValue(sloOption) is { } sloText ? SloSet.Parse(sloText) : null;
             if (pr.GetValue(model) is { } m)
             {

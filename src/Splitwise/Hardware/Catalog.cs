@@ -35,10 +35,10 @@ public sealed class Catalog
         : throw SplitwiseException.Usage($"unknown GPU '{name}'; known: {string.Join(", ", Gpus.Keys.Order(StringComparer.Ordinal))}");
 
     public MachineSpec Machine(string name) => Machines.TryGetValue(name, out MachineSpec? m) ? m
-        : throw SplitwiseException.Usage($"unknown machine '{name}'; known: {string.Join(", ", Machines.Keys.Order(StringComparer.Ordinal))}");
+        : throw SplitwiseException.Usage($"unknown machine '{name}'; known: {string.Join(", ", Machines.Keys.Order(StringComparer.Ordinal))}; define yours under 'machines' (and its GPU under 'gpus') in a --catalog YAML file (docs/profile.md)");
 
     public ModelSpec Model(string name) => Models.TryGetValue(name, out ModelSpec? m) ? m
-        : throw SplitwiseException.Usage($"unknown model '{name}'; known: {string.Join(", ", Models.Keys.Order(StringComparer.Ordinal))}");
+        : throw SplitwiseException.Usage($"unknown model '{name}'; known: {string.Join(", ", Models.Keys.Order(StringComparer.Ordinal))}; define yours under 'models' in a --catalog YAML file (layers, hidden, heads, kv_heads, head_dim, ffn_size, vocab, weight_gb, context_length: docs/profile.md)");
 
     private static Catalog CreateBuiltIn()
     {

@@ -8,16 +8,25 @@ namespace Splitwise.Performance;
 /// batch_size, prompt_time and token_time in milliseconds), reduced as SplitwiseSim does: per (model, hardware, TP),
 /// the median prompt and token time per batch-token count x = prompt_size × batch_size.
 /// </summary>
+/// <remarks>
+/// Lines before the header that start with <c>#</c> are comments; <c># key: value</c> lines are read into
+/// <see cref="Metadata"/> (<c>splitwise profile</c> records the server, model and date there). SplitwiseSim's own file
+/// has none.
+/// </remarks>
 public sealed class ProfileTable
 {
     private readonly Dictionary<ProfileKey, ProfileCurve> _curves;
 
-    private ProfileTable(string source, Dictionary<ProfileKey, ProfileCurve> curves, int rows)
+    private ProfileTable(string source, Dictionary<ProfileKey, ProfileCurve> curves, int rows, IReadOnlyDictionary<string, string> metadata)
     {
         Source = source;
         _curves = curves;
         Rows = rows;
+        Metadata = metadata;
     }
+
+    /// <summary>The <c># key: value</c> comment lines before the header (empty for SplitwiseSim's file).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
 
     /// <summary>The file the table came from.</summary>
     public string Source { get; }
@@ -35,7 +44,7 @@ public sealed class ProfileTable
     public ProfileCurve Get(string model, string hardware, int tensorParallel) =>
         Find(model, hardware, tensorParallel) ?? throw SplitwiseException.Usage(
             $"{Source}: no profile rows for model '{model}' on '{hardware}' at tensor parallelism {tensorParallel}; " +
-            $"the profile has: {string.Join(", ", _curves.Keys.Order().Select(k => k.ToString()))} (use --perf roofline for others)");
+            $"the profile has: {string.Join(", ", _curves.Keys.Order().Select(k => k.ToString()))} (model/hardware/tp); pick that model and a machine whose GPU is that hardware (--model, --machine, --tp; your own from --catalog), or use --perf roofline");
 
     /// <summary>Reads a <c>perf_model.csv</c>; errors name the file, line and column.</summary>
     public static ProfileTable Load(string path)
@@ -47,14 +56,16 @@ public sealed class ProfileTable
 
         var samples = new Dictionary<ProfileKey, Dictionary<long, (List<double> Prompt, List<double> Token)>>();
         int rows = 0;
-        using (SepReader reader = Sep.New(',').Reader(o => o with { CultureInfo = CultureInfo.InvariantCulture }).FromFile(path))
+        using var text = new StreamReader(path);
+        (Dictionary<string, string> metadata, int commentLines) = ReadComments(text);
+        using (SepReader reader = Sep.New(',').Reader(o => o with { CultureInfo = CultureInfo.InvariantCulture }).From(text))
         {
             string[] required = ["model", "hardware", "tensor_parallel", "prompt_size", "batch_size", "prompt_time", "token_time"];
             foreach (string column in required)
             {
                 if (!reader.Header.TryIndexOf(column, out _))
                 {
-                    throw SplitwiseException.Usage($"{path}:1:1: missing column '{column}'; expected SplitwiseSim's perf_model.csv header ({string.Join(",", required)}, ...)");
+                    throw SplitwiseException.Usage($"{path}:{commentLines + 1}:1: missing column '{column}'; expected SplitwiseSim's perf_model.csv header ({string.Join(",", required)}, ...)");
                 }
             }
 
@@ -63,7 +74,7 @@ public sealed class ProfileTable
             int iPt = reader.Header.IndexOf("prompt_time"), iTt = reader.Header.IndexOf("token_time");
             foreach (SepReader.Row row in reader)
             {
-                int line = row.LineNumberFrom;
+                int line = row.LineNumberFrom + commentLines;
                 var key = new ProfileKey(row[iModel].ToString().ToLowerInvariant(), row[iHw].ToString().ToLowerInvariant(),
                     Parse<int>(row, iTp, path, line, "tensor_parallel"));
                 long x = (long)Parse<int>(row, iPrompt, path, line, "prompt_size") * Parse<int>(row, iBatch, path, line, "batch_size");
@@ -113,7 +124,30 @@ public sealed class ProfileTable
             curves[key] = new ProfileCurve(key, xs, prompt, token, promptSamples, tokenSamples);
         }
 
-        return new ProfileTable(path, curves, rows);
+        return new ProfileTable(path, curves, rows, metadata);
+    }
+
+    /// <summary>Consumes the leading <c>#</c> lines; <c># key: value</c> ones become metadata (the first of a key wins).</summary>
+    private static (Dictionary<string, string> Metadata, int Lines) ReadComments(StreamReader text)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        int lines = 0;
+        while (text.Peek() == '#')
+        {
+            string line = text.ReadLine()!;
+            lines++;
+            int colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon > 1)
+            {
+                string key = line[1..colon].Trim();
+                if (key.Length > 0 && !key.Contains(' ', StringComparison.Ordinal))
+                {
+                    metadata.TryAdd(key, line[(colon + 1)..].Trim());
+                }
+            }
+        }
+
+        return (metadata, lines);
     }
 
     private static T Parse<T>(SepReader.Row row, int index, string path, int line, string column)
@@ -129,7 +163,7 @@ public sealed class ProfileTable
     }
 
     /// <summary>The median as pandas computes it (mean of the two middle values for an even count).</summary>
-    internal static double Median(List<double> values)
+    public static double Median(IEnumerable<double> values)
     {
         double[] sorted = [.. values];
         Array.Sort(sorted);

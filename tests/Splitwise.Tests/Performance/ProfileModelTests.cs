@@ -97,4 +97,35 @@ public class ProfileModelTests
         Assert.Contains($"{path}:3:3:", ex.Message, StringComparison.Ordinal);
         Assert.Contains("prompt_size", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Leading_comment_lines_are_metadata_and_line_numbers_still_count_them()
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("profile").FullName, "profile.csv");
+        File.WriteAllText(path,
+            "# splitwise profile of a live server: not a key\n" +
+            "# server: http://127.0.0.1:8080/v1/completions\n" +
+            "# date: 2026-12-01T23:00:00Z\n" +
+            "model,hardware,prompt_size,batch_size,token_size,peak_power,average_power,prompt_time,token_time,e2e_time,tensor_parallel\n" +
+            "m,g,128,1,16,0,0,10,1,0,1\n" +
+            "m,g,256,1,16,0,0,20,2,0,1\n");
+        ProfileTable table = ProfileTable.Load(path);
+        Assert.Equal(2, table.Rows);
+        Assert.Equal("http://127.0.0.1:8080/v1/completions", table.Metadata["server"]);
+        Assert.Equal("2026-12-01T23:00:00Z", table.Metadata["date"]);
+        Assert.Equal(2, table.Metadata.Count);
+        Assert.Equal([10.0, 20], table.Get("m", "g", 1).PromptMs);
+
+        File.AppendAllText(path, "m,g,512,x,16,0,0,20,2,0,1\n");
+        var ex = Assert.Throws<SplitwiseException>(() => ProfileTable.Load(path));
+        Assert.Contains($"{path}:7:4:", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Splitwise_sims_file_has_no_metadata()
+    {
+        ProfileTable table = ProfileTable.Load(TestData.PerfModel);
+        Assert.Empty(table.Metadata);
+        Assert.Equal(1260, table.Rows);
+    }
 }
