@@ -45,6 +45,7 @@ public sealed class KvLinkNetwork
     private int _count;
     private long _now;
     private bool _dirty;     // a transfer was added or changed phase at _now: rates are recomputed before use
+    private bool _fillStale; // the transfers taking part in the filling (or their caps) changed since the last one
     private long _next = Never;
     private bool _nextValid = true; // _next is NextEventTime (valid from a recomputation until _now reaches it)
 
@@ -56,9 +57,8 @@ public sealed class KvLinkNetwork
     private readonly int[] _liveResources;
     private readonly double[] _share; // per resource in use: _resLeft / _resUsers, updated as they change
     private readonly int[] _saturatedResources;
-    private readonly int[] _resFirst; // per resource: its first entry in _byResource
-    private readonly int[] _resFill;  // per resource: one past its last entry in _byResource
-    private int[] _byResource = new int[32];
+    private readonly int[] _resHead; // per resource: first node of its list of active transfers (-1: none)
+    private int[] _nodeNext = new int[32]; // node 2i: transfer i on its egress list, 2i + 1: on its ingress list
     private int[] _cappedList = new int[16];
     private bool[] _frozen = new bool[16];
 
@@ -100,8 +100,7 @@ public sealed class KvLinkNetwork
         _liveResources = new int[resources];
         _share = new double[resources];
         _saturatedResources = new int[resources];
-        _resFirst = new int[resources];
-        _resFill = new int[resources];
+        _resHead = new int[resources];
         Machines = linkBytesPerSecond.Length;
     }
 
@@ -224,7 +223,7 @@ public sealed class KvLinkNetwork
             _count = w;
             if (changed)
             {
-                _dirty = true;
+                _dirty = _fillStale = true;
             }
         }
 
@@ -304,6 +303,10 @@ public sealed class KvLinkNetwork
         _rate[k] = 0;
         _finishAt[k] = Never;
         _dirty = true; // recomputed before time moves on or anyone asks, so starts at one instant cost one filling
+        if (activateAt <= _now && bytes > 0)
+        {
+            _fillStale = true; // it takes bandwidth now (a layer-wise one waiting for its first layer changes no rate)
+        }
     }
 
     /// <summary>Moves every active transfer's progress forward to <paramref name="t"/> at its current rate.</summary>
@@ -323,6 +326,11 @@ public sealed class KvLinkNetwork
                 {
                     // A transfer finishing at or before t is exactly done (its finish time was rounded up).
                     _remaining[i] = _finishAt[i] <= t ? 0 : Math.Max(0, _remaining[i] - (_rate[i] * dt));
+                    _fillStale |= _remaining[i] <= 0;
+                }
+                else
+                {
+                    _fillStale |= _activateAt[i] > _now && _activateAt[i] <= t; // its first layer exists from now on
                 }
             }
         }
@@ -372,10 +380,45 @@ public sealed class KvLinkNetwork
     /// <remarks>Each round costs O(links in use), not O(transfers): the fair level is the smallest share over the links
     /// still carrying unfrozen transfers, the transfers capped at or below it are frozen from a list of the capped ones
     /// (in start order, only scanned when the smallest cap could be reached), and otherwise the links at that level
-    /// freeze their own transfers, found through a per-link list built once per recomputation. Every capacity is
+    /// freeze their own transfers, found through a per-link list built once per filling. Every capacity is
     /// reduced by the same operations in the same order as a scan over all transfers per round would do (freezes of
     /// one round at the same level commute; capped freezes keep start order), so rates are bit for bit the same.</remarks>
     private void Recompute()
+    {
+        if (_fillStale)
+        {
+            Fill();
+        }
+
+        long next = Never;
+        for (int i = 0; i < _count; i++)
+        {
+            if (_activateAt[i] > _now)
+            {
+                _finishAt[i] = Never;
+            }
+            else if (_remaining[i] <= 0)
+            {
+                _finishAt[i] = _held[i] > 0 ? Never : _now;
+            }
+            else
+            {
+                double ns = Math.Ceiling(_remaining[i] / _rate[i]);
+                _finishAt[i] = ns >= 9e18 ? Never : _now + (long)ns;
+            }
+
+            next = Math.Min(next, EventTime(i));
+        }
+
+        _next = next;
+        _nextValid = true;
+        _dirty = false;
+    }
+
+    /// <summary>The max-min fair rates of the transfers that can move now, by progressive filling.</summary>
+    /// <remarks>Unchanged by a transfer that joins waiting for its first layer (it takes part in no round), so a
+    /// recomputation after such a start keeps the rates and only refreshes finish times.</remarks>
+    private void Fill()
     {
         // The resources some active transfer uses (at most two per transfer), their capacity and unfrozen users.
         int used = 0;
@@ -389,8 +432,8 @@ public sealed class KvLinkNetwork
             _rate[i] = 0;
             if (!idle)
             {
-                used = Use(_egress[i], used);
-                used = Use(_ingress[i], used);
+                used = Use(_egress[i], 2 * i, used);
+                used = Use(_ingress[i], (2 * i) + 1, used);
                 unfrozen++;
                 if (_cap[i] < double.PositiveInfinity)
                 {
@@ -400,29 +443,10 @@ public sealed class KvLinkNetwork
             }
         }
 
-        // Per-resource lists of the active transfers through each resource (offsets into _byResource).
-        int offset = 0;
         for (int k = 0; k < used; k++)
         {
             int r = _usedResources[k];
             _share[r] = _resLeft[r] / _resUsers[r];
-            _resFirst[r] = offset;
-            _resFill[r] = offset;
-            offset += _resUsers[r];
-        }
-
-        if (_byResource.Length < offset)
-        {
-            Array.Resize(ref _byResource, Math.Max(offset, 2 * _byResource.Length));
-        }
-
-        for (int i = 0; i < _count; i++)
-        {
-            if (!_frozen[i])
-            {
-                _byResource[_resFill[_egress[i]]++] = i;
-                _byResource[_resFill[_ingress[i]]++] = i;
-            }
         }
 
         Array.Copy(_usedResources, _liveResources, used);
@@ -498,9 +522,9 @@ public sealed class KvLinkNetwork
             for (int s = 0; s < atLevel; s++)
             {
                 int r = _saturatedResources[s];
-                for (int j = _resFirst[r], end = _resFill[r]; j < end; j++)
+                for (int node = _resHead[r]; node >= 0; node = _nodeNext[node])
                 {
-                    int i = _byResource[j];
+                    int i = node >> 1;
                     if (!_frozen[i])
                     {
                         Freeze(i, level);
@@ -515,45 +539,26 @@ public sealed class KvLinkNetwork
             _resMarked[_usedResources[k]] = false;
         }
 
-        long next = Never;
-        for (int i = 0; i < _count; i++)
-        {
-            if (_activateAt[i] > _now)
-            {
-                _finishAt[i] = Never;
-            }
-            else if (_remaining[i] <= 0)
-            {
-                _finishAt[i] = _held[i] > 0 ? Never : _now;
-            }
-            else
-            {
-                double ns = Math.Ceiling(_remaining[i] / _rate[i]);
-                _finishAt[i] = ns >= 9e18 ? Never : _now + (long)ns;
-            }
-
-            next = Math.Min(next, EventTime(i));
-        }
-
-        _next = next;
-        _nextValid = true;
-        _dirty = false;
+        _fillStale = false;
     }
 
     /// <summary>Counts one more active user of <paramref name="resource"/>, adding it to the resources in use (at its
     /// full capacity) the first time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Use(int resource, int used)
+    private int Use(int resource, int node, int used)
     {
         if (!_resMarked[resource])
         {
             _resMarked[resource] = true;
             _resLeft[resource] = _capacity[resource];
             _resUsers[resource] = 0;
+            _resHead[resource] = -1;
             _usedResources[used++] = resource;
         }
 
         _resUsers[resource]++;
+        _nodeNext[node] = _resHead[resource];
+        _resHead[resource] = node;
         return used;
     }
 
@@ -600,5 +605,6 @@ public sealed class KvLinkNetwork
         Array.Resize(ref _finishAt, n);
         Array.Resize(ref _frozen, n);
         Array.Resize(ref _cappedList, n);
+        Array.Resize(ref _nodeNext, 2 * n);
     }
 }
