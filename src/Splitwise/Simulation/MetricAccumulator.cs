@@ -34,6 +34,7 @@ public sealed class MetricAccumulator
     private double[]? _values = new double[1024];
     private long[]? _histogram;
     private long _count;
+    private long _sortedCount = -1; // _values[0.._count) is sorted when this equals _count
     private double _mean, _m2, _min = double.PositiveInfinity, _max = double.NegativeInfinity;
     private double _logSum; // Σ ln(value) for the geometric mean (−∞ once a value is 0)
 
@@ -136,8 +137,7 @@ public sealed class MetricAccumulator
         double std = Math.Sqrt(_m2 / _count);
         if (_histogram is null)
         {
-            double[] sorted = _values.AsSpan(0, (int)_count).ToArray();
-            Array.Sort(sorted);
+            ReadOnlySpan<double> sorted = Sorted();
             // Exact mean and std in two passes, as NumPy (the streaming ones drift in the last digits).
             double sum = 0;
             foreach (double v in sorted)
@@ -168,6 +168,20 @@ public sealed class MetricAccumulator
         };
     }
 
+    /// <summary>The kept values in ascending order, sorted in place once (until more are added), so the summary's
+    /// statistics and the report's quantiles share one sort and no copy.</summary>
+    private ReadOnlySpan<double> Sorted()
+    {
+        Span<double> values = _values.AsSpan(0, (int)_count);
+        if (_sortedCount != _count)
+        {
+            values.Sort();
+            _sortedCount = _count;
+        }
+
+        return values;
+    }
+
     private double Geomean() => _min < 0 ? double.NaN : Math.Exp(_logSum / _count);
 
     /// <summary>
@@ -185,8 +199,7 @@ public sealed class MetricAccumulator
         double[] result = new double[percents.Length];
         if (_histogram is null)
         {
-            double[] sorted = _values.AsSpan(0, (int)_count).ToArray();
-            Array.Sort(sorted);
+            ReadOnlySpan<double> sorted = Sorted();
             for (int i = 0; i < percents.Length; i++)
             {
                 result[i] = Percentile(sorted, percents[i]);

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Splitwise.Simulation.Transfer;
 
 /// <summary>
@@ -18,7 +20,9 @@ namespace Splitwise.Simulation.Transfer;
 /// accumulated over more than one transfer's life); completion times are rounded up to the next nanosecond, so one
 /// transfer alone takes exactly <c>ceil(bytes / bandwidth)</c>. Deterministic: same calls, same results; ties are
 /// resolved by start order.</para>
-/// <para>Cost: O(active transfers × machines touched) per event, with no allocation once the arrays have grown.</para>
+/// <para>Cost per event: O(active transfers) to integrate progress and set finish times, plus O(links in use) per
+/// round of the filling (a round freezes at least one link's or one cap level's transfers); no allocation once the
+/// arrays have grown.</para>
 /// </remarks>
 public sealed class KvLinkNetwork
 {
@@ -40,14 +44,23 @@ public sealed class KvLinkNetwork
     private long[] _finishAt = new long[16];
     private int _count;
     private long _now;
+    private bool _dirty;     // a transfer was added or changed phase at _now: rates are recomputed before use
+    private bool _fillStale; // the transfers taking part in the filling (or their caps) changed since the last one
+    private long _next = Never;
+    private bool _nextValid = true; // _next is NextEventTime (valid from a recomputation until _now reaches it)
 
     // Scratch for the water filling.
     private readonly double[] _resLeft;
     private readonly int[] _resUsers;
     private readonly bool[] _resMarked;
     private readonly int[] _usedResources;
+    private readonly int[] _liveResources;
+    private readonly double[] _share; // per resource in use: _resLeft / _resUsers, updated as they change
+    private readonly int[] _saturatedResources;
+    private readonly int[] _resHead; // per resource: first node of its list of active transfers (-1: none)
+    private int[] _nodeNext = new int[32]; // node 2i: transfer i on its egress list, 2i + 1: on its ingress list
+    private int[] _cappedList = new int[16];
     private bool[] _frozen = new bool[16];
-    private bool[] _saturated = new bool[16];
 
     /// <param name="linkBytesPerSecond">Bandwidth of each machine's link, bytes per second, indexed by machine.</param>
     /// <param name="fullDuplex">True (InfiniBand): sending and receiving each get the full bandwidth.</param>
@@ -84,6 +97,10 @@ public sealed class KvLinkNetwork
         _resUsers = new int[resources];
         _resMarked = new bool[resources];
         _usedResources = new int[resources];
+        _liveResources = new int[resources];
+        _share = new double[resources];
+        _saturatedResources = new int[resources];
+        _resHead = new int[resources];
         Machines = linkBytesPerSecond.Length;
     }
 
@@ -138,27 +155,12 @@ public sealed class KvLinkNetwork
     /// <see cref="long.MaxValue"/> when nothing is in flight.</summary>
     public long NextEventTime()
     {
-        long next = Never;
-        for (int i = 0; i < _count; i++)
+        if (_dirty)
         {
-            long t = _finishAt[i];
-            if (_activateAt[i] > _now && _activateAt[i] < t)
-            {
-                t = _activateAt[i];
-            }
-
-            if (_held[i] > 0 && _releaseAt[i] < t)
-            {
-                t = _releaseAt[i];
-            }
-
-            if (t < next)
-            {
-                next = t;
-            }
+            Recompute();
         }
 
-        return next;
+        return _nextValid ? _next : ScanNextEventTime();
     }
 
     /// <summary>
@@ -221,7 +223,7 @@ public sealed class KvLinkNetwork
             _count = w;
             if (changed)
             {
-                Recompute();
+                _dirty = _fillStale = true;
             }
         }
 
@@ -231,6 +233,11 @@ public sealed class KvLinkNetwork
     /// <summary>The current rate of a transfer in bytes per second (0 if it waits for its first layer), for reports and tests.</summary>
     public double RateBytesPerSecond(int id)
     {
+        if (_dirty)
+        {
+            Recompute();
+        }
+
         int i = IndexOf(id);
         return i < 0 ? 0 : _rate[i] * 1e9;
     }
@@ -295,7 +302,11 @@ public sealed class KvLinkNetwork
         _releaseAt[k] = releaseAt;
         _rate[k] = 0;
         _finishAt[k] = Never;
-        Recompute();
+        _dirty = true; // recomputed before time moves on or anyone asks, so starts at one instant cost one filling
+        if (activateAt <= _now && bytes > 0)
+        {
+            _fillStale = true; // it takes bandwidth now (a layer-wise one waiting for its first layer changes no rate)
+        }
     }
 
     /// <summary>Moves every active transfer's progress forward to <paramref name="t"/> at its current rate.</summary>
@@ -304,97 +315,82 @@ public sealed class KvLinkNetwork
         long dt = t - _now;
         if (dt > 0)
         {
+            if (_dirty)
+            {
+                Recompute(); // the rates of the instant being left
+            }
+
             for (int i = 0; i < _count; i++)
             {
                 if (_rate[i] > 0)
                 {
                     // A transfer finishing at or before t is exactly done (its finish time was rounded up).
                     _remaining[i] = _finishAt[i] <= t ? 0 : Math.Max(0, _remaining[i] - (_rate[i] * dt));
+                    _fillStale |= _remaining[i] <= 0;
+                }
+                else
+                {
+                    _fillStale |= _activateAt[i] > _now && _activateAt[i] <= t; // its first layer exists from now on
                 }
             }
         }
 
         _now = Math.Max(_now, t);
+        if (_now >= _next)
+        {
+            _nextValid = false; // an event time was reached: phases may change (the caller recomputes)
+        }
+    }
+
+    /// <summary>The next event time from the transfers' state (<see cref="NextEventTime"/> without the cache).</summary>
+    private long ScanNextEventTime()
+    {
+        long next = Never;
+        for (int i = 0; i < _count; i++)
+        {
+            long t = EventTime(i);
+            if (t < next)
+            {
+                next = t;
+            }
+        }
+
+        return next;
+    }
+
+    /// <summary>Transfer <paramref name="i"/>'s next event: completion, its first layer, or its prompt's end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long EventTime(int i)
+    {
+        long t = _finishAt[i];
+        if (_activateAt[i] > _now && _activateAt[i] < t)
+        {
+            t = _activateAt[i];
+        }
+
+        if (_held[i] > 0 && _releaseAt[i] < t)
+        {
+            t = _releaseAt[i];
+        }
+
+        return t;
     }
 
     /// <summary>Max-min fair rates by progressive filling, then each transfer's finish time at those rates.</summary>
+    /// <remarks>Each round costs O(links in use), not O(transfers): the fair level is the smallest share over the links
+    /// still carrying unfrozen transfers, the transfers capped at or below it are frozen from a list of the capped ones
+    /// (in start order, only scanned when the smallest cap could be reached), and otherwise the links at that level
+    /// freeze their own transfers, found through a per-link list built once per filling. Every capacity is
+    /// reduced by the same operations in the same order as a scan over all transfers per round would do (freezes of
+    /// one round at the same level commute; capped freezes keep start order), so rates are bit for bit the same.</remarks>
     private void Recompute()
     {
-        Array.Copy(_capacity, _resLeft, _capacity.Length);
-        Array.Clear(_resUsers);
-        Array.Clear(_resMarked);
-        int unfrozen = 0;
-        for (int i = 0; i < _count; i++)
+        if (_fillStale)
         {
-            bool idle = _activateAt[i] > _now || _remaining[i] <= 0;
-            _frozen[i] = idle;
-            _rate[i] = 0;
-            if (!idle)
-            {
-                _resUsers[_egress[i]]++;
-                _resUsers[_ingress[i]]++;
-                unfrozen++;
-            }
+            Fill();
         }
 
-        // Only the resources some active transfer uses take part (at most two per transfer).
-        int used = 0;
-        for (int i = 0; i < _count; i++)
-        {
-            if (!_frozen[i])
-            {
-                used = AddUsed(_egress[i], used);
-                used = AddUsed(_ingress[i], used);
-            }
-        }
-
-        while (unfrozen > 0)
-        {
-            double level = double.PositiveInfinity;
-            for (int k = 0; k < used; k++)
-            {
-                int r = _usedResources[k];
-                if (_resUsers[r] > 0)
-                {
-                    level = Math.Min(level, _resLeft[r] / _resUsers[r]);
-                }
-            }
-
-            // Transfers capped below the fair level are bound by their caps: freeze them all at once at their caps.
-            bool capped = false;
-            for (int i = 0; i < _count; i++)
-            {
-                if (!_frozen[i] && _cap[i] <= level)
-                {
-                    Freeze(i, _cap[i]);
-                    unfrozen--;
-                    capped = true;
-                }
-            }
-
-            if (capped)
-            {
-                continue;
-            }
-
-            // Otherwise the most contended sides saturate: mark every transfer through one of them, then freeze them
-            // all at that level (two passes, so the shares tested are those of this round).
-            for (int i = 0; i < _count; i++)
-            {
-                int e = _egress[i], g = _ingress[i];
-                _saturated[i] = !_frozen[i] && (_resLeft[e] / _resUsers[e] <= level || _resLeft[g] / _resUsers[g] <= level);
-            }
-
-            for (int i = 0; i < _count; i++)
-            {
-                if (_saturated[i])
-                {
-                    Freeze(i, level);
-                    unfrozen--;
-                }
-            }
-        }
-
+        long next = Never;
         for (int i = 0; i < _count; i++)
         {
             if (_activateAt[i] > _now)
@@ -410,20 +406,163 @@ public sealed class KvLinkNetwork
                 double ns = Math.Ceiling(_remaining[i] / _rate[i]);
                 _finishAt[i] = ns >= 9e18 ? Never : _now + (long)ns;
             }
+
+            next = Math.Min(next, EventTime(i));
         }
+
+        _next = next;
+        _nextValid = true;
+        _dirty = false;
     }
 
-    private int AddUsed(int resource, int used)
+    /// <summary>The max-min fair rates of the transfers that can move now, by progressive filling.</summary>
+    /// <remarks>Unchanged by a transfer that joins waiting for its first layer (it takes part in no round), so a
+    /// recomputation after such a start keeps the rates and only refreshes finish times.</remarks>
+    private void Fill()
+    {
+        // The resources some active transfer uses (at most two per transfer), their capacity and unfrozen users.
+        int used = 0;
+        int unfrozen = 0;
+        int capped = 0;
+        double minCap = double.PositiveInfinity;
+        for (int i = 0; i < _count; i++)
+        {
+            bool idle = _activateAt[i] > _now || _remaining[i] <= 0;
+            _frozen[i] = idle;
+            _rate[i] = 0;
+            if (!idle)
+            {
+                used = Use(_egress[i], 2 * i, used);
+                used = Use(_ingress[i], (2 * i) + 1, used);
+                unfrozen++;
+                if (_cap[i] < double.PositiveInfinity)
+                {
+                    _cappedList[capped++] = i;
+                    minCap = Math.Min(minCap, _cap[i]);
+                }
+            }
+        }
+
+        for (int k = 0; k < used; k++)
+        {
+            int r = _usedResources[k];
+            _share[r] = _resLeft[r] / _resUsers[r];
+        }
+
+        Array.Copy(_usedResources, _liveResources, used);
+        int live = used; // _liveResources[0..live) still have unfrozen users
+        while (unfrozen > 0)
+        {
+            // The fair level, and the resources at it (the most contended sides).
+            double level = double.PositiveInfinity;
+            int atLevel = 0;
+            int w = 0;
+            for (int k = 0; k < live; k++)
+            {
+                int r = _liveResources[k];
+                int users = _resUsers[r];
+                if (users == 0)
+                {
+                    continue;
+                }
+
+                _liveResources[w++] = r;
+                double share = _share[r];
+                if (share < level)
+                {
+                    level = share;
+                    atLevel = 0;
+                }
+
+                if (share == level)
+                {
+                    _saturatedResources[atLevel++] = r;
+                }
+            }
+
+            live = w;
+
+            // Transfers capped below the fair level are bound by their caps: freeze them all at once at their caps,
+            // in start order.
+            if (minCap <= level)
+            {
+                bool frozeCapped = false;
+                int keep = 0;
+                minCap = double.PositiveInfinity;
+                for (int c = 0; c < capped; c++)
+                {
+                    int i = _cappedList[c];
+                    if (_frozen[i])
+                    {
+                        continue;
+                    }
+
+                    if (_cap[i] <= level)
+                    {
+                        Freeze(i, _cap[i]);
+                        unfrozen--;
+                        frozeCapped = true;
+                    }
+                    else
+                    {
+                        _cappedList[keep++] = i;
+                        minCap = Math.Min(minCap, _cap[i]);
+                    }
+                }
+
+                capped = keep;
+                if (frozeCapped)
+                {
+                    continue;
+                }
+            }
+
+            // Otherwise the resources at the level saturate: every unfrozen transfer through one of them freezes at
+            // the level (the set is fixed before any of them freezes, as the shares tested are this round's).
+            for (int s = 0; s < atLevel; s++)
+            {
+                int r = _saturatedResources[s];
+                for (int node = _resHead[r]; node >= 0; node = _nodeNext[node])
+                {
+                    int i = node >> 1;
+                    if (!_frozen[i])
+                    {
+                        Freeze(i, level);
+                        unfrozen--;
+                    }
+                }
+            }
+        }
+
+        for (int k = 0; k < used; k++)
+        {
+            _resMarked[_usedResources[k]] = false;
+        }
+
+        _fillStale = false;
+    }
+
+    /// <summary>Counts one more active user of <paramref name="resource"/>, adding it to the resources in use (at its
+    /// full capacity) the first time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Use(int resource, int node, int used)
     {
         if (!_resMarked[resource])
         {
             _resMarked[resource] = true;
+            _resLeft[resource] = _capacity[resource];
+            _resUsers[resource] = 0;
+            _resHead[resource] = -1;
             _usedResources[used++] = resource;
         }
 
+        _resUsers[resource]++;
+        _nodeNext[node] = _resHead[resource];
+        _resHead[resource] = node;
         return used;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Freeze(int i, double rate)
     {
         int e = _egress[i], g = _ingress[i];
@@ -433,6 +572,8 @@ public sealed class KvLinkNetwork
         _resLeft[g] = Math.Max(0, _resLeft[g] - rate);
         _resUsers[e]--;
         _resUsers[g]--;
+        _share[e] = _resLeft[e] / _resUsers[e]; // as the next round would divide (infinite or NaN once unused: skipped)
+        _share[g] = _resLeft[g] / _resUsers[g];
     }
 
     private void Move(int from, int to)
@@ -463,6 +604,7 @@ public sealed class KvLinkNetwork
         Array.Resize(ref _rate, n);
         Array.Resize(ref _finishAt, n);
         Array.Resize(ref _frozen, n);
-        Array.Resize(ref _saturated, n);
+        Array.Resize(ref _cappedList, n);
+        Array.Resize(ref _nodeNext, 2 * n);
     }
 }
