@@ -278,9 +278,17 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
 
             r.Id = _nextId++;
             long arrival = Math.Min(ModelNs(r.SubmittedTicks), now);
+            if (arrival <= _online.Now)
+            {
+                // Late for its time: the engine already processed its events up to Now, so the request arrives just
+                // after them (1 ns later), which is what an offline run of the recorded arrivals does too (an arrival
+                // at exactly Now would precede those events offline).
+                arrival = _online.Now + 1;
+            }
+
             if (_engineTimes is not null)
             {
-                Record(r.Id, arrivalNs: Math.Max(arrival, _online.Now), r.PromptTokens, r.OutputTokens);
+                Record(r.Id, arrivalNs: arrival, r.PromptTokens, r.OutputTokens);
             }
 
             int slot = _online.Arrive(r.Id, arrival, r.PromptTokens, r.OutputTokens);
