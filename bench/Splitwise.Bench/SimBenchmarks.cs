@@ -9,7 +9,7 @@ namespace Splitwise.Bench;
 
 /// <summary>
 /// The simulation engine on the real conversation trace (19,366 requests) and a Baseline-H100 cluster with the
-/// SplitwiseSim profile model: the run SplitwiseSim needs 12–13 s for on this machine. Needs
+/// SplitwiseSim profile model: the run SplitwiseSim needs 12–13 s for on this machine, on each engine. Needs
 /// <c>SPLITWISE_DATA</c> (the Azure 2023 traces) and <c>SPLITWISE_PROFILE</c> (perf_model.csv).
 /// </summary>
 [MemoryDiagnoser]
@@ -22,9 +22,10 @@ public class SimConvBenchmarks
     [Params(10, 20, 40)]
     public int Machines { get; set; }
 
-    /// <summary>SplitwiseSim's own rules (<c>--splitwise-sim</c>) against the default engine.</summary>
-    [Params(false, true)]
-    public bool SplitwiseSim { get; set; }
+    /// <summary>The engine: the default (SplitwiseSim-style), SplitwiseSim's own rules (<c>--splitwise-sim</c>), or the
+    /// vLLM V1 personality with prefix caching (<c>--engine vllm</c>).</summary>
+    [Params("default", "splitwise-sim", "vllm")]
+    public string Engine { get; set; } = "default";
 
     [GlobalSetup]
     public void Setup()
@@ -34,7 +35,13 @@ public class SimConvBenchmarks
         _trace = TraceReader.Read(NamedTraces.Resolve("conv-2023", data));
         _profile = ProfileTable.Load(profile);
         ClusterConfig cluster = ClusterConfig.ForDesign("baseline-h100", Machines);
-        _instances = (SplitwiseSim ? cluster.AsSplitwiseSim() : cluster).BuildInstances(Catalog.BuiltIn, _profile);
+        cluster = Engine switch
+        {
+            "splitwise-sim" => cluster.AsSplitwiseSim(),
+            "vllm" => cluster with { Vllm = new VllmEngineOptions() },
+            _ => cluster,
+        };
+        _instances = cluster.BuildInstances(Catalog.BuiltIn, _profile);
     }
 
     /// <summary>One whole simulation: arrivals, batching, metrics (no files).</summary>

@@ -266,13 +266,7 @@ public sealed partial class Simulator
 
         var shape = new BatchShape(promptTokens, prefills.Count, decodes.Count, context) { PromptContextTokens = promptContext, PromptContextPairs = pairs };
         long step = Math.Max(1, s.Spec.Performance.IterationNanoseconds(shape));
-        int n = prefills.Count == 0 && runAllowed ? DecodeRunLength(s, minRemaining) : 1;
-        s.Busy = true;
-        s.RunStart = _now;
-        s.IterationNs = step;
-        s.RunIterations = n;
-        s.Version++;
-        Schedule(_now + (n * step), EventKind.IterationDone, s.Index, s.Version);
+        StartRun(s, step, prefills.Count == 0 && runAllowed ? DecodeRunLength(s, minRemaining) : 1);
     }
 
     /// <summary>Decode steps that can run as one event: at most <paramref name="minRemaining"/> (the first request to

@@ -1025,13 +1025,19 @@ public sealed partial class Simulator
             StartLayerWiseTransfers(s, _now + iteration);
         }
 
-        int n = prompts.Count > 0 ? 1 : minRemaining;
+        StartRun(s, iteration, prompts.Count > 0 ? 1 : minRemaining);
+    }
+
+    /// <summary>The instance runs <paramref name="iterations"/> iterations of <paramref name="iterationNs"/> from now as
+    /// one event (a later version of the event, from a cut or a new run, supersedes it).</summary>
+    private void StartRun(InstanceState s, long iterationNs, int iterations)
+    {
         s.Busy = true;
         s.RunStart = _now;
-        s.IterationNs = iteration;
-        s.RunIterations = n;
+        s.IterationNs = iterationNs;
+        s.RunIterations = iterations;
         s.Version++;
-        Schedule(_now + (n * iteration), EventKind.IterationDone, s.Index, s.Version);
+        Schedule(_now + (iterations * iterationNs), EventKind.IterationDone, s.Index, s.Version);
     }
 
     // ---- Splitwise: KV-cache transfers (see Simulation/Transfer). The destination's memory is reserved when the

@@ -127,40 +127,24 @@ public class SimulateCommandTests
     }
 
     [Theory]
-    [InlineData("--design", "baseline-z100")]
-    [InlineData("--perf", "magic")]
-    [InlineData("--scheduler", "random-ish")]
-    [InlineData("--machines", "0")]
-    [InlineData("--horizon", "-5s")]
-    [InlineData("--engine", "sglang")]
-    [InlineData("--max-num-seqs", "8")] // a vLLM setting without --engine vllm
-    public async Task Bad_options_are_one_line_usage_errors(string option, string value)
+    [InlineData("--design", "baseline-z100", false)]
+    [InlineData("--perf", "magic", false)]
+    [InlineData("--scheduler", "random-ish", false)]
+    [InlineData("--machines", "0", false)]
+    [InlineData("--horizon", "-5s", false)]
+    [InlineData("--engine", "sglang", false)]
+    [InlineData("--max-num-seqs", "8", false)] // a vLLM setting without --engine vllm
+    [InlineData("--block-size", "48", true)]
+    [InlineData("--gpu-memory-utilization", "1.5", true)]
+    [InlineData("--design", "splitwise-hh", true)] // the vLLM engine runs colocated clusters only
+    public async Task Bad_options_are_one_line_usage_errors(string option, string value, bool vllm)
     {
         string dir = Directory.CreateTempSubdirectory("simulate-cli").FullName;
         try
         {
             string[] perf = option == "--perf" ? [] : ["--perf", "roofline"];
-            var (code, _, stderr) = await Run(["simulate", "--trace", WriteTrace(dir), .. perf, option, value, "--out", Path.Combine(dir, "o")]);
-            Assert.Equal(ExitCodes.Usage, code);
-            Assert.StartsWith("error: ", stderr, StringComparison.Ordinal);
-            Assert.Single(stderr.Trim().Split('\n'));
-        }
-        finally
-        {
-            Directory.Delete(dir, true);
-        }
-    }
-
-    [Theory]
-    [InlineData("--block-size", "48")]
-    [InlineData("--gpu-memory-utilization", "1.5")]
-    [InlineData("--design", "splitwise-hh")]
-    public async Task Bad_vllm_settings_are_one_line_usage_errors(string option, string value)
-    {
-        string dir = Directory.CreateTempSubdirectory("simulate-vllm").FullName;
-        try
-        {
-            var (code, _, stderr) = await Run("simulate", "--trace", WriteTrace(dir), "--perf", "roofline", "--engine", "vllm", option, value, "--out", Path.Combine(dir, "o"));
+            string[] engine = vllm ? ["--engine", "vllm"] : [];
+            var (code, _, stderr) = await Run(["simulate", "--trace", WriteTrace(dir), .. perf, .. engine, option, value, "--out", Path.Combine(dir, "o")]);
             Assert.Equal(ExitCodes.Usage, code);
             Assert.StartsWith("error: ", stderr, StringComparison.Ordinal);
             Assert.Single(stderr.Trim().Split('\n'));

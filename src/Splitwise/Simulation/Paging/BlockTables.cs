@@ -45,9 +45,6 @@ internal sealed class BlockTables
 
     public int BlockSize { get; }
 
-    /// <summary>Blocks the request holds.</summary>
-    public int Count(int slot) => _count[slot];
-
     /// <summary>A new request in <paramref name="slot"/>: no blocks; its shared content from its prefix chain.</summary>
     public void Start(int slot, int inputTokens, ReadOnlySpan<long> chain)
     {
