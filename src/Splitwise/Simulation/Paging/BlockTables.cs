@@ -89,6 +89,7 @@ internal sealed class BlockTables
         }
 
         int max = (tokens - 1) / BlockSize, shared = _sharedBlocks[slot], limit = Math.Min(max, shared), hits = 0;
+        int[] records = _record[slot];
         while (hits < limit)
         {
             int c = hits / _perChunk, record = cache.FindRecord(ChunkKey(slot, c));
@@ -97,25 +98,21 @@ internal sealed class BlockTables
                 return hits;
             }
 
-            int end = Math.Min(limit, (c + 1) * _perChunk);
-            for (int o = hits - (c * _perChunk); hits < end && cache.IsCached(record, o); o++, hits++)
-            {
-                if (cache.IsQueued(record, o))
-                {
-                    freeAmongHits++;
-                }
-            }
-
-            if (hits < end)
+            records[c] = record; // for TakeCachedPrefix, which follows with nothing changed in between
+            int from = hits - (c * _perChunk), to = Math.Min(limit - (c * _perChunk), _perChunk);
+            int run = cache.CachedFrom(record, from, to, out int queued);
+            hits += run;
+            freeAmongHits += queued;
+            if (from + run < to)
             {
                 return hits;
             }
         }
 
         // Its own blocks, after a preemption: all free, still cached from the bottom of the run up.
-        if (hits == shared && hits < max && cache.PrivateCached(_privateRun[slot], _serial[slot], out _, out int hi))
+        if (hits == shared && hits < max && cache.PrivateCached(_privateRun[slot], _serial[slot], out _, out int top))
         {
-            int own = Math.Min(hi, max) - hits;
+            int own = Math.Min(top, max) - hits;
             if (own > 0)
             {
                 hits += own;
@@ -135,16 +132,11 @@ internal sealed class BlockTables
         int sharedHits = Math.Min(hits, _sharedBlocks[slot]);
         int[] records = _record[slot];
         ulong[] held = _held[slot];
-        for (int j = 0; j < sharedHits;)
+        for (int c = 0; c * _perChunk < sharedHits; c++)
         {
-            int c = j / _perChunk, record = cache.FindRecord(ChunkKey(slot, c)), end = Math.Min(sharedHits, (c + 1) * _perChunk);
-            records[c] = record;
-            for (; j < end; j++)
-            {
-                int o = j - (c * _perChunk);
-                cache.Hold(record, o);
-                held[(c * _words) + (o >> 6)] |= 1UL << o;
-            }
+            int end = Math.Min(sharedHits - (c * _perChunk), _perChunk);
+            cache.HoldRange(records[c], 0, end);
+            SetBits(held.AsSpan(c * _words, _words), end);
         }
 
         if (hits > sharedHits)
@@ -192,20 +184,17 @@ internal sealed class BlockTables
         ulong[] held = _held[slot];
         while (j < sharedEnd)
         {
-            int c = j / _perChunk, record = cache.FindOrAddRecord(ChunkKey(slot, c)), end = Math.Min(sharedEnd, (c + 1) * _perChunk);
-            records[c] = record;
-            for (; j < end; j++)
+            int c = j / _perChunk, record = records[c];
+            ulong key = ChunkKey(slot, c);
+            if (!cache.IsRecordOf(record, key))
             {
-                int o = j - (c * _perChunk), word = (c * _words) + (o >> 6);
-                if (cache.TryCache(record, o))
-                {
-                    held[word] |= 1UL << o;
-                }
-                else
-                {
-                    held[word] &= ~(1UL << o); // computed twice: the first block keeps the content
-                }
+                record = cache.FindOrAddRecord(key);
+                records[c] = record;
             }
+
+            int lo = j - (c * _perChunk), hi = Math.Min(sharedEnd - (c * _perChunk), _perChunk);
+            cache.CacheRange(record, lo, hi, held.AsSpan(c * _words, _words)); // a bit clear: computed twice, the first block keeps it
+            j += hi - lo;
         }
 
         _registered[slot] = full; // blocks past the shared prefix are the request's own: cached implicitly
@@ -223,25 +212,45 @@ internal sealed class BlockTables
 
         int[] records = _record[slot];
         ulong[] held = _held[slot];
-        for (int j = Math.Min(registered, shared) - 1; j >= 0;)
+        int sharedHeld = Math.Min(registered, shared);
+        for (int c = (sharedHeld - 1) / _perChunk; c >= 0 && sharedHeld > 0; c--)
         {
-            int c = j / _perChunk, start = c * _perChunk, record = records[c];
-            for (; j >= start; j--)
+            ReadOnlySpan<ulong> bits = held.AsSpan(c * _words, _words);
+            int o = Math.Min(sharedHeld - (c * _perChunk), _perChunk) - 1;
+            while (o >= 0)
             {
-                int o = j - start;
-                if ((held[(c * _words) + (o >> 6)] & (1UL << o)) != 0)
+                bool cached = IsSet(bits, o);
+                int top = o;
+                while (o >= 0 && IsSet(bits, o) == cached)
                 {
-                    cache.Release(record, o);
+                    o--;
+                }
+
+                if (cached)
+                {
+                    cache.ReleaseRange(records[c], o + 1, top + 1);
                 }
                 else
                 {
-                    cache.ReleaseBlank(1);
+                    cache.ReleaseBlank(top - o);
                 }
             }
         }
 
         _count[slot] = 0;
         _registered[slot] = 0;
+    }
+
+    private static bool IsSet(ReadOnlySpan<ulong> bits, int o) => (bits[o >> 6] & (1UL << o)) != 0;
+
+    /// <summary>Sets bits <c>[0, count)</c>.</summary>
+    private static void SetBits(Span<ulong> bits, int count)
+    {
+        for (int w = 0; w * 64 < count; w++)
+        {
+            int n = Math.Min(64, count - (w * 64));
+            bits[w] |= n == 64 ? ulong.MaxValue : (1UL << n) - 1;
+        }
     }
 
     /// <summary>The content key of chain block <paramref name="c"/> (512 tokens) of the request: its chain ids up to

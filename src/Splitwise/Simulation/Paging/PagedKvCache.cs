@@ -51,6 +51,7 @@ internal sealed class PagedKvCache
     private int[] _present = [];   // offsets held or queued; the free-record chain when the record is unused
     private int[] _refs = [];      // per offset: requests holding it
     private int[] _queued = [];    // per offset: the run holding it while it is free and cached, else −1
+    private bool[] _live = [];
     private int _records;
     private int _freeRecord = None;
 
@@ -181,6 +182,109 @@ internal sealed class PagedKvCache
         _queued[at] = t;
     }
 
+    /// <summary>True when <paramref name="record"/> is still the record of <paramref name="key"/> (a request's
+    /// remembered record id, checked before it is used again).</summary>
+    public bool IsRecordOf(int record, ulong key) => record >= 0 && record < _records && _live[record] && _recordKey[record] == key;
+
+    /// <summary>How many offsets from <paramref name="lo"/> (below <paramref name="hi"/>) are cached in a row, and how
+    /// many of those are free (queued).</summary>
+    public int CachedFrom(int record, int lo, int hi, out int queued)
+    {
+        int baseAt = record * _perRecord, o = lo;
+        queued = 0;
+        int[] refs = _refs, runs = _queued;
+        for (; o < hi; o++)
+        {
+            if (refs[baseAt + o] > 0)
+            {
+                continue;
+            }
+
+            if (runs[baseAt + o] == None)
+            {
+                break;
+            }
+
+            queued++;
+        }
+
+        return o - lo;
+    }
+
+    /// <summary><see cref="Hold"/> for the cached offsets <c>[lo, hi)</c>, lowest first.</summary>
+    public void HoldRange(int record, int lo, int hi)
+    {
+        int baseAt = record * _perRecord;
+        int[] refs = _refs;
+        for (int o = lo; o < hi; o++)
+        {
+            if (refs[baseAt + o] > 0)
+            {
+                refs[baseAt + o]++;
+            }
+            else
+            {
+                Hold(record, o);
+            }
+        }
+    }
+
+    /// <summary><see cref="TryCache"/> for the offsets <c>[lo, hi)</c>: sets bit <c>o</c> of <paramref name="cached"/>
+    /// (64 offsets a word) where the block caches the content, clears it where another block does already.</summary>
+    public void CacheRange(int record, int lo, int hi, Span<ulong> cached)
+    {
+        int baseAt = record * _perRecord, added = 0;
+        int[] refs = _refs, runs = _queued;
+        for (int o = lo; o < hi; o++)
+        {
+            int at = baseAt + o;
+            if (refs[at] > 0 || runs[at] != None)
+            {
+                cached[o >> 6] &= ~(1UL << o);
+            }
+            else
+            {
+                refs[at] = 1;
+                added++;
+                cached[o >> 6] |= 1UL << o;
+            }
+        }
+
+        _present[record] += added;
+    }
+
+    /// <summary><see cref="Release"/> for the offsets <c>[lo, hi)</c>, highest first (one run per stretch that reaches
+    /// zero references).</summary>
+    public void ReleaseRange(int record, int lo, int hi)
+    {
+        int baseAt = record * _perRecord, t = _tail;
+        int[] refs = _refs, runs = _queued;
+        bool extend = t != None && _kind[t] == SharedRun && _record[t] == record;
+        for (int o = hi - 1; o >= lo; o--)
+        {
+            int at = baseAt + o;
+            if (--refs[at] > 0)
+            {
+                extend = false; // held by another request: not queued, so the next queued offset starts a new run
+                continue;
+            }
+
+            FreeBlocks++;
+            if (extend && _lo[t] == o + 1)
+            {
+                _lo[t] = o;
+            }
+            else
+            {
+                t = Append(SharedRun, o, o + 1);
+                _record[t] = record;
+                extend = true;
+            }
+
+            runs[at] = t;
+        }
+    }
+
     /// <summary>Blocks that cache nothing (unfinished, duplicated or uncached content) join the tail of the free queue.</summary>
     public void ReleaseBlank(int count)
     {
@@ -279,16 +383,12 @@ internal sealed class PagedKvCache
 
     private void EvictShared(int record, int lo, int hi)
     {
-        int baseAt = record * _perRecord;
-        for (int o = lo; o < hi; o++)
-        {
-            _queued[baseAt + o] = None;
-        }
-
+        _queued.AsSpan((record * _perRecord) + lo, hi - lo).Fill(None);
         _present[record] -= hi - lo;
         if (_present[record] == 0)
         {
             _index!.Remove(_recordKey[record]);
+            _live[record] = false;
             _present[record] = _freeRecord;
             _freeRecord = record;
         }
@@ -309,6 +409,7 @@ internal sealed class PagedKvCache
                 int size = Math.Max(64, _records * 2);
                 Array.Resize(ref _recordKey, size);
                 Array.Resize(ref _present, size);
+                Array.Resize(ref _live, size);
                 Array.Resize(ref _refs, size * _perRecord);
                 Array.Resize(ref _queued, size * _perRecord);
             }
@@ -317,6 +418,7 @@ internal sealed class PagedKvCache
         }
 
         _recordKey[record] = key;
+        _live[record] = true;
         _present[record] = 0;
         _refs.AsSpan(record * _perRecord, _perRecord).Clear();
         _queued.AsSpan(record * _perRecord, _perRecord).Fill(None);
