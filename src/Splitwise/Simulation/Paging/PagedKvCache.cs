@@ -20,7 +20,7 @@ namespace Splitwise.Simulation.Paging;
 /// <c>[lo, hi)</c> (queued highest first, as a request frees them), a request's own blocks <c>[lo, hi)</c>, or dead
 /// ones (cached content no lookup can reach any more, which still counts as evicted) — so allocating, freeing or
 /// hitting a whole prompt costs a few runs, not one step per block. Shared content is one record per 512-token chain
-/// block with dense per-offset state (reference count, queued run), found through an open-addressing
+/// block with one int of state per offset (its reference count, or the free run holding it), found through an open-addressing
 /// <see cref="BlockIndex"/> once per 512 tokens. A hit takes offsets from 0 upwards and eviction takes a run from its
 /// highest offset, so a hit always takes a run's low end: no run is ever split. Memory grows with the runs queued and
 /// the shared content cached, not with the pool's size. The per-block implementation this replaces is kept in the
@@ -49,8 +49,7 @@ internal sealed class PagedKvCache
     private BlockIndex? _index; // key → record; made at the first shared block
     private ulong[] _recordKey = [];
     private int[] _present = [];   // offsets held or queued; the free-record chain when the record is unused
-    private int[] _refs = [];      // per offset: requests holding it
-    private int[] _queued = [];    // per offset: the run holding it while it is free and cached, else −1
+    private int[] _state = [];     // per offset: > 0 requests holding it; 0 not cached; < 0 free, in run −1 − state
     private bool[] _live = [];
     private int _records;
     private int _freeRecord = None;
@@ -115,25 +114,26 @@ internal sealed class PagedKvCache
     public bool IsCached(int record, int offset)
     {
         int at = (record * _perRecord) + offset;
-        return _refs[at] > 0 || _queued[at] != None;
+        return _state[at] != 0;
     }
 
     /// <summary>True when the cached offset sits in the free queue (reusing it costs a free block).</summary>
-    public bool IsQueued(int record, int offset) => _queued[(record * _perRecord) + offset] != None;
+    public bool IsQueued(int record, int offset) => _state[(record * _perRecord) + offset] < 0;
 
     /// <summary>A request takes cached offset <paramref name="offset"/> (a prefix hit): one more reference, out of the
     /// free queue if it was there (always the low end of its run: hits take offsets from 0 upwards).</summary>
     public void Hold(int record, int offset)
     {
         int at = (record * _perRecord) + offset;
-        if (_refs[at]++ > 0)
+        if (_state[at] > 0)
         {
+            _state[at]++;
             return;
         }
 
-        int n = _queued[at];
+        int n = -1 - _state[at];
         Debug.Assert(_lo[n] == offset, "a hit takes the low end of a run");
-        _queued[at] = None;
+        _state[at] = 1;
         _lo[n]++;
         FreeBlocks--;
         if (_lo[n] == _hi[n])
@@ -147,12 +147,12 @@ internal sealed class PagedKvCache
     public bool TryCache(int record, int offset)
     {
         int at = (record * _perRecord) + offset;
-        if (_refs[at] > 0 || _queued[at] != None)
+        if (_state[at] != 0)
         {
             return false;
         }
 
-        _refs[at] = 1;
+        _state[at] = 1;
         _present[record]++;
         return true;
     }
@@ -162,7 +162,7 @@ internal sealed class PagedKvCache
     public void Release(int record, int offset)
     {
         int at = (record * _perRecord) + offset;
-        if (--_refs[at] > 0)
+        if (--_state[at] > 0)
         {
             return;
         }
@@ -179,7 +179,7 @@ internal sealed class PagedKvCache
             _record[t] = record;
         }
 
-        _queued[at] = t;
+        _state[at] = -1 - t;
     }
 
     /// <summary>True when <paramref name="record"/> is still the record of <paramref name="key"/> (a request's
@@ -192,15 +192,16 @@ internal sealed class PagedKvCache
     {
         int baseAt = record * _perRecord, o = lo;
         queued = 0;
-        int[] refs = _refs, runs = _queued;
+        int[] state = _state;
         for (; o < hi; o++)
         {
-            if (refs[baseAt + o] > 0)
+            int v = state[baseAt + o];
+            if (v > 0)
             {
                 continue;
             }
 
-            if (runs[baseAt + o] == None)
+            if (v == 0)
             {
                 break;
             }
@@ -215,12 +216,12 @@ internal sealed class PagedKvCache
     public void HoldRange(int record, int lo, int hi)
     {
         int baseAt = record * _perRecord;
-        int[] refs = _refs;
+        int[] state = _state;
         for (int o = lo; o < hi; o++)
         {
-            if (refs[baseAt + o] > 0)
+            if (state[baseAt + o] > 0)
             {
-                refs[baseAt + o]++;
+                state[baseAt + o]++;
             }
             else
             {
@@ -234,17 +235,17 @@ internal sealed class PagedKvCache
     public void CacheRange(int record, int lo, int hi, Span<ulong> cached)
     {
         int baseAt = record * _perRecord, added = 0;
-        int[] refs = _refs, runs = _queued;
+        int[] state = _state;
         for (int o = lo; o < hi; o++)
         {
             int at = baseAt + o;
-            if (refs[at] > 0 || runs[at] != None)
+            if (state[at] != 0)
             {
                 cached[o >> 6] &= ~(1UL << o);
             }
             else
             {
-                refs[at] = 1;
+                state[at] = 1;
                 added++;
                 cached[o >> 6] |= 1UL << o;
             }
@@ -258,12 +259,12 @@ internal sealed class PagedKvCache
     public void ReleaseRange(int record, int lo, int hi)
     {
         int baseAt = record * _perRecord, t = _tail;
-        int[] refs = _refs, runs = _queued;
+        int[] state = _state;
         bool extend = t != None && _kind[t] == SharedRun && _record[t] == record;
         for (int o = hi - 1; o >= lo; o--)
         {
             int at = baseAt + o;
-            if (--refs[at] > 0)
+            if (--state[at] > 0)
             {
                 extend = false; // held by another request: not queued, so the next queued offset starts a new run
                 continue;
@@ -281,7 +282,7 @@ internal sealed class PagedKvCache
                 extend = true;
             }
 
-            runs[at] = t;
+            state[at] = -1 - t;
         }
     }
 
@@ -383,7 +384,7 @@ internal sealed class PagedKvCache
 
     private void EvictShared(int record, int lo, int hi)
     {
-        _queued.AsSpan((record * _perRecord) + lo, hi - lo).Fill(None);
+        _state.AsSpan((record * _perRecord) + lo, hi - lo).Clear();
         _present[record] -= hi - lo;
         if (_present[record] == 0)
         {
@@ -410,8 +411,7 @@ internal sealed class PagedKvCache
                 Array.Resize(ref _recordKey, size);
                 Array.Resize(ref _present, size);
                 Array.Resize(ref _live, size);
-                Array.Resize(ref _refs, size * _perRecord);
-                Array.Resize(ref _queued, size * _perRecord);
+                Array.Resize(ref _state, size * _perRecord);
             }
 
             record = _records++;
@@ -420,8 +420,7 @@ internal sealed class PagedKvCache
         _recordKey[record] = key;
         _live[record] = true;
         _present[record] = 0;
-        _refs.AsSpan(record * _perRecord, _perRecord).Clear();
-        _queued.AsSpan(record * _perRecord, _perRecord).Fill(None);
+        _state.AsSpan(record * _perRecord, _perRecord).Clear();
         return record;
     }
 
