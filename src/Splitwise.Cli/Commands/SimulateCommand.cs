@@ -32,7 +32,7 @@ internal static class SimulateCommand
         var model = new Option<string?>("--model") { Description = "Model: llama2-70b (default), bloom-176b, llama-3.1-8b, llama-3.1-70b, or one from --catalog" };
         var perf = new Option<string?>("--perf") { Description = "Performance model: profile (SplitwiseSim's perf_model.csv, default) or roofline" };
         var profile = new Option<string?>("--profile") { Description = "SplitwiseSim perf_model.csv (default: $SPLITWISE_PROFILE, else <data-dir>/perf_model.csv, downloaded if missing)" };
-        var scheduler = new Option<string?>("--scheduler") { Description = "Cluster scheduler: token-jsq (default), jsq, round-robin" };
+        var scheduler = new Option<string?>("--scheduler") { Description = "Cluster scheduler: token-jsq (default), jsq, round-robin, or prefix (vLLM engine: llm-d-style prefix-cache, queue and KV-utilisation scores; prefix:P:Q:K sets their weights, default 3:2:2)" };
         var catalog = new Option<string?>("--catalog") { Description = "YAML/JSON file extending or overriding the GPU, machine and model catalog" };
         var compat = new Option<bool>("--splitwise-sim") { Description = "Reproduce SplitwiseSim exactly: its machine- and cluster-level schedulers, KV transfer and memory rules (KV without GQA; can stall under memory pressure)" };
         var noGqa = new Option<bool>("--no-gqa") { Description = "Size the KV cache without grouped-query attention (SplitwiseSim's 2 × hidden × layers × bytes per token)" };

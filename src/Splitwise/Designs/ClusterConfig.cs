@@ -122,7 +122,7 @@ public sealed record ClusterConfig
     /// design: my-cluster          # a name for reports
     /// model: llama2-70b
     /// performance: profile        # or roofline
-    /// scheduler: token-jsq        # round-robin, jsq, token-jsq
+    /// scheduler: token-jsq        # round-robin, jsq, token-jsq, prefix (vLLM engine; prefix:3:2:2 sets its weights)
     /// gqa: true
     /// kv_reserve_gb: 0
     /// limits: { max_batch_requests: 512, max_batch_tokens: 2048, max_preemptions: 4 }

@@ -18,6 +18,14 @@ public abstract class ClusterScheduler
     /// <summary>Chooses the prompt and token instances of an arriving request.</summary>
     public abstract void Assign(int inputTokens, int outputTokens, out int promptInstance, out int tokenInstance);
 
+    /// <summary>Chooses the instances of an arriving request that may carry a prefix hash chain (one id per 512-token
+    /// block of its prompt); schedulers that ignore prefixes use the overload without it.</summary>
+    public virtual void Assign(int inputTokens, int outputTokens, ReadOnlySpan<long> prefixChain, out int promptInstance, out int tokenInstance) =>
+        Assign(inputTokens, outputTokens, out promptInstance, out tokenInstance);
+
+    /// <summary>True when the scheduler reads which instance caches which prefix (the vLLM engine's prefix caches).</summary>
+    internal virtual bool NeedsPrefixLocator => false;
+
     /// <summary>The request's prompt finished on <paramref name="instance"/>.</summary>
     public virtual void OnPromptDone(int instance, int inputTokens)
     {
@@ -45,14 +53,24 @@ public abstract class ClusterScheduler
     {
     }
 
-    /// <summary>Creates a colocated scheduler by name: <c>round-robin</c>, <c>jsq</c> or <c>token-jsq</c>.</summary>
-    public static ClusterScheduler Create(string name, int instances) => name.ToLowerInvariant() switch
+    /// <summary>Creates a colocated scheduler by name: <c>round-robin</c>, <c>jsq</c>, <c>token-jsq</c> or
+    /// <c>prefix</c> (optionally with its weights, <c>prefix:3:2:2</c>).</summary>
+    public static ClusterScheduler Create(string name, int instances)
     {
-        "round-robin" or "rr" => new RoundRobinScheduler(instances),
-        "jsq" => new JsqScheduler(instances),
-        "token-jsq" or "tokenjsq" => new TokenJsqScheduler(instances),
-        _ => throw SplitwiseException.Usage($"unknown scheduler '{name}'; use round-robin, jsq or token-jsq"),
-    };
+        string lower = name.ToLowerInvariant();
+        if (lower == "prefix" || lower.StartsWith("prefix:", StringComparison.Ordinal))
+        {
+            return PrefixAwareScheduler.Parse(name, instances);
+        }
+
+        return lower switch
+        {
+            "round-robin" or "rr" => new RoundRobinScheduler(instances),
+            "jsq" => new JsqScheduler(instances),
+            "token-jsq" or "tokenjsq" => new TokenJsqScheduler(instances),
+            _ => throw SplitwiseException.Usage($"unknown scheduler '{name}'; use round-robin, jsq, token-jsq or prefix"),
+        };
+    }
 }
 
 /// <summary>Instances in turn.</summary>
@@ -129,4 +147,123 @@ public sealed class TokenJsqScheduler(int instances) : ClusterScheduler
     public override void OnPromptDone(int instance, int inputTokens) => _pending[instance] -= inputTokens;
 
     public override void OnRequestDone(int promptInstance, int tokenInstance) => _pending[tokenInstance] -= 1;
+}
+
+/// <summary>
+/// Prefix-cache-aware routing as llm-d's inference scheduler does it (Gateway API Inference Extension endpoint picker):
+/// each instance gets a weighted sum of three scores in [0, 1] and the highest wins — the prefix-cache scorer (the
+/// share of the request's prompt chain blocks the instance caches, from the engines' caches as llm-d's precise
+/// scorer reads them from vLLM's KV events), the queue scorer ((max − waiting) / (max − min) over the instances, 1 when
+/// all are equal) and the KV-cache-utilisation scorer (1 − the share of KV blocks in use).
+/// </summary>
+/// <remarks>
+/// Differences from a real deployment: the scores read the engines' state at the arrival instant (the endpoint picker
+/// scrapes metrics every few tens of milliseconds); a chain block counts as cached on an instance while any of its
+/// 16-token blocks is; ties (the picker breaks them at random) go to the instance with the fewest requests in flight,
+/// then the lowest index, so runs are deterministic. vLLM engine only.
+/// </remarks>
+public sealed class PrefixAwareScheduler : ClusterScheduler
+{
+    private readonly int[] _active;
+    private readonly int[] _matched;
+    private ulong[] _keys = new ulong[64];
+
+    /// <param name="instances">Instances of the cluster.</param>
+    /// <param name="prefixWeight">Weight of the prefix-cache score.</param>
+    /// <param name="queueWeight">Weight of the queue score.</param>
+    /// <param name="kvWeight">Weight of the KV-cache-utilisation score.</param>
+    public PrefixAwareScheduler(int instances, double prefixWeight = 3, double queueWeight = 2, double kvWeight = 2)
+    {
+        if (!(prefixWeight >= 0 && queueWeight >= 0 && kvWeight >= 0) || prefixWeight + queueWeight + kvWeight <= 0)
+        {
+            throw SplitwiseException.Usage("prefix scheduler weights must be non-negative numbers, not all 0, e.g. prefix:3:2:2");
+        }
+
+        _active = new int[instances];
+        _matched = new int[instances];
+        PrefixWeight = prefixWeight;
+        QueueWeight = queueWeight;
+        KvWeight = kvWeight;
+    }
+
+    public double PrefixWeight { get; }
+
+    public double QueueWeight { get; }
+
+    public double KvWeight { get; }
+
+    public override string Name => FormattableString.Invariant($"prefix:{PrefixWeight:G}:{QueueWeight:G}:{KvWeight:G}");
+
+    internal override bool NeedsPrefixLocator => true;
+
+    /// <summary><c>prefix</c> or <c>prefix:P:Q:K</c> (the prefix, queue and KV-utilisation weights).</summary>
+    public static PrefixAwareScheduler Parse(string text, int instances)
+    {
+        string[] parts = text.Split(':');
+        if (parts.Length == 1)
+        {
+            return new PrefixAwareScheduler(instances);
+        }
+
+        double[] w = new double[3];
+        if (parts.Length != 4 || !parts.Skip(1).Select((p, i) => double.TryParse(p, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out w[i])).All(ok => ok))
+        {
+            throw SplitwiseException.Usage($"bad scheduler '{text}': use prefix or prefix:P:Q:K with the prefix-cache, queue and KV-utilisation weights, e.g. prefix:3:2:2");
+        }
+
+        return new PrefixAwareScheduler(instances, w[0], w[1], w[2]);
+    }
+
+    public override void Assign(int inputTokens, int outputTokens, out int promptInstance, out int tokenInstance) =>
+        Assign(inputTokens, outputTokens, default, out promptInstance, out tokenInstance);
+
+    public override void Assign(int inputTokens, int outputTokens, ReadOnlySpan<long> prefixChain, out int promptInstance, out int tokenInstance)
+    {
+        Simulator sim = Simulator ?? throw new InvalidOperationException("the scheduler is not attached to a simulator");
+        int n = _active.Length;
+        int[] matched = _matched;
+        if (prefixChain.Length > 0 && sim.Locator is { } locator)
+        {
+            if (_keys.Length < prefixChain.Length)
+            {
+                _keys = new ulong[Math.Max(prefixChain.Length, _keys.Length * 2)];
+            }
+
+            Span<ulong> keys = _keys.AsSpan(0, prefixChain.Length);
+            Paging.BlockTables.ChainKeys(prefixChain, keys);
+            locator.Match(keys, matched);
+        }
+        else
+        {
+            matched.AsSpan().Clear();
+        }
+
+        int minQueue = int.MaxValue, maxQueue = int.MinValue;
+        for (int i = 0; i < n; i++)
+        {
+            int q = sim.WaitingRequests(i);
+            minQueue = Math.Min(minQueue, q);
+            maxQueue = Math.Max(maxQueue, q);
+        }
+
+        int best = -1;
+        double bestScore = double.NegativeInfinity;
+        for (int i = 0; i < n; i++)
+        {
+            double prefix = prefixChain.Length == 0 ? 0 : (double)matched[i] / prefixChain.Length;
+            double queue = maxQueue == minQueue ? 1 : (double)(maxQueue - sim.WaitingRequests(i)) / (maxQueue - minQueue);
+            double kv = 1 - sim.KvUsage(i);
+            double score = (PrefixWeight * prefix) + (QueueWeight * queue) + (KvWeight * kv);
+            if (score > bestScore || (score == bestScore && _active[i] < _active[best]))
+            {
+                best = i;
+                bestScore = score;
+            }
+        }
+
+        _active[best]++;
+        promptInstance = tokenInstance = best;
+    }
+
+    public override void OnRequestDone(int promptInstance, int tokenInstance) => _active[promptInstance]--;
 }

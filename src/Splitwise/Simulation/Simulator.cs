@@ -109,6 +109,20 @@ public sealed partial class Simulator
 
                 s.Cache = new PagedKvCache(v.Blocks, v.BlockSize, v.PrefixCaching);
             }
+
+            if (scheduler.NeedsPrefixLocator)
+            {
+                Locator = new PrefixLocator(_instances.Length);
+                foreach (InstanceState s in _instances)
+                {
+                    s.Cache!.Locator = Locator;
+                    s.Cache.InstanceIndex = s.Index;
+                }
+            }
+        }
+        else if (scheduler.NeedsPrefixLocator)
+        {
+            throw SplitwiseException.Usage($"the {scheduler.Name} scheduler routes by the vLLM engine's prefix caches; use it with --engine vllm");
         }
 
         scheduler.Attach(this);
@@ -119,6 +133,15 @@ public sealed partial class Simulator
 
     /// <summary>The instance's static description.</summary>
     public InstanceSpec Instance(int i) => _instances[i].Spec;
+
+    /// <summary>The cluster's index of which instance caches which prefix (prefix-aware routing), or null.</summary>
+    internal PrefixLocator? Locator { get; }
+
+    /// <summary>Requests waiting on an instance now (vLLM's <c>num_requests_waiting</c>: queued or preempted).</summary>
+    internal int WaitingRequests(int i) => _instances[i].Prompts.Count;
+
+    /// <summary>Share of the instance's KV blocks in use now (vLLM's <c>kv_cache_usage_perc</c>), 0 without paged KV.</summary>
+    internal double KvUsage(int i) => _instances[i].Cache is { } c ? (double)c.UsedBlocks / c.Usable : 0;
 
     /// <summary>KV bytes reserved on an instance now (for schedulers that look at memory).</summary>
     public long KvUsedBytes(int i) => _instances[i].KvUsed;
@@ -476,7 +499,7 @@ public sealed partial class Simulator
         Timeline?.OnArrival(t);
         input = Math.Max(1, input);
         output = Math.Max(1, output);
-        _scheduler.Assign(input, output, out int pi, out int ti);
+        _scheduler.Assign(input, output, chain, out int pi, out int ti);
         InstanceState p = _instances[pi];
         InstanceState tk = _instances[ti];
         long need = pi == ti ? (long)(input + output) * p.Spec.KvBytesPerToken : (long)(input + 1) * p.Spec.KvBytesPerToken;

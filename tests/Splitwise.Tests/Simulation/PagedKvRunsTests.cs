@@ -44,6 +44,10 @@ public sealed class PagedKvRunsTests
         var oracleTables = new PerBlockTables(blockSize);
         var cache = new PagedKvCache(blocks, blockSize, caching);
         var tables = new BlockTables(blockSize);
+        var locator = new PrefixLocator(instances: 70); // this cache is instance 65 of 70: the second bit word
+        cache.Locator = locator;
+        cache.InstanceIndex = 65;
+        var matched = new int[70];
         var requests = new Dictionary<int, Request>();
         var waiting = new List<int>();
         int nextSlot = 0;
@@ -155,6 +159,22 @@ public sealed class PagedKvRunsTests
             Assert.True(oracle.FreeBlocks == cache.FreeBlocks, $"{what}, op {op}: {cache.FreeBlocks} free blocks, oracle {oracle.FreeBlocks}");
             Assert.True(oracle.Evictions == cache.Evictions, $"{what}, op {op}: {cache.Evictions} evictions, oracle {oracle.Evictions}");
             Assert.Equal(oracle.UsedBlocks, cache.UsedBlocks);
+
+            // The cluster index of cached prefixes agrees with a walk of this cache's records.
+            foreach (Request r in requests.Values)
+            {
+                ulong[] keys = new ulong[r.Chain.Length];
+                BlockTables.ChainKeys(r.Chain, keys);
+                int walk = 0;
+                while (walk < keys.Length && cache.FindRecord(keys[walk]) >= 0)
+                {
+                    walk++;
+                }
+
+                locator.Match(keys, matched);
+                Assert.True(walk == matched[65], $"{what}, op {op}: the locator matches {matched[65]} chain blocks, the cache {walk}");
+                Assert.Equal(0, matched.Sum() - matched[65]);
+            }
         }
     }
 

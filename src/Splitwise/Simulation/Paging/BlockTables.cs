@@ -26,6 +26,7 @@ internal sealed class BlockTables
     public const int ChainBlockTokens = 512;
 
     private const int None = -1;
+    private const ulong ChainSeed = 0x1B10C0DEUL;
 
     private int[] _count = [];          // blocks the request holds
     private int[] _registered = [];     // its leading blocks that are full and cached (or duplicates)
@@ -241,6 +242,15 @@ internal sealed class BlockTables
         _registered[slot] = 0;
     }
 
+    /// <summary>The content keys of a prompt's chain blocks (the keys the caches index its shared blocks under).</summary>
+    public static void ChainKeys(ReadOnlySpan<long> chain, Span<ulong> keys)
+    {
+        for (int k = 0; k < chain.Length; k++)
+        {
+            keys[k] = Mix(k == 0 ? ChainSeed : keys[k - 1], (ulong)chain[k]);
+        }
+    }
+
     private static bool IsSet(ReadOnlySpan<ulong> bits, int o) => (bits[o >> 6] & (1UL << o)) != 0;
 
     /// <summary>Sets bits <c>[0, count)</c>.</summary>
@@ -260,7 +270,7 @@ internal sealed class BlockTables
         ulong[] keys = _keys[slot];
         for (int k = _keyed[slot]; k <= c; k++)
         {
-            keys[k] = Mix(k == 0 ? 0x1B10C0DEUL : keys[k - 1], (ulong)_chain[slot][k]);
+            keys[k] = Mix(k == 0 ? ChainSeed : keys[k - 1], (ulong)_chain[slot][k]);
             _keyed[slot] = k + 1;
         }
 

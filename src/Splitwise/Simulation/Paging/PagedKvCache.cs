@@ -77,6 +77,12 @@ internal sealed class PagedKvCache
     /// <summary>Tokens per block.</summary>
     public int BlockSize { get; }
 
+    /// <summary>The cluster's index of cached prefixes this cache reports to (prefix-aware routing), or null.</summary>
+    public PrefixLocator? Locator { get; set; }
+
+    /// <summary>This cache's instance in <see cref="Locator"/>.</summary>
+    public int InstanceIndex { get; set; }
+
     /// <summary>True when full blocks are cached for reuse.</summary>
     public bool PrefixCaching { get; }
 
@@ -105,6 +111,7 @@ internal sealed class PagedKvCache
         {
             record = NewRecord(key);
             _index.TryAdd(key, record);
+            Locator?.Add(key, InstanceIndex);
         }
 
         return record;
@@ -389,6 +396,7 @@ internal sealed class PagedKvCache
         if (_present[record] == 0)
         {
             _index!.Remove(_recordKey[record]);
+            Locator?.Remove(_recordKey[record], InstanceIndex);
             _live[record] = false;
             _present[record] = _freeRecord;
             _freeRecord = record;
