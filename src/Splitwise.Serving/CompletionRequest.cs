@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Splitwise.Traces;
 
 namespace Splitwise.Serving;
 
@@ -27,12 +28,31 @@ internal sealed record CompletionRequest(
     bool IncludeUsage,
     ulong PromptHash)
 {
+    /// <summary>The prompt's prefix hash chain (<see cref="PrefixHashChain"/>: one id per full 512-token block of its
+    /// token ids); empty unless <see cref="Parse"/> was given an encoder.</summary>
+    public long[] PrefixChain { get; init; } = [];
+
     /// <summary>
     /// Parses and validates a body. Prompt tokens are counted with <paramref name="countTokens"/> (a prompt given as
-    /// token ids counts its ids; chat counts the text of every message, without a template).
+    /// token ids counts its ids; chat counts the text of every message, without a template). With
+    /// <paramref name="encode"/> (a prefix-caching engine), texts are encoded instead and the ids make
+    /// <see cref="PrefixChain"/>.
     /// </summary>
-    public static CompletionRequest Parse(ReadOnlySpan<byte> body, bool chat, string servedModel, Func<string, int> countTokens)
+    public static CompletionRequest Parse(ReadOnlySpan<byte> body, bool chat, string servedModel, Func<string, int> countTokens, Func<string, IReadOnlyList<int>>? encode = null)
     {
+        PrefixHashChain? chain = encode is null ? null : new PrefixHashChain();
+        int Count(string text)
+        {
+            if (chain is null)
+            {
+                return countTokens(text);
+            }
+
+            IReadOnlyList<int> ids = encode!(text);
+            chain.Add(ids);
+            return ids.Count;
+        }
+
         JsonDocument doc;
         try
         {
@@ -82,7 +102,7 @@ internal sealed record CompletionRequest(
                     if (content.ValueKind == JsonValueKind.String)
                     {
                         string text = content.GetString()!;
-                        promptTokens += countTokens(text);
+                        promptTokens += Count(text);
                         hash = Fnv(hash, text);
                     }
                     else if (content.ValueKind == JsonValueKind.Array)
@@ -92,7 +112,7 @@ internal sealed record CompletionRequest(
                             if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("text", out JsonElement t) && t.ValueKind == JsonValueKind.String)
                             {
                                 string text = t.GetString()!;
-                                promptTokens += countTokens(text);
+                                promptTokens += Count(text);
                                 hash = Fnv(hash, text);
                             }
                         }
@@ -114,7 +134,7 @@ internal sealed record CompletionRequest(
                 {
                     case JsonValueKind.String:
                         string text = prompt.GetString()!;
-                        promptTokens = countTokens(text);
+                        promptTokens = Count(text);
                         hash = Fnv(hash, text);
                         break;
                     case JsonValueKind.Array when prompt.GetArrayLength() > 0 && prompt[0].ValueKind == JsonValueKind.Number:
@@ -126,13 +146,14 @@ internal sealed record CompletionRequest(
                             }
 
                             hash = (hash ^ (uint)tokenId) * 1099511628211UL;
+                            chain?.Add(tokenId);
                             promptTokens++;
                         }
 
                         break;
                     case JsonValueKind.Array when prompt.GetArrayLength() == 1 && prompt[0].ValueKind == JsonValueKind.String:
                         string single = prompt[0].GetString()!;
-                        promptTokens = countTokens(single);
+                        promptTokens = Count(single);
                         hash = Fnv(hash, single);
                         break;
                     case JsonValueKind.Array when prompt.GetArrayLength() > 1:
@@ -186,7 +207,10 @@ internal sealed record CompletionRequest(
                 }
             }
 
-            return new CompletionRequest(chat, model, promptTokens, maxTokens, minTokens, ignoreEos, stream, includeUsage, hash);
+            return new CompletionRequest(chat, model, promptTokens, maxTokens, minTokens, ignoreEos, stream, includeUsage, hash)
+            {
+                PrefixChain = chain?.ToArray() ?? [],
+            };
         }
     }
 

@@ -135,6 +135,8 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
         MaxRequestTokens = maxTokens;
         ContextLength = instances.Select(s => s.Model.ContextLength).Where(c => c > 0).DefaultIfEmpty(0).Min();
         Speedup = speedup;
+        ReportsCachedTokens = instances.Any(s => s.Vllm is not null);
+        PrefixCaching = instances.Any(s => s.Vllm is { PrefixCaching: true });
         _modelNsPerTick = 1e9 / Stopwatch.Frequency * speedup;
         _origin = Stopwatch.GetTimestamp();
         _clock = new Thread(ClockLoop) { IsBackground = true, Name = "serve-clock", Priority = ThreadPriority.AboveNormal };
@@ -142,6 +144,14 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
     }
 
     public double Speedup { get; }
+
+    /// <summary>True when the instances run the vLLM personality: responses carry
+    /// <c>usage.prompt_tokens_details.cached_tokens</c>, as vLLM's do.</summary>
+    public bool ReportsCachedTokens { get; }
+
+    /// <summary>True when the engine has a prefix cache (vLLM personality with prefix caching): the server turns each
+    /// prompt's token ids into a prefix hash chain for it.</summary>
+    public bool PrefixCaching { get; }
 
     public int InstanceCount => _specs.Count;
 
@@ -291,7 +301,7 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
                 Record(r.Id, arrivalNs: arrival, r.PromptTokens, r.OutputTokens);
             }
 
-            int slot = _online.Arrive(r.Id, arrival, r.PromptTokens, r.OutputTokens);
+            int slot = _online.Arrive(r.Id, arrival, r.PromptTokens, r.OutputTokens, r.PrefixChain);
             if (slot >= 0)
             {
                 if (slot >= _bySlot.Length)
@@ -346,6 +356,12 @@ public sealed class EmulatedCluster : IDisposable, ITokenSink
 
         if (_bySlot[slot] is { } request)
         {
+            if (generated == 1)
+            {
+                // Set when the engine first scheduled it; written before the token, which the HTTP side reads after.
+                request.CachedTokens = Math.Max(0, _online.Engine.Requests.CachedTokens[slot]);
+            }
+
             request.Emit(generated);
             Interlocked.Increment(ref _generationTokens);
         }

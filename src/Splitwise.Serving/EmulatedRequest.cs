@@ -17,13 +17,21 @@ internal sealed class EmulatedRequest
 
     private volatile bool _done;
 
-    public EmulatedRequest(int promptTokens, int outputTokens)
+    public EmulatedRequest(int promptTokens, int outputTokens, long[]? prefixChain = null)
     {
         PromptTokens = Math.Max(1, promptTokens);
         OutputTokens = Math.Max(1, outputTokens);
+        PrefixChain = prefixChain ?? [];
     }
 
     public int PromptTokens { get; }
+
+    /// <summary>The prompt's prefix hash chain (one id per full 512-token block), for the vLLM engine's prefix cache.</summary>
+    public long[] PrefixChain { get; }
+
+    /// <summary>Prompt tokens the engine found in its prefix cache (vLLM's <c>num_cached_tokens</c>), set by the clock
+    /// thread before it emits the first token; 0 until then and for engines without a prefix cache.</summary>
+    public int CachedTokens { get; set; }
 
     /// <summary>Tokens to generate (the first comes from the prompt iteration).</summary>
     public int OutputTokens { get; }

@@ -275,7 +275,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             }
 
             byte[] body = await ReadBodyAsync(ctx);
-            CompletionRequest request = CompletionRequest.Parse(body, chat, _options.ModelName, _filler.Tokenizer.Count);
+            CompletionRequest request = CompletionRequest.Parse(body, chat, _options.ModelName, _filler.Tokenizer.Count, _cluster.PrefixCaching ? _filler.Tokenizer.Encode : null);
             if (request.PromptTokens + (long)(request.MaxTokens ?? 0) > MaxModelLen || request.PromptTokens >= MaxModelLen)
             {
                 throw BeyondContext(request);
@@ -288,7 +288,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             }
 
             (int output, string finish) = OutputLength(request);
-            live = new EmulatedRequest(request.PromptTokens, output);
+            live = new EmulatedRequest(request.PromptTokens, output, request.PrefixChain);
             if (!_cluster.TrySubmit(live, received))
             {
                 throw ContextTooLong(request.PromptTokens + output);
@@ -434,7 +434,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         {
             pipe.Write(s_data);
             json.Reset(pipe);
-            WriteChunk(json, request, idText, created, null, null, (request.PromptTokens, sent), first: false);
+            WriteChunk(json, request, idText, created, null, null, (request.PromptTokens, sent, live.CachedTokens), first: false);
             json.Flush();
             pipe.Write(s_eventEnd);
         }
@@ -444,7 +444,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         await json.DisposeAsync();
     }
 
-    private void WriteChunk(Utf8JsonWriter json, CompletionRequest request, string id, long created, string? text, string? finish, (int Prompt, int Completion)? usage, bool first)
+    private void WriteChunk(Utf8JsonWriter json, CompletionRequest request, string id, long created, string? text, string? finish, (int Prompt, int Completion, int Cached)? usage, bool first)
     {
         json.WriteStartObject();
         json.WriteString("id", id);
@@ -488,7 +488,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         json.WriteEndArray();
         if (usage is { } u)
         {
-            WriteUsage(json, u.Prompt, u.Completion);
+            WriteUsage(json, u.Prompt, u.Completion, u.Cached);
         }
         else if (request.IncludeUsage)
         {
@@ -498,12 +498,21 @@ public sealed class OpenAiServer : IAsyncDisposable
         json.WriteEndObject();
     }
 
-    private static void WriteUsage(Utf8JsonWriter json, int prompt, int completion)
+    /// <summary>The usage object; with the vLLM engine also <c>prompt_tokens_details.cached_tokens</c>, the prompt
+    /// tokens its prefix cache served (vLLM's <c>num_cached_tokens</c>).</summary>
+    private void WriteUsage(Utf8JsonWriter json, int prompt, int completion, int cached)
     {
         json.WriteStartObject("usage");
         json.WriteNumber("prompt_tokens", prompt);
         json.WriteNumber("completion_tokens", completion);
         json.WriteNumber("total_tokens", prompt + completion);
+        if (_cluster.ReportsCachedTokens)
+        {
+            json.WriteStartObject("prompt_tokens_details");
+            json.WriteNumber("cached_tokens", cached);
+            json.WriteEndObject();
+        }
+
         json.WriteEndObject();
     }
 
@@ -549,7 +558,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             json.WriteString("finish_reason", generated >= output ? finish : "abort");
             json.WriteEndObject();
             json.WriteEndArray();
-            WriteUsage(json, request.PromptTokens, generated);
+            WriteUsage(json, request.PromptTokens, generated, live.CachedTokens);
             json.WriteEndObject();
         }
 

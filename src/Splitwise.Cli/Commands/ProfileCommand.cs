@@ -74,11 +74,11 @@ public static class ProfileCommand
     {
         CultureInfo ic = CultureInfo.InvariantCulture;
         var w = new StringWriter(ic) { NewLine = "\n" };
-        w.WriteLine($"{"prompt",7} {"batch",6} {"n",3} {"prompt ms",11} {"token ms",10} {"e2e ms",11} {"spread ms",10}");
+        w.WriteLine($"{"prompt",7} {"batch",6} {"n",3} {"prompt ms",11} {"context",8} {"token ms",10} {"e2e ms",11} {"spread ms",10}");
         foreach (var g in result.Samples.GroupBy(s => (s.PromptSize, s.BatchSize)))
         {
             w.WriteLine(string.Create(ic,
-                $"{g.Key.PromptSize,7} {g.Key.BatchSize,6} {g.Count(),3} {Median(g.Select(s => s.PromptMs)),11:0.00} {Median(g.Select(s => s.TokenMs)),10:0.000} {Median(g.Select(s => s.E2eMs)),11:0.0} {Median(g.Select(s => s.FirstTokenSpreadMs)),10:0.00}"));
+                $"{g.Key.PromptSize,7} {g.Key.BatchSize,6} {g.Count(),3} {Median(g.Select(s => s.PromptMs)),11:0.00} {Median(g.Select(s => s.DecodeContext)),8:0.0} {Median(g.Select(s => s.TokenMs)),10:0.000} {Median(g.Select(s => s.E2eMs)),11:0.0} {Median(g.Select(s => s.FirstTokenSpreadMs)),10:0.00}"));
         }
 
         w.WriteLine(string.Create(ic, $"medians of {options.Repeats} measurement(s) per point, {options.OutputTokens} output tokens; prefix seed {result.PrefixSeed}"));

@@ -19,6 +19,9 @@ namespace Splitwise.Profiling;
 /// <param name="FirstTokenSpreadMs">Last minus first first-token time of the batch: near 0 when the server prefilled
 /// the batch in one iteration; large when it split it (token budget, slots) — the prompt time then covers them all.</param>
 /// <param name="CompletionTokens">The fewest output tokens any request of the batch got (forced length check).</param>
+/// <param name="DecodeContext">Mean context per request over the steady gaps the decode time is the mean of: the
+/// prompt plus the tokens generated before the iteration that ended the gap (the KV cache that iteration attends
+/// to, as the engine's <c>BatchShape.DecodeContextTokens</c> counts it) — the profile's <c>decode_context</c>.</param>
 public sealed record ProfileSample(
     int PromptSize,
     int BatchSize,
@@ -29,7 +32,8 @@ public sealed record ProfileSample(
     double E2eMs,
     int SteadyGaps,
     double FirstTokenSpreadMs,
-    int CompletionTokens)
+    int CompletionTokens,
+    double DecodeContext = 0)
 {
     /// <summary>
     /// The sample from the requests of one measurement, all sent against the same time zero, or null with the reason
@@ -77,17 +81,21 @@ public sealed record ProfileSample(
         }
 
         // Steady state: from the last first token (every request is decoding) to the first last token (none finished).
+        // Gap j ends at token j + 1, produced by the iteration that had j + 1 tokens of the request generated.
         double sum = 0;
+        long generatedSum = 0;
         int gaps = 0;
         foreach (RequestResult r in batch)
         {
             long t = r.SentNs + r.TtftNs;
-            foreach (long gap in r.ItlNs)
+            for (int j = 0; j < r.ItlNs.Length; j++)
             {
+                long gap = r.ItlNs[j];
                 long end = t + gap;
                 if (t >= firstMax && end <= lastMin)
                 {
                     sum += gap;
+                    generatedSum += j + 1;
                     gaps++;
                 }
 
@@ -123,6 +131,7 @@ public sealed record ProfileSample(
             (lastMax - boundary) * MsPerNs * scale,
             gaps,
             (firstMax - firstMin) * MsPerNs * scale,
-            completion);
+            completion,
+            promptSize + ((double)generatedSum / gaps));
     }
 }

@@ -223,8 +223,8 @@ public sealed class ServerProfiler
     }
 
     /// <summary>The profile: <c># key: value</c> comment lines (server, model, date, settings), then SplitwiseSim's
-    /// <c>perf_model.csv</c> header and one row per sample; power columns are 0 (not measured), as SplitwiseSim's
-    /// H100 rows.</summary>
+    /// <c>perf_model.csv</c> header plus <c>decode_context</c> (the decode surface's context; SplitwiseSim's reader
+    /// ignores it) and one row per sample; power columns are 0 (not measured), as SplitwiseSim's H100 rows.</summary>
     internal static void Write(string path, ProfileOptions options, ProfileResult result)
     {
         CultureInfo ic = CultureInfo.InvariantCulture;
@@ -245,11 +245,11 @@ public sealed class ServerProfiler
             w.WriteLine(string.Create(ic, $"# repeats: {options.Repeats}"));
             w.WriteLine(string.Create(ic, $"# prefix_seed: {result.PrefixSeed}"));
             w.WriteLine(string.Create(ic, $"# server_speedup: {options.ServerSpeedup}"));
-            w.WriteLine("model,hardware,prompt_size,batch_size,token_size,peak_power,average_power,prompt_time,token_time,e2e_time,tensor_parallel");
+            w.WriteLine($"model,hardware,prompt_size,batch_size,token_size,peak_power,average_power,prompt_time,token_time,e2e_time,tensor_parallel,{ProfileTable.DecodeContextColumn}");
             foreach (ProfileSample s in result.Samples)
             {
                 w.WriteLine(string.Create(ic,
-                    $"{options.Client.Model},{options.Hardware},{s.PromptSize},{s.BatchSize},{s.OutputTokens},0.0,0.0,{s.PromptMs:R},{s.TokenMs:R},{s.E2eMs:R},{options.TensorParallel}"));
+                    $"{options.Client.Model},{options.Hardware},{s.PromptSize},{s.BatchSize},{s.OutputTokens},0.0,0.0,{s.PromptMs:R},{s.TokenMs:R},{s.E2eMs:R},{options.TensorParallel},{s.DecodeContext:R}"));
             }
         });
     }

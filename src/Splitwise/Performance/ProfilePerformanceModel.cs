@@ -33,7 +33,9 @@ public sealed class ProfilePerformanceModel : IPerformanceModel
 
         if (batch.Prompts == 0)
         {
-            return Curve.PredictTokenMs(batch.DecodeRequests);
+            return Curve.Decode is { } decode
+                ? decode.PredictMs(batch.DecodeRequests, (double)batch.DecodeContextTokens / batch.DecodeRequests)
+                : Curve.PredictTokenMs(batch.DecodeRequests);
         }
 
         return (Curve.PredictPromptMs(batch.PromptTokens + batch.DecodeRequests) * MixedBatchFactor) + ContextMs(batch);

@@ -9,9 +9,13 @@ namespace Splitwise.Performance;
 /// the median prompt and token time per batch-token count x = prompt_size × batch_size.
 /// </summary>
 /// <remarks>
-/// Lines before the header that start with <c>#</c> are comments; <c># key: value</c> lines are read into
+/// <para>Lines before the header that start with <c>#</c> are comments; <c># key: value</c> lines are read into
 /// <see cref="Metadata"/> (<c>splitwise profile</c> records the server, model and date there). SplitwiseSim's own file
-/// has none.
+/// has none.</para>
+/// <para>An optional <c>decode_context</c> column (written by <c>splitwise profile</c>; SplitwiseSim's file has none and
+/// its reader ignores extra columns) gives each row's mean context tokens per request during the measured decode
+/// iterations. A profile with it also gets a decode surface (<see cref="ProfileCurve.Decode"/>): token time by batch
+/// size × context, the median per (batch_size, prompt_size). Without it the table is exactly SplitwiseSim's.</para>
 /// </remarks>
 public sealed class ProfileTable
 {
@@ -55,6 +59,7 @@ public sealed class ProfileTable
         }
 
         var samples = new Dictionary<ProfileKey, Dictionary<long, (List<double> Prompt, List<double> Token)>>();
+        var decode = new Dictionary<ProfileKey, Dictionary<(int Batch, int Prompt), (List<double> Context, List<double> Token)>>();
         int rows = 0;
         using var text = new StreamReader(path);
         (Dictionary<string, string> metadata, int commentLines) = ReadComments(text);
@@ -72,12 +77,14 @@ public sealed class ProfileTable
             int iModel = reader.Header.IndexOf("model"), iHw = reader.Header.IndexOf("hardware"), iTp = reader.Header.IndexOf("tensor_parallel");
             int iPrompt = reader.Header.IndexOf("prompt_size"), iBatch = reader.Header.IndexOf("batch_size");
             int iPt = reader.Header.IndexOf("prompt_time"), iTt = reader.Header.IndexOf("token_time");
+            int iCtx = reader.Header.TryIndexOf(DecodeContextColumn, out int c) ? c : -1;
             foreach (SepReader.Row row in reader)
             {
                 int line = row.LineNumberFrom + commentLines;
                 var key = new ProfileKey(row[iModel].ToString().ToLowerInvariant(), row[iHw].ToString().ToLowerInvariant(),
                     Parse<int>(row, iTp, path, line, "tensor_parallel"));
-                long x = (long)Parse<int>(row, iPrompt, path, line, "prompt_size") * Parse<int>(row, iBatch, path, line, "batch_size");
+                int promptSize = Parse<int>(row, iPrompt, path, line, "prompt_size"), batchSize = Parse<int>(row, iBatch, path, line, "batch_size");
+                long x = (long)promptSize * batchSize;
                 double pt = Parse<double>(row, iPt, path, line, "prompt_time");
                 double tt = Parse<double>(row, iTt, path, line, "token_time");
                 if (x <= 0 || !(pt > 0) || !(tt > 0) || key.TensorParallel <= 0)
@@ -98,6 +105,27 @@ public sealed class ProfileTable
                 lists.Prompt.Add(pt);
                 lists.Token.Add(tt);
                 rows++;
+                if (iCtx >= 0)
+                {
+                    double context = Parse<double>(row, iCtx, path, line, DecodeContextColumn);
+                    if (!(context > 0) || double.IsInfinity(context))
+                    {
+                        throw SplitwiseException.Usage($"{path}:{line}:{iCtx + 1}: {DecodeContextColumn} must be a positive number of tokens; fix the row or drop the column");
+                    }
+
+                    if (!decode.TryGetValue(key, out var byPoint))
+                    {
+                        decode[key] = byPoint = [];
+                    }
+
+                    if (!byPoint.TryGetValue((batchSize, promptSize), out var point))
+                    {
+                        byPoint[(batchSize, promptSize)] = point = ([], []);
+                    }
+
+                    point.Context.Add(context);
+                    point.Token.Add(tt);
+                }
             }
         }
 
@@ -121,11 +149,17 @@ public sealed class ProfileTable
                 tokenSamples[i] = [.. t];
             }
 
-            curves[key] = new ProfileCurve(key, xs, prompt, token, promptSamples, tokenSamples);
+            curves[key] = new ProfileCurve(key, xs, prompt, token, promptSamples, tokenSamples,
+                decode.TryGetValue(key, out var points)
+                    ? DecodeSurface.FromPoints(key, points.Select(kv => (kv.Key.Batch, Median(kv.Value.Context), Median(kv.Value.Token))))
+                    : null);
         }
 
         return new ProfileTable(path, curves, rows, metadata);
     }
+
+    /// <summary>The optional column with each row's mean decode context (tokens per request).</summary>
+    public const string DecodeContextColumn = "decode_context";
 
     /// <summary>Consumes the leading <c>#</c> lines; <c># key: value</c> ones become metadata (the first of a key wins).</summary>
     private static (Dictionary<string, string> Metadata, int Lines) ReadComments(StreamReader text)
@@ -191,7 +225,7 @@ public readonly record struct ProfileKey(string Model, string Hardware, int Tens
 /// </summary>
 public sealed class ProfileCurve
 {
-    internal ProfileCurve(ProfileKey key, long[] x, double[] promptMs, double[] tokenMs, double[][] promptSamples, double[][] tokenSamples)
+    internal ProfileCurve(ProfileKey key, long[] x, double[] promptMs, double[] tokenMs, double[][] promptSamples, double[][] tokenSamples, DecodeSurface? decode = null)
     {
         if (x.Length < 2)
         {
@@ -204,7 +238,12 @@ public sealed class ProfileCurve
         TokenMs = tokenMs;
         PromptSamples = promptSamples;
         TokenSamples = tokenSamples;
+        Decode = decode;
     }
+
+    /// <summary>Decode iteration time by batch size × context, when the profile has a <c>decode_context</c> column
+    /// (<c>splitwise profile</c>); null for SplitwiseSim's file.</summary>
+    public DecodeSurface? Decode { get; }
 
     public ProfileKey Key { get; }
 

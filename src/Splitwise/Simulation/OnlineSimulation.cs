@@ -72,10 +72,12 @@ internal sealed class OnlineSimulation : IRequestObserver
     }
 
     /// <summary>A request arrives at <paramref name="timeNs"/> (clamped to <see cref="Now"/>); returns its slot, or −1
-    /// when it was rejected (it can never fit; the sink was told).</summary>
-    public int Arrive(long id, long timeNs, int inputTokens, int outputTokens)
+    /// when it was rejected (it can never fit; the sink was told). <paramref name="chain"/> is its prompt's prefix hash
+    /// chain (one id per full 512-token block, as a trace's Mooncake <c>hash_ids</c>), which the vLLM personality's
+    /// prefix cache matches; other engines ignore it.</summary>
+    public int Arrive(long id, long timeNs, int inputTokens, int outputTokens, ReadOnlySpan<long> chain = default)
     {
-        int slot = _engine.Arrive(id, timeNs, inputTokens, outputTokens);
+        int slot = _engine.Arrive(id, timeNs, inputTokens, outputTokens, chain);
         if (slot >= 0)
         {
             if (slot >= _emitted.Length)

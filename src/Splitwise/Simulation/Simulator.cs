@@ -181,14 +181,15 @@ public sealed partial class Simulator
     /// <summary>
     /// A request arrives at <paramref name="time"/> (clamped to <see cref="Now"/>): events before it are processed
     /// first, then it is scheduled exactly as in <see cref="Run"/> (arrivals precede events at the same time).
-    /// Returns its slot, or -1 when it was rejected (it can never fit an instance's KV memory).
+    /// Returns its slot, or -1 when it was rejected (it can never fit an instance's KV memory). <paramref name="chain"/>
+    /// is the prompt's prefix hash chain (one id per 512-token block), used by the vLLM personality as in <see cref="Run"/>.
     /// </summary>
-    internal int Arrive(long id, long time, int inputTokens, int outputTokens)
+    internal int Arrive(long id, long time, int inputTokens, int outputTokens, ReadOnlySpan<long> chain = default)
     {
         time = Math.Max(time, _now);
         Advance(time, inclusive: false);
         _now = time;
-        int slot = OnArrival(id, time, inputTokens, outputTokens);
+        int slot = OnArrival(id, time, inputTokens, outputTokens, _vllm ? chain : default);
         RetryIfPending();
         return slot;
     }

@@ -18,14 +18,7 @@ public sealed class MeasuredProfileUseTests : IDisposable
 
     public MeasuredProfileUseTests()
     {
-        File.WriteAllText(CatalogPath, """
-            gpus:
-              - { name: box-gpu, dense_tflops: 1, memory_gb: 2, memory_bandwidth_gbps: 50, tdp_watts: 65, idle_watts: 10, prompt_watts: 65, token_watts: 40 }
-            machines:
-              - { name: box, gpu: box-gpu, gpu_count: 1, nvlink_gbps: 1, infiniband_gbps: 1, provisioned_watts: 100, dollars_per_hour: 0.1 }
-            models:
-              - { name: tiny, layers: 8, hidden: 1024, heads: 16, kv_heads: 8, head_dim: 64, ffn_size: 2816, vocab: 32000, weight_gb: 0.5, context_length: 4096 }
-            """);
+        File.WriteAllText(CatalogPath, BoxCatalog.Yaml());
         // Prompt 10 ms at 128 tokens and 20 ms at 256; decode 2 and 3 ms there.
         File.WriteAllText(Profile, """
             # served_model: tiny

@@ -4,6 +4,7 @@ using Splitwise.Performance;
 using Splitwise.Profiling;
 using Splitwise.Replay;
 using Splitwise.Serving;
+using Splitwise.Simulation;
 
 namespace Splitwise.Tests.Profiling;
 
@@ -69,6 +70,54 @@ public class ProfileRoundTripTests
             double expected = model.IterationMilliseconds(new BatchShape(0, 0, point.Key.BatchSize, (long)point.Key.BatchSize * point.Key.PromptSize));
             AssertWithin(expected, ProfileTable.Median(point.Select(s => s.TokenMs)), 0.05, $"decode time at {point.Key.PromptSize} × {point.Key.BatchSize}");
         }
+    }
+
+    /// <summary>
+    /// Profiles <c>serve</c> driven by the roofline model — whose decode step reads the KV cache, so it grows with the
+    /// context — for a small model on a slow memory system (the docs' CPU box), where a 4 × 2048-token decode costs
+    /// about half again a 1 × 256 one; the profile's decode surface must give the emulated step within 5 % at every
+    /// measured (batch, context) and between them.
+    /// </summary>
+    [Fact]
+    public async Task Profiling_a_context_aware_serve_recovers_its_decode_time_by_batch_and_context_within_5_percent()
+    {
+        string dir = Directory.CreateTempSubdirectory("profile-roundtrip-context").FullName;
+        string catalogPath = Path.Combine(dir, "catalog.yaml");
+        File.WriteAllText(catalogPath, BoxCatalog.Yaml(denseTflops: 20, bandwidthGBps: 10, weightGb: 0.32));
+        Catalog catalog = Catalog.Load(catalogPath, Catalog.BuiltIn);
+        var design = new ClusterConfig { Design = "baseline-box", Pools = [new PoolSpec("box", 1, InstanceRoles.Mixed, 1)], Model = "tiny", Performance = PerformanceModelKind.Roofline };
+        var truth = new RooflinePerformanceModel(catalog.Model("tiny"), catalog.Machine("box").Gpu, 1, catalog.Machine("box").NvlinkGBps);
+        double TruthMs(double batch, double context) => truth.IterationNanoseconds(new BatchShape(0, 0, (int)batch, (long)Math.Round(batch * context))) / 1e6;
+        Assert.True(TruthMs(4, 2048) > 1.3 * TruthMs(1, 256), "the emulated decode must depend on the context for this test to mean anything");
+
+        using EmulatedCluster cluster = EmulatedCluster.FromConfig(design, catalog, profile: null, speedup: 1);
+        await using OpenAiServer server = await OpenAiServer.StartAsync(new ServeOptions { Port = 0, ModelName = "tiny" }, cluster, cancellationToken: TestContext.Current.CancellationToken);
+        var options = new ProfileOptions
+        {
+            Client = new ReplayOptions { Endpoint = server.BaseAddress, Model = "tiny", OutputDirectory = dir, PrefixSeed = 11 },
+            Hardware = "box-gpu",
+            PromptSizes = [256, 2048],
+            BatchSizes = [1, 4],
+            Repeats = 5,
+            OutputTokens = 16, // a steady window of ~12 decode steps of 30–45 ms: a late chunk at its ends is ~2 %
+            OutputPath = Path.Combine(dir, "profile.csv"),
+        };
+
+        ProfileResult result = await new ServerProfiler(options).RunAsync(TestContext.Current.CancellationToken);
+
+        DecodeSurface surface = Assert.IsType<DecodeSurface>(ProfileTable.Load(options.OutputPath).Get("tiny", "box-gpu", 1).Decode);
+        Assert.Equal([1, 4], surface.BatchSizes);
+        foreach (var point in result.Samples.GroupBy(s => (s.PromptSize, s.BatchSize)))
+        {
+            double context = ProfileTable.Median(point.Select(s => s.DecodeContext));
+            Assert.InRange(context, point.Key.PromptSize + 1, point.Key.PromptSize + options.OutputTokens);
+            AssertWithin(TruthMs(point.Key.BatchSize, context), surface.PredictMs(point.Key.BatchSize, context), 0.05,
+                $"decode time at batch {point.Key.BatchSize}, context {context:0.0}");
+        }
+
+        // Between the measured points (the emulated step is linear in the batch and its total context there).
+        AssertWithin(TruthMs(2, 1200), surface.PredictMs(2, 1200), 0.05, "decode time at batch 2, context 1200 (interpolated)");
+        AssertWithin(TruthMs(3, 600), surface.PredictMs(3, 600), 0.05, "decode time at batch 3, context 600 (interpolated)");
     }
 
     private static void AssertWithin(double expected, double actual, double tolerance, string what) =>

@@ -38,6 +38,7 @@ public class ProfileSampleTests
         Assert.Equal(250 + 70, s.E2eMs, 6);
         Assert.Equal(3 * 7, s.SteadyGaps);
         Assert.Equal(3, s.BatchSize);
+        Assert.Equal(512 + 4, s.DecodeContext, 9); // the 7 gaps end at tokens 1..7: 1..7 generated before them, mean 4
     }
 
     [Fact]
@@ -52,6 +53,8 @@ public class ProfileSampleTests
         Assert.Equal(300, s.PromptMs, 6);        // the whole batch's prefill: boundary → the last first token
         Assert.Equal(45, s.FirstTokenSpreadMs, 6);
         Assert.Equal(5 + 5, s.SteadyGaps);       // gaps inside [400, 450] ms of both requests
+        // Request 0's steady gaps end at its tokens 4..8, request 1's at 1..5: mean context 512 + 4.5.
+        Assert.Equal(516.5, s.DecodeContext, 9);
     }
 
     [Fact]

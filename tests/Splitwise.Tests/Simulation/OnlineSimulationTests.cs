@@ -2,6 +2,7 @@ using CsCheck;
 using Splitwise.Designs;
 using Splitwise.Simulation;
 using Splitwise.Simulation.Transfer;
+using Splitwise.Traces;
 
 namespace Splitwise.Tests.Simulation;
 
@@ -88,17 +89,31 @@ public class OnlineSimulationTests
         return (instances, ClusterScheduler.Create("token-jsq", instances.Length), null);
     }
 
-    private static List<(long Id, long Arrival, int Input, int Output)> Arrivals(Case c)
+    private static List<(long Id, long Arrival, int Input, int Output, long[] Chain)> Arrivals(Case c)
     {
         // Times from 0 (the offline engine counts from the first arrival) in whole 100 ns trace ticks.
         long t = 0;
-        return [.. c.Requests.Select((r, i) => ((long)i, t += i == 0 ? 0 : r.Gap / 100 * 100, r.Input, r.Output))];
+        return [.. c.Requests.Select((r, i) => ((long)i, t += i == 0 ? 0 : r.Gap / 100 * 100, r.Input, r.Output, Chain(c, i, r.Input)))];
     }
+
+    /// <summary>A prefix hash chain per request (one id per full 512-token block, as serve makes them): every other
+    /// request shares its blocks with the others of its kind (ids 1, 2, …), the rest are unique — so the vLLM
+    /// engine's prefix cache hits, offline from the trace's chains and online from <see cref="OnlineSimulation.Arrive"/>.</summary>
+    private static long[] Chain(Case c, int i, int input) =>
+        [.. Enumerable.Range(0, input / 512).Select(j => ((int)(c.StepSeed >> 1) + i) % 2 == 0 ? 1L + j : 1000L + (i * 8) + j)];
 
     private static IReadOnlyList<RequestOutcome> Offline(Case c)
     {
         (IReadOnlyList<InstanceSpec> instances, ClusterScheduler scheduler, ClusterKvTransfers? transfers) = Cluster(c);
-        var trace = SimKit.Trace([.. Arrivals(c).Select(a => (a.Arrival, a.Input, a.Output))]);
+        var arrivals = Arrivals(c);
+        Trace plain = SimKit.Trace([.. arrivals.Select(a => (a.Arrival, a.Input, a.Output))]);
+        int[] offsets = [0, .. arrivals.Select(a => a.Chain.Length)];
+        for (int i = 1; i < offsets.Length; i++)
+        {
+            offsets[i] += offsets[i - 1];
+        }
+
+        var trace = new Trace(plain.Name, plain.Start, plain.ArrivalTicks, plain.InputTokens, plain.OutputTokens, plain.Count, offsets, [.. arrivals.SelectMany(a => a.Chain)]);
         return SimKit.Run(trace, instances, scheduler, transfers).Requests;
     }
 
@@ -146,11 +161,11 @@ public class OnlineSimulationTests
             }
         }
 
-        foreach ((long id, long arrival, int input, int output) in Arrivals(c))
+        foreach ((long id, long arrival, int input, int output, long[] chain) in Arrivals(c))
         {
             StepTo(arrival - 1);
             sink.CallTime = arrival;
-            int slot = online.Arrive(id, arrival, input, output);
+            int slot = online.Arrive(id, arrival, input, output, chain);
             if (slot >= 0)
             {
                 slots[id] = slot;
@@ -170,6 +185,7 @@ public class OnlineSimulationTests
     public void Online_engine_gives_the_offline_timeline_token_for_token()
     {
         const int Cases = 300;
+        int hits = 0;
         for (int i = 0; i < Cases; i++)
         {
             Case c = s_cases.Generate(new PCG(11, (ulong)i), null, out _);
@@ -193,6 +209,7 @@ public class OnlineSimulationTests
 
                 Assert.True(row.Status == RequestStatus.Done, context);
                 Assert.True(done.Completed, context);
+                hits += row.CachedTokens == 0 ? 0 : 1;
                 var tokens = sink.Tokens[id];
                 Assert.Equal(Enumerable.Range(1, row.OutputTokens), tokens.Select(t => t.Generated));
                 Assert.True(row.ArrivalNs + row.TtftNs == tokens[0].Time, $"{context}: request {id} first token");
@@ -205,6 +222,8 @@ public class OnlineSimulationTests
                 }
             }
         }
+
+        Assert.True(hits > Cases / 10, $"only {hits} requests hit the prefix cache: the chains are not exercised");
     }
 
     [Fact]
@@ -223,7 +242,7 @@ public class OnlineSimulationTests
             Assert.True(sink.Violation is null, context + ": " + sink.Violation);
             Assert.Equal(0, online.Engine.InFlight);
             Assert.Equal(0, online.Engine.KvUsedTotal);
-            foreach ((long id, long _, int input, int output) in arrivals)
+            foreach ((long id, long _, int input, int output, long[] _) in arrivals)
             {
                 Assert.True(sink.Done.TryGetValue(id, out var done), $"{context}: request {id} never done");
                 int got = sink.Tokens.TryGetValue(id, out var tokens) ? tokens.Count : 0;

@@ -1,17 +1,18 @@
 namespace Splitwise.Simulation.Paging;
 
 /// <summary>
-/// The prefix cache's hash → block index: an open-addressing table (linear probing, backward-shift deletion) sized
-/// once for the pool, so a lookup, insert or removal is one probe sequence in two flat arrays — about half the memory
-/// traffic of a <see cref="Dictionary{TKey, TValue}"/>, which matters at one insert and one removal per cached block.
+/// The prefix cache's hash → record index: an open-addressing table (linear probing, backward-shift deletion), so a
+/// lookup, insert or removal is one probe sequence in two flat arrays — about half the memory traffic of a
+/// <see cref="Dictionary{TKey, TValue}"/>. It doubles when its load would pass 2/3, so it grows with the content
+/// cached, not with the pool.
 /// </summary>
 internal sealed class BlockIndex
 {
-    private readonly ulong[] _keys;
-    private readonly int[] _values; // block + 1; 0 marks an empty slot
-    private readonly int _mask;
+    private ulong[] _keys;
+    private int[] _values; // value + 1; 0 marks an empty slot
+    private int _mask;
 
-    /// <param name="capacity">Most entries at once (the pool's blocks); the table keeps its load at or below 2/3.</param>
+    /// <param name="capacity">Entries expected at once; the table keeps its load at or below 2/3, growing as needed.</param>
     public BlockIndex(int capacity)
     {
         int size = 16;
@@ -48,6 +49,11 @@ internal sealed class BlockIndex
     /// <summary>Stores <paramref name="block"/> under <paramref name="key"/> unless the key is present; true when stored.</summary>
     public bool TryAdd(ulong key, int block)
     {
+        if ((Count + 1) * 3 > (_mask + 1) * 2)
+        {
+            Grow();
+        }
+
         int i = Home(key);
         while (_values[i] != 0)
         {
@@ -95,6 +101,29 @@ internal sealed class BlockIndex
 
         _values[gap] = 0;
         Count--;
+    }
+
+    private void Grow()
+    {
+        ulong[] keys = _keys;
+        int[] values = _values;
+        _keys = new ulong[keys.Length * 2];
+        _values = new int[keys.Length * 2];
+        _mask = _keys.Length - 1;
+        for (int k = 0; k < keys.Length; k++)
+        {
+            if (values[k] != 0)
+            {
+                int i = Home(keys[k]);
+                while (_values[i] != 0)
+                {
+                    i = (i + 1) & _mask;
+                }
+
+                _keys[i] = keys[k];
+                _values[i] = values[k];
+            }
+        }
     }
 
     // Keys are 64-bit hashes already; fold the high bits in so a table of any size sees them.

@@ -12,9 +12,12 @@ namespace Splitwise.Simulation.Paging;
 /// block j only if they share every block before it), and indexed in the instance's cache. Blocks past the prompt or
 /// the chain (output tokens, unshared text) are private: vLLM caches them too, but only their own request can ever hit
 /// them (recomputing after a preemption), so they are found through the request's old block table by a tag instead of
-/// a hash — the same hits and evictions without hashing or indexing them. A session's next turn shares the previous
+/// a hash — the same hits and evictions without hashing or indexing them (the cache keeps them as one run). A session's next turn shares the previous
 /// turn's prompt blocks (its chain repeats their ids), not its answer's: the trace's chains do not cover answers.</para>
-/// <para>Cost: O(1) per block allocated, freed or looked up; shared hashes are computed once per block; the arrays
+/// <para>A table is counts, not block ids (<see cref="PagedKvCache"/> keeps content, not blocks): the blocks held, the
+/// leading ones full and cached, and for each shared 512-token chain block the record it is in and a bit per offset
+/// telling a cached block from a duplicate. Cost: the cache does a few operations per run of blocks and a small loop
+/// over dense per-record state per block of shared prefix; chain hashes are computed once per 512 tokens; the arrays
 /// grow with the peak number of requests in flight and are reused by later requests in the same slot.</para>
 /// </remarks>
 internal sealed class BlockTables
@@ -22,18 +25,22 @@ internal sealed class BlockTables
     /// <summary>Tokens per block id of a hash chain (Mooncake's block size).</summary>
     public const int ChainBlockTokens = 512;
 
-    private int[][] _blocks = [];
-    private int[] _count = [];
-    private ulong[][] _hashes = [];
-    private int[] _hashedCount = [];
-    private int[] _registered = [];
-    private int[] _freedCount = [];
-    private long[][] _chain = [];
-    private int[] _sharedTokens = [];
+    private const int None = -1;
+
+    private int[] _count = [];          // blocks the request holds
+    private int[] _registered = [];     // its leading blocks that are full and cached (or duplicates)
+    private int[] _sharedBlocks = [];   // its blocks that end inside the chain-covered prompt
     private ulong[] _serial = [];
+    private int[] _privateRun = [];     // its own blocks' run in the free queue since it was last freed, or −1
+    private long[][] _chain = [];
+    private ulong[][] _keys = [];
+    private int[] _keyed = [];
+    private int[][] _record = [];       // per chain block: the record its held offsets are in
+    private ulong[][] _held = [];       // per chain block: bit o set when it holds the cached block at offset o
     private ulong _serials;
 
     private readonly int _perChunk;
+    private readonly int _words;
 
     /// <param name="blockSize">Tokens per block; divides 512.</param>
     public BlockTables(int blockSize)
@@ -41,6 +48,7 @@ internal sealed class BlockTables
         ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
         BlockSize = blockSize;
         _perChunk = ChainBlockTokens / blockSize;
+        _words = (_perChunk + 63) / 64;
     }
 
     public int BlockSize { get; }
@@ -50,34 +58,21 @@ internal sealed class BlockTables
     {
         EnsureSlot(slot);
         _count[slot] = 0;
-        _hashedCount[slot] = 0;
         _registered[slot] = 0;
-        _freedCount[slot] = 0;
+        _keyed[slot] = 0;
         _serial[slot] = ++_serials;
+        _privateRun[slot] = None;
         if (_chain[slot].Length < chain.Length)
         {
-            _chain[slot] = new long[Math.Max(chain.Length, _chain[slot].Length * 2)];
+            int size = Math.Max(chain.Length, _chain[slot].Length * 2);
+            _chain[slot] = new long[size];
+            _keys[slot] = new ulong[size];
+            _record[slot] = new int[size];
+            _held[slot] = new ulong[size * _words];
         }
 
         chain.CopyTo(_chain[slot]);
-        _sharedTokens[slot] = (int)Math.Min(inputTokens, (long)chain.Length * ChainBlockTokens);
-    }
-
-    /// <summary>
-    /// Takes the request's first <paramref name="hits"/> cached blocks (found by <see cref="CountCachedPrefix"/>) into its
-    /// table with a reference each and returns the tokens they hold. The caller has checked the blocks fit.
-    /// </summary>
-    public int TakeCachedPrefix(int slot, PagedKvCache cache, int hits)
-    {
-        for (int j = 0; j < hits; j++)
-        {
-            int b = Find(slot, cache, j);
-            cache.Touch(b);
-            Push(slot, b);
-        }
-
-        _registered[slot] = hits;
-        return hits * BlockSize;
+        _sharedBlocks[slot] = (int)(Math.Min(inputTokens, (long)chain.Length * ChainBlockTokens) / BlockSize);
     }
 
     /// <summary>
@@ -93,139 +88,183 @@ internal sealed class BlockTables
             return 0;
         }
 
-        int max = (tokens - 1) / BlockSize, hits = 0;
-        while (hits < max)
+        int max = (tokens - 1) / BlockSize, shared = _sharedBlocks[slot], limit = Math.Min(max, shared), hits = 0;
+        int[] records = _record[slot];
+        while (hits < limit)
         {
-            int b = Find(slot, cache, hits);
-            if (b < 0)
+            int c = hits / _perChunk, record = cache.FindRecord(ChunkKey(slot, c));
+            if (record < 0)
             {
-                break;
+                return hits;
             }
 
-            if (cache.IsFree(b))
+            records[c] = record; // for TakeCachedPrefix, which follows with nothing changed in between
+            int from = hits - (c * _perChunk), to = Math.Min(limit - (c * _perChunk), _perChunk);
+            int run = cache.CachedFrom(record, from, to, out int queued);
+            hits += run;
+            freeAmongHits += queued;
+            if (from + run < to)
             {
-                freeAmongHits++;
+                return hits;
             }
+        }
 
-            hits++;
+        // Its own blocks, after a preemption: all free, still cached from the bottom of the run up.
+        if (hits == shared && hits < max && cache.PrivateCached(_privateRun[slot], _serial[slot], out _, out int top))
+        {
+            int own = Math.Min(top, max) - hits;
+            if (own > 0)
+            {
+                hits += own;
+                freeAmongHits += own;
+            }
         }
 
         return hits;
+    }
+
+    /// <summary>
+    /// Takes the request's first <paramref name="hits"/> cached blocks (found by <see cref="CountCachedPrefix"/>) into its
+    /// table with a reference each and returns the tokens they hold. The caller has checked the blocks fit.
+    /// </summary>
+    public int TakeCachedPrefix(int slot, PagedKvCache cache, int hits)
+    {
+        int sharedHits = Math.Min(hits, _sharedBlocks[slot]);
+        int[] records = _record[slot];
+        ulong[] held = _held[slot];
+        for (int c = 0; c * _perChunk < sharedHits; c++)
+        {
+            int end = Math.Min(sharedHits - (c * _perChunk), _perChunk);
+            cache.HoldRange(records[c], 0, end);
+            SetBits(held.AsSpan(c * _words, _words), end);
+        }
+
+        if (hits > sharedHits)
+        {
+            cache.HoldPrivate(_privateRun[slot], hits - sharedHits);
+        }
+        else
+        {
+            cache.Forget(_privateRun[slot], _serial[slot]); // its blocks will be recomputed into new ones
+        }
+
+        _privateRun[slot] = None;
+        _count[slot] = hits;
+        _registered[slot] = hits;
+        return hits * BlockSize;
     }
 
     /// <summary>New blocks the request needs so its table covers <paramref name="tokens"/> tokens.</summary>
     public int BlocksNeeded(int slot, long tokens) => (int)Math.Max(0, ((tokens + BlockSize - 1) / BlockSize) - _count[slot]);
 
     /// <summary>Grows the table to cover <paramref name="tokens"/> tokens (the caller has checked the free blocks), then
-    /// indexes the blocks that are full among the first <paramref name="knownTokens"/> (vLLM's <c>cache_blocks</c>).</summary>
+    /// caches the blocks that are full among the first <paramref name="knownTokens"/> (vLLM's <c>cache_blocks</c>).</summary>
     public void Grow(int slot, PagedKvCache cache, long tokens, long knownTokens)
     {
         int need = BlocksNeeded(slot, tokens);
-        for (int i = 0; i < need; i++)
+        if (need > 0)
         {
-            Push(slot, cache.Allocate());
+            cache.Allocate(need);
+            _count[slot] += need;
         }
 
-        if (cache.PrefixCaching)
+        if (!cache.PrefixCaching)
         {
-            int full = (int)Math.Min(_count[slot], Math.Min(tokens, knownTokens) / BlockSize);
-            int[] table = _blocks[slot];
-            for (int j = _registered[slot]; j < full; j++)
+            return;
+        }
+
+        int full = (int)Math.Min(_count[slot], Math.Min(tokens, knownTokens) / BlockSize), j = _registered[slot];
+        if (full <= j)
+        {
+            return;
+        }
+
+        int sharedEnd = Math.Min(full, _sharedBlocks[slot]);
+        int[] records = _record[slot];
+        ulong[] held = _held[slot];
+        while (j < sharedEnd)
+        {
+            int c = j / _perChunk, record = records[c];
+            ulong key = ChunkKey(slot, c);
+            if (!cache.IsRecordOf(record, key))
             {
-                if (IsShared(slot, j))
-                {
-                    cache.RegisterShared(table[j], ChunkKey(slot, j / _perChunk), j % _perChunk);
-                }
-                else
-                {
-                    cache.RegisterPrivate(table[j], PrivateTag(slot, j));
-                }
+                record = cache.FindOrAddRecord(key);
+                records[c] = record;
             }
 
-            if (full > _registered[slot])
-            {
-                _registered[slot] = full;
-            }
+            int lo = j - (c * _perChunk), hi = Math.Min(sharedEnd - (c * _perChunk), _perChunk);
+            cache.CacheRange(record, lo, hi, held.AsSpan(c * _words, _words)); // a bit clear: computed twice, the first block keeps it
+            j += hi - lo;
         }
+
+        _registered[slot] = full; // blocks past the shared prefix are the request's own: cached implicitly
     }
 
     /// <summary>Frees the request's blocks, last block first (vLLM frees in reverse so tails are evicted first).</summary>
     public void Free(int slot, PagedKvCache cache)
     {
-        int[] table = _blocks[slot];
-        for (int j = _count[slot] - 1; j >= 0; j--)
+        int count = _count[slot], registered = _registered[slot], shared = _sharedBlocks[slot];
+        cache.ReleaseBlank(count - registered); // not full, or not cached
+        if (registered > shared)
         {
-            cache.Release(table[j]);
+            _privateRun[slot] = cache.ReleasePrivate(_serial[slot], shared, registered);
         }
 
-        _freedCount[slot] = _count[slot]; // the table's entries stay: a recompute finds its private blocks there
+        int[] records = _record[slot];
+        ulong[] held = _held[slot];
+        int sharedHeld = Math.Min(registered, shared);
+        for (int c = (sharedHeld - 1) / _perChunk; c >= 0 && sharedHeld > 0; c--)
+        {
+            ReadOnlySpan<ulong> bits = held.AsSpan(c * _words, _words);
+            int o = Math.Min(sharedHeld - (c * _perChunk), _perChunk) - 1;
+            while (o >= 0)
+            {
+                bool cached = IsSet(bits, o);
+                int top = o;
+                while (o >= 0 && IsSet(bits, o) == cached)
+                {
+                    o--;
+                }
+
+                if (cached)
+                {
+                    cache.ReleaseRange(records[c], o + 1, top + 1);
+                }
+                else
+                {
+                    cache.ReleaseBlank(top - o);
+                }
+            }
+        }
+
         _count[slot] = 0;
         _registered[slot] = 0;
     }
 
-    /// <summary>The cached block holding block <paramref name="j"/>'s content, or −1: shared content through the
-    /// cache's index, the request's own content where its table had it before it was freed.</summary>
-    private int Find(int slot, PagedKvCache cache, int j)
+    private static bool IsSet(ReadOnlySpan<ulong> bits, int o) => (bits[o >> 6] & (1UL << o)) != 0;
+
+    /// <summary>Sets bits <c>[0, count)</c>.</summary>
+    private static void SetBits(Span<ulong> bits, int count)
     {
-        if (IsShared(slot, j))
+        for (int w = 0; w * 64 < count; w++)
         {
-            int record = cache.FindRecord(ChunkKey(slot, j / _perChunk));
-            return record < 0 ? -1 : cache.RecordBlock(record, j % _perChunk);
+            int n = Math.Min(64, count - (w * 64));
+            bits[w] |= n == 64 ? ulong.MaxValue : (1UL << n) - 1;
         }
-
-        if (j < _freedCount[slot])
-        {
-            int b = _blocks[slot][j];
-            return cache.Holds(b, PrivateTag(slot, j)) ? b : -1;
-        }
-
-        return -1;
     }
-
-    /// <summary>What identifies block <paramref name="j"/> of content only this request has: no other request can look
-    /// it up, so its request's serial number and the block's index name it (no hash to compute). Private blocks come
-    /// after shared ones, so no shared hash chains through them.</summary>
-    private ulong PrivateTag(int slot, int j) => (_serial[slot] << 24) | (uint)j;
-
-    /// <summary>True when block <paramref name="j"/> ends inside the prompt's shared (hash-chained) prefix.</summary>
-    private bool IsShared(int slot, int j) => ((long)j + 1) * BlockSize <= _sharedTokens[slot];
 
     /// <summary>The content key of chain block <paramref name="c"/> (512 tokens) of the request: its chain ids up to
     /// <paramref name="c"/>, hashed in a chain as vLLM chains block hashes.</summary>
     private ulong ChunkKey(int slot, int c)
     {
-        ulong[] keys = _hashes[slot];
-        if (c < _hashedCount[slot])
-        {
-            return keys[c];
-        }
-
-        if (keys.Length <= c)
-        {
-            Array.Resize(ref _hashes[slot], Math.Max(c + 1, keys.Length * 2));
-            keys = _hashes[slot];
-        }
-
-        for (int k = _hashedCount[slot]; k <= c; k++)
+        ulong[] keys = _keys[slot];
+        for (int k = _keyed[slot]; k <= c; k++)
         {
             keys[k] = Mix(k == 0 ? 0x1B10C0DEUL : keys[k - 1], (ulong)_chain[slot][k]);
+            _keyed[slot] = k + 1;
         }
 
-        _hashedCount[slot] = c + 1;
         return keys[c];
-    }
-
-    private void Push(int slot, int block)
-    {
-        int[] table = _blocks[slot];
-        int n = _count[slot];
-        if (n == table.Length)
-        {
-            Array.Resize(ref _blocks[slot], Math.Max(16, table.Length * 2));
-        }
-
-        _blocks[slot][n] = block;
-        _count[slot] = n + 1;
     }
 
     private void EnsureSlot(int slot)
@@ -236,25 +275,27 @@ internal sealed class BlockTables
         }
 
         int size = Math.Max(64, Math.Max(slot + 1, _count.Length * 2)), old = _count.Length;
-        Array.Resize(ref _blocks, size);
         Array.Resize(ref _count, size);
-        Array.Resize(ref _hashes, size);
-        Array.Resize(ref _hashedCount, size);
         Array.Resize(ref _registered, size);
-        Array.Resize(ref _freedCount, size);
-        Array.Resize(ref _chain, size);
-        Array.Resize(ref _sharedTokens, size);
+        Array.Resize(ref _sharedBlocks, size);
         Array.Resize(ref _serial, size);
+        Array.Resize(ref _privateRun, size);
+        Array.Resize(ref _chain, size);
+        Array.Resize(ref _keys, size);
+        Array.Resize(ref _keyed, size);
+        Array.Resize(ref _record, size);
+        Array.Resize(ref _held, size);
         for (int i = old; i < size; i++)
         {
-            _blocks[i] = [];
-            _hashes[i] = [];
             _chain[i] = [];
+            _keys[i] = [];
+            _record[i] = [];
+            _held[i] = [];
         }
     }
 
     /// <summary>A 64-bit mix of two values (SplitMix64's finaliser over a multiply-xor combine).</summary>
-    private static ulong Mix(ulong a, ulong b)
+    internal static ulong Mix(ulong a, ulong b)
     {
         ulong z = (a * 0x9E3779B97F4A7C15UL) ^ (b + 0xD6E8FEB86659FD93UL);
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;

@@ -1,45 +1,59 @@
+using System.Diagnostics;
+
 namespace Splitwise.Simulation.Paging;
 
 /// <summary>
 /// One instance's paged KV memory with automatic prefix caching: vLLM V1's <c>BlockPool</c> (a fixed number of
-/// blocks, a free queue, a hash → block index) for one full-attention KV group.
+/// blocks, a free queue, a hash → block index) for one full-attention KV group, kept as runs of content instead of
+/// one entry per block.
 /// </summary>
 /// <remarks>
-/// <para>A block holds <c>block_size</c> tokens of KV. A block in use has a reference count &gt; 0; a full block is
-/// cached: a block of shared content under its content key (<see cref="BlockTables"/>: the chained hash of the prompt's
-/// 512-token chain blocks up to its own, and its offset there), a block of private content under its request's tag. Freed blocks keep their hash and join the tail of the free queue (a request's blocks in reverse order, so its
-/// last block is evicted first); a new block is taken from the head, evicting the hash it carried. A prefix hit on a
-/// free block takes it out of the queue (<see cref="Touch"/>). Block 0 is vLLM's null block and is never used.</para>
-/// <para>Cost: O(1) per block allocated, freed, touched or looked up: a doubly linked free queue over arrays, and for
-/// shared content one record per 512-token chain block (its blocks by offset) in an open-addressing
-/// <see cref="BlockIndex"/>, so the index is probed once per 512 tokens, not once per block. One block per content: a
-/// block computed twice by requests running at once keeps the first, where vLLM keeps both and can hit the second after
-/// the first is evicted. Records grow with the shared content cached, never past one per block. Deterministic.</para>
+/// <para>Semantics (vLLM's, block by block): a block in use has a reference count &gt; 0; a full block is cached under
+/// its content (<see cref="BlockTables"/>: the chained hash of the prompt's 512-token chain blocks up to its own and
+/// its offset there for shared content; its request and index for content only that request has). Freed blocks keep
+/// their content and join the tail of the free queue (a request's blocks in reverse order, so its last block is
+/// evicted first); a new block is taken from the head, evicting the content it carried. A prefix hit on a free block
+/// takes it out of the queue. One block per content: a block computed while the same content is cached elsewhere
+/// caches nothing (vLLM keeps both and can hit the second after the first is evicted).</para>
+/// <para>Representation: which physical block holds what never shows in any result, so the pool keeps content, not
+/// blocks. The free queue is a linked list of runs — blank blocks (a count), a shared record's offsets
+/// <c>[lo, hi)</c> (queued highest first, as a request frees them), a request's own blocks <c>[lo, hi)</c>, or dead
+/// ones (cached content no lookup can reach any more, which still counts as evicted) — so allocating, freeing or
+/// hitting a whole prompt costs a few runs, not one step per block. Shared content is one record per 512-token chain
+/// block with dense per-offset state (reference count, queued run), found through an open-addressing
+/// <see cref="BlockIndex"/> once per 512 tokens. A hit takes offsets from 0 upwards and eviction takes a run from its
+/// highest offset, so a hit always takes a run's low end: no run is ever split. Memory grows with the runs queued and
+/// the shared content cached, not with the pool's size. The per-block implementation this replaces is kept in the
+/// tests as the oracle it is checked against. Deterministic.</para>
 /// </remarks>
 internal sealed class PagedKvCache
 {
     private const int None = -1;
+    private const byte Blank = 0, SharedRun = 1, PrivateRun = 2, DeadRun = 3;
 
-    private readonly int[] _refs;
-    private readonly int[] _prev;
-    private readonly int[] _next;
+    // Runs of the free queue, doubly linked, nodes recycled through _next.
+    private byte[] _kind = new byte[16];
+    private int[] _record = new int[16];   // SharedRun: its record
+    private ulong[] _owner = new ulong[16]; // PrivateRun: its request's serial
+    private int[] _lo = new int[16];
+    private int[] _hi = new int[16];
+    private int[] _prev = new int[16];
+    private int[] _next = new int[16];
+    private int _nodes;
+    private int _freeNode = None;
     private int _head = None;
     private int _tail = None;
 
-    // Private content: the request's tag (valid when _tagged).
-    private readonly ulong[] _tag;
-    private readonly bool[] _tagged;
-
-    // Shared content: the record (512-token chain block) and offset of a cached block, −1 when it holds none.
-    private readonly int[] _record;
-    private readonly int[] _offset;
+    // Shared content: one record per 512-token chain block, _perRecord offsets each.
     private readonly int _perRecord;
     private BlockIndex? _index; // key → record; made at the first shared block
     private ulong[] _recordKey = [];
-    private int[] _recordCount = [];
-    private int[] _recordBlocks = []; // _perRecord entries per record, −1 when empty
+    private int[] _present = [];   // offsets held or queued; the free-record chain when the record is unused
+    private int[] _refs = [];      // per offset: requests holding it
+    private int[] _queued = [];    // per offset: the run holding it while it is free and cached, else −1
+    private bool[] _live = [];
     private int _records;
-    private int _freeRecord = None; // free records chained through _recordCount
+    private int _freeRecord = None;
 
     /// <param name="blocks">Blocks of the pool, the null block included (vLLM's <c>num_gpu_blocks</c>); at least 2.</param>
     /// <param name="blockSize">Tokens per block; divides 512.</param>
@@ -56,20 +70,8 @@ internal sealed class PagedKvCache
         BlockSize = blockSize;
         PrefixCaching = prefixCaching;
         _perRecord = BlockTables.ChainBlockTokens / blockSize;
-        _refs = new int[blocks];
-        _prev = new int[blocks];
-        _next = new int[blocks];
-        _tag = new ulong[blocks];
-        _tagged = new bool[blocks];
-        _record = new int[blocks];
-        _offset = new int[blocks];
-        _record.AsSpan().Fill(None);
-        for (int b = 1; b < blocks; b++)
-        {
-            Append(b);
-        }
-
-        Usable = blocks - 1;
+        Usable = blocks - 1; // block 0 is vLLM's null block
+        AppendBlank(Usable);
         FreeBlocks = Usable;
     }
 
@@ -95,61 +97,10 @@ internal sealed class PagedKvCache
     /// blocks is cached.</summary>
     public int FindRecord(ulong key) => _index is null ? None : _index.Find(key);
 
-    /// <summary>The cached block at <paramref name="offset"/> of a record, or −1.</summary>
-    public int RecordBlock(int record, int offset) => _recordBlocks[(record * _perRecord) + offset];
-
-    /// <summary>True when the block is in the free queue (reference count 0): reusing it costs a free block.</summary>
-    public bool IsFree(int block) => _refs[block] == 0;
-
-    /// <summary>A request reuses a cached block: one more reference; out of the free queue if it was there.</summary>
-    public void Touch(int block)
+    /// <summary>The record of <paramref name="key"/>, made (empty) when there is none.</summary>
+    public int FindOrAddRecord(ulong key)
     {
-        if (_refs[block]++ == 0)
-        {
-            Unlink(block);
-            FreeBlocks--;
-        }
-    }
-
-    /// <summary>Takes the block at the head of the free queue (evicting what it cached) with one reference. The caller
-    /// has checked <see cref="FreeBlocks"/>.</summary>
-    public int Allocate()
-    {
-        int b = _head;
-        if (b == None)
-        {
-            throw new InvalidOperationException("no free KV block; check FreeBlocks before allocating");
-        }
-
-        Unlink(b);
-        FreeBlocks--;
-        if (_tagged[b])
-        {
-            _tagged[b] = false;
-            Evictions++;
-        }
-        else if (_record[b] != None)
-        {
-            Uncache(b);
-            Evictions++;
-        }
-
-        _refs[b] = 1;
-        return b;
-    }
-
-    /// <summary>
-    /// A block of shared content became full: cache it at <paramref name="offset"/> of the record of
-    /// <paramref name="key"/>, unless that content is cached in another block already.
-    /// </summary>
-    public void RegisterShared(int block, ulong key, int offset)
-    {
-        if (!PrefixCaching || _tagged[block] || _record[block] != None)
-        {
-            return;
-        }
-
-        _index ??= new BlockIndex(_refs.Length);
+        _index ??= new BlockIndex(64);
         int record = _index.Find(key);
         if (record == None)
         {
@@ -157,42 +108,289 @@ internal sealed class PagedKvCache
             _index.TryAdd(key, record);
         }
 
+        return record;
+    }
+
+    /// <summary>True when offset <paramref name="offset"/> of the record is cached (held by a request or free).</summary>
+    public bool IsCached(int record, int offset)
+    {
         int at = (record * _perRecord) + offset;
-        if (_recordBlocks[at] != None)
+        return _refs[at] > 0 || _queued[at] != None;
+    }
+
+    /// <summary>True when the cached offset sits in the free queue (reusing it costs a free block).</summary>
+    public bool IsQueued(int record, int offset) => _queued[(record * _perRecord) + offset] != None;
+
+    /// <summary>A request takes cached offset <paramref name="offset"/> (a prefix hit): one more reference, out of the
+    /// free queue if it was there (always the low end of its run: hits take offsets from 0 upwards).</summary>
+    public void Hold(int record, int offset)
+    {
+        int at = (record * _perRecord) + offset;
+        if (_refs[at]++ > 0)
         {
             return;
         }
 
-        _recordBlocks[at] = block;
-        _recordCount[record]++;
-        _record[block] = record;
-        _offset[block] = offset;
-    }
-
-    /// <summary>
-    /// A block of content only its request has (its output, or a prompt without a shared prefix) became full: it is
-    /// cached like any block, but only that request can look it up again (after a preemption), through its own block
-    /// table and <see cref="Holds"/> — the same hits and evictions as indexing it, without an index entry.
-    /// </summary>
-    public void RegisterPrivate(int block, ulong tag)
-    {
-        if (PrefixCaching && !_tagged[block] && _record[block] == None)
+        int n = _queued[at];
+        Debug.Assert(_lo[n] == offset, "a hit takes the low end of a run");
+        _queued[at] = None;
+        _lo[n]++;
+        FreeBlocks--;
+        if (_lo[n] == _hi[n])
         {
-            _tag[block] = tag;
-            _tagged[block] = true;
+            Unlink(n);
         }
     }
 
-    /// <summary>True when the block still caches the private content <paramref name="tag"/> (not evicted since).</summary>
-    public bool Holds(int block, ulong tag) => _tagged[block] && _tag[block] == tag;
-
-    /// <summary>Drops one reference; at zero the block joins the tail of the free queue, still cached.</summary>
-    public void Release(int block)
+    /// <summary>A freshly computed block of shared content became full: it caches the content at
+    /// <paramref name="offset"/> of the record unless another block does already. True when it does.</summary>
+    public bool TryCache(int record, int offset)
     {
-        if (--_refs[block] == 0)
+        int at = (record * _perRecord) + offset;
+        if (_refs[at] > 0 || _queued[at] != None)
         {
-            Append(block);
+            return false;
+        }
+
+        _refs[at] = 1;
+        _present[record]++;
+        return true;
+    }
+
+    /// <summary>Drops a request's reference to a cached offset; at zero it joins the tail of the free queue, still
+    /// cached. The caller frees a request's blocks last first.</summary>
+    public void Release(int record, int offset)
+    {
+        int at = (record * _perRecord) + offset;
+        if (--_refs[at] > 0)
+        {
+            return;
+        }
+
+        FreeBlocks++;
+        int t = _tail;
+        if (t != None && _kind[t] == SharedRun && _record[t] == record && _lo[t] == offset + 1)
+        {
+            _lo[t] = offset;
+        }
+        else
+        {
+            t = Append(SharedRun, offset, offset + 1);
+            _record[t] = record;
+        }
+
+        _queued[at] = t;
+    }
+
+    /// <summary>True when <paramref name="record"/> is still the record of <paramref name="key"/> (a request's
+    /// remembered record id, checked before it is used again).</summary>
+    public bool IsRecordOf(int record, ulong key) => record >= 0 && record < _records && _live[record] && _recordKey[record] == key;
+
+    /// <summary>How many offsets from <paramref name="lo"/> (below <paramref name="hi"/>) are cached in a row, and how
+    /// many of those are free (queued).</summary>
+    public int CachedFrom(int record, int lo, int hi, out int queued)
+    {
+        int baseAt = record * _perRecord, o = lo;
+        queued = 0;
+        int[] refs = _refs, runs = _queued;
+        for (; o < hi; o++)
+        {
+            if (refs[baseAt + o] > 0)
+            {
+                continue;
+            }
+
+            if (runs[baseAt + o] == None)
+            {
+                break;
+            }
+
+            queued++;
+        }
+
+        return o - lo;
+    }
+
+    /// <summary><see cref="Hold"/> for the cached offsets <c>[lo, hi)</c>, lowest first.</summary>
+    public void HoldRange(int record, int lo, int hi)
+    {
+        int baseAt = record * _perRecord;
+        int[] refs = _refs;
+        for (int o = lo; o < hi; o++)
+        {
+            if (refs[baseAt + o] > 0)
+            {
+                refs[baseAt + o]++;
+            }
+            else
+            {
+                Hold(record, o);
+            }
+        }
+    }
+
+    /// <summary><see cref="TryCache"/> for the offsets <c>[lo, hi)</c>: sets bit <c>o</c> of <paramref name="cached"/>
+    /// (64 offsets a word) where the block caches the content, clears it where another block does already.</summary>
+    public void CacheRange(int record, int lo, int hi, Span<ulong> cached)
+    {
+        int baseAt = record * _perRecord, added = 0;
+        int[] refs = _refs, runs = _queued;
+        for (int o = lo; o < hi; o++)
+        {
+            int at = baseAt + o;
+            if (refs[at] > 0 || runs[at] != None)
+            {
+                cached[o >> 6] &= ~(1UL << o);
+            }
+            else
+            {
+                refs[at] = 1;
+                added++;
+                cached[o >> 6] |= 1UL << o;
+            }
+        }
+
+        _present[record] += added;
+    }
+
+    /// <summary><see cref="Release"/> for the offsets <c>[lo, hi)</c>, highest first (one run per stretch that reaches
+    /// zero references).</summary>
+    public void ReleaseRange(int record, int lo, int hi)
+    {
+        int baseAt = record * _perRecord, t = _tail;
+        int[] refs = _refs, runs = _queued;
+        bool extend = t != None && _kind[t] == SharedRun && _record[t] == record;
+        for (int o = hi - 1; o >= lo; o--)
+        {
+            int at = baseAt + o;
+            if (--refs[at] > 0)
+            {
+                extend = false; // held by another request: not queued, so the next queued offset starts a new run
+                continue;
+            }
+
             FreeBlocks++;
+            if (extend && _lo[t] == o + 1)
+            {
+                _lo[t] = o;
+            }
+            else
+            {
+                t = Append(SharedRun, o, o + 1);
+                _record[t] = record;
+                extend = true;
+            }
+
+            runs[at] = t;
+        }
+    }
+
+    /// <summary>Blocks that cache nothing (unfinished, duplicated or uncached content) join the tail of the free queue.</summary>
+    public void ReleaseBlank(int count)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        FreeBlocks += count;
+        AppendBlank(count);
+    }
+
+    /// <summary>A request's own cached blocks <c>[lo, hi)</c> (content no other request has) join the tail of the free
+    /// queue, highest first; returns the run, which only <paramref name="owner"/> can hit again (after a preemption).</summary>
+    public int ReleasePrivate(ulong owner, int lo, int hi)
+    {
+        FreeBlocks += hi - lo;
+        int n = Append(PrivateRun, lo, hi);
+        _owner[n] = owner;
+        return n;
+    }
+
+    /// <summary>The blocks <c>[lo, hi)</c> of run <paramref name="run"/> still cached for <paramref name="owner"/>
+    /// (evicted from the top: <c>lo</c> stays where it was freed); false when none is.</summary>
+    public bool PrivateCached(int run, ulong owner, out int lo, out int hi)
+    {
+        if (run != None && _kind[run] == PrivateRun && _owner[run] == owner && _lo[run] < _hi[run])
+        {
+            lo = _lo[run];
+            hi = _hi[run];
+            return true;
+        }
+
+        lo = hi = 0;
+        return false;
+    }
+
+    /// <summary>The owner takes its first <paramref name="count"/> cached blocks of a private run back (a recompute
+    /// hitting its own blocks); the rest can never be found again and stays queued as dead content.</summary>
+    public void HoldPrivate(int run, int count)
+    {
+        _lo[run] += count;
+        FreeBlocks -= count;
+        if (_lo[run] == _hi[run])
+        {
+            Unlink(run);
+        }
+        else
+        {
+            _kind[run] = DeadRun;
+        }
+    }
+
+    /// <summary>A private run its owner will never look up again (it was admitted anew): dead content.</summary>
+    public void Forget(int run, ulong owner)
+    {
+        if (run != None && _kind[run] == PrivateRun && _owner[run] == owner)
+        {
+            _kind[run] = DeadRun;
+        }
+    }
+
+    /// <summary>Takes <paramref name="count"/> blocks from the head of the free queue, evicting what they cached. The
+    /// caller has checked <see cref="FreeBlocks"/>.</summary>
+    public void Allocate(int count)
+    {
+        if (count > FreeBlocks)
+        {
+            throw new InvalidOperationException("not enough free KV blocks; check FreeBlocks before allocating");
+        }
+
+        FreeBlocks -= count;
+        while (count > 0)
+        {
+            int n = _head, t = Math.Min(count, _hi[n] - _lo[n]);
+            switch (_kind[n])
+            {
+                case SharedRun:
+                    EvictShared(_record[n], _hi[n] - t, _hi[n]);
+                    Evictions += t;
+                    break;
+                case PrivateRun:
+                case DeadRun:
+                    Evictions += t;
+                    break;
+            }
+
+            _hi[n] -= t;
+            count -= t;
+            if (_lo[n] == _hi[n])
+            {
+                Unlink(n);
+            }
+        }
+    }
+
+    private void EvictShared(int record, int lo, int hi)
+    {
+        _queued.AsSpan((record * _perRecord) + lo, hi - lo).Fill(None);
+        _present[record] -= hi - lo;
+        if (_present[record] == 0)
+        {
+            _index!.Remove(_recordKey[record]);
+            _live[record] = false;
+            _present[record] = _freeRecord;
+            _freeRecord = record;
         }
     }
 
@@ -202,7 +400,7 @@ internal sealed class PagedKvCache
         if (_freeRecord != None)
         {
             record = _freeRecord;
-            _freeRecord = _recordCount[record];
+            _freeRecord = _present[record];
         }
         else
         {
@@ -210,67 +408,101 @@ internal sealed class PagedKvCache
             {
                 int size = Math.Max(64, _records * 2);
                 Array.Resize(ref _recordKey, size);
-                Array.Resize(ref _recordCount, size);
-                Array.Resize(ref _recordBlocks, size * _perRecord);
+                Array.Resize(ref _present, size);
+                Array.Resize(ref _live, size);
+                Array.Resize(ref _refs, size * _perRecord);
+                Array.Resize(ref _queued, size * _perRecord);
             }
 
             record = _records++;
         }
 
         _recordKey[record] = key;
-        _recordCount[record] = 0;
-        _recordBlocks.AsSpan(record * _perRecord, _perRecord).Fill(None);
+        _live[record] = true;
+        _present[record] = 0;
+        _refs.AsSpan(record * _perRecord, _perRecord).Clear();
+        _queued.AsSpan(record * _perRecord, _perRecord).Fill(None);
         return record;
     }
 
-    private void Uncache(int b)
+    private void AppendBlank(int count)
     {
-        int record = _record[b];
-        _recordBlocks[(record * _perRecord) + _offset[b]] = None;
-        _record[b] = None;
-        if (--_recordCount[record] == 0)
+        int t = _tail;
+        if (t != None && _kind[t] == Blank)
         {
-            _index!.Remove(_recordKey[record]);
-            _recordCount[record] = _freeRecord;
-            _freeRecord = record;
-        }
-    }
-
-    private void Append(int b)
-    {
-        _prev[b] = _tail;
-        _next[b] = None;
-        if (_tail == None)
-        {
-            _head = b;
+            _hi[t] += count;
         }
         else
         {
-            _next[_tail] = b;
+            Append(Blank, 0, count);
         }
-
-        _tail = b;
     }
 
-    private void Unlink(int b)
+    private int Append(byte kind, int lo, int hi)
     {
-        int p = _prev[b], n = _next[b];
-        if (p == None)
+        int n = _freeNode;
+        if (n != None)
+        {
+            _freeNode = _next[n];
+        }
+        else
+        {
+            if (_nodes == _kind.Length)
+            {
+                int size = _nodes * 2;
+                Array.Resize(ref _kind, size);
+                Array.Resize(ref _record, size);
+                Array.Resize(ref _owner, size);
+                Array.Resize(ref _lo, size);
+                Array.Resize(ref _hi, size);
+                Array.Resize(ref _prev, size);
+                Array.Resize(ref _next, size);
+            }
+
+            n = _nodes++;
+        }
+
+        _kind[n] = kind;
+        _lo[n] = lo;
+        _hi[n] = hi;
+        _prev[n] = _tail;
+        _next[n] = None;
+        if (_tail == None)
         {
             _head = n;
         }
         else
         {
-            _next[p] = n;
+            _next[_tail] = n;
         }
 
-        if (n == None)
+        _tail = n;
+        return n;
+    }
+
+    private void Unlink(int n)
+    {
+        int p = _prev[n], x = _next[n];
+        if (p == None)
+        {
+            _head = x;
+        }
+        else
+        {
+            _next[p] = x;
+        }
+
+        if (x == None)
         {
             _tail = p;
         }
         else
         {
-            _prev[n] = p;
+            _prev[x] = p;
         }
+
+        _kind[n] = Blank;
+        _next[n] = _freeNode;
+        _freeNode = n;
     }
 }
