@@ -23,40 +23,7 @@ public static class SweepReport
     {
         ArgumentNullException.ThrowIfNull(resultsCsv);
         ArgumentNullException.ThrowIfNull(outputHtml);
-        if (!File.Exists(resultsCsv))
-        {
-            throw SplitwiseException.Usage($"{resultsCsv}: results file not found; pass the results.csv of a sweep (splitwise sweep --out DIR writes DIR/results.csv)");
-        }
-
-        (string? header, List<string> lines) = SweepCsv.Read(resultsCsv, out _);
-        if (header is null)
-        {
-            throw new SplitwiseException($"{resultsCsv}:1:1: empty results file; run the sweep first");
-        }
-
-        string[] columns = header.Split(',');
-        int Col(string name)
-        {
-            int i = Array.IndexOf(columns, name);
-            return i >= 0 ? i : throw new SplitwiseException($"{resultsCsv}:1:1: column '{name}' missing; is this a sweep results file?");
-        }
-
-        int cKey = Col("key"), cDesign = Col("design"), cMachines = Col("machines"), cP = Col("prompt_machines"), cT = Col("token_machines"),
-            cTrace = Col("trace"), cRate = Col("rate"), cTput = Col("throughput_rps"), cCost = Col("cost_per_hour"), cPower = Col("power_kw"),
-            cPass = Col("slo_pass"), cWorst = Col("slo_worst_ratio"), cGood = Col("goodput_rps");
-        var rows = new List<Row>();
-        foreach (string line in lines)
-        {
-            string[] f = line.Split(',');
-            if (f.Length != columns.Length)
-            {
-                continue;
-            }
-
-            rows.Add(new Row(f[cKey], f[cDesign], Int(f[cMachines]), Int(f[cP]), Int(f[cT]), f[cTrace], Num(f[cRate]), Num(f[cTput]),
-                Num(f[cCost]), Num(f[cPower]), f[cPass] == "true", Num(f[cWorst]), Num(f[cGood]), f));
-        }
-
+        (string[] columns, List<Row> rows) = ReadRows(resultsCsv);
         string cdfDir = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(resultsCsv))!, "cdf");
         var html = new StringBuilder();
         string title = $"Splitwise sweep: {Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(resultsCsv)))}";
@@ -139,23 +106,78 @@ public static class SweepReport
         return Path.GetFullPath(outputHtml);
     }
 
+    /// <summary>The figure data of the report's frontier figures (throughput against cost and against power per
+    /// configuration, the SLO-compliant frontier marked), every trace of <paramref name="resultsCsv"/> in order.</summary>
+    public static IReadOnlyList<Figure> FrontierFigures(string resultsCsv)
+    {
+        ArgumentNullException.ThrowIfNull(resultsCsv);
+        List<Row> rows = ReadRows(resultsCsv).Rows;
+        return [.. rows.GroupBy(r => r.Trace).OrderBy(g => g.Key, StringComparer.Ordinal).SelectMany(g => Frontier(g.Key, g))];
+    }
+
+    private static (string[] Columns, List<Row> Rows) ReadRows(string resultsCsv)
+    {
+        if (!File.Exists(resultsCsv))
+        {
+            throw SplitwiseException.Usage($"{resultsCsv}: results file not found; pass the results.csv of a sweep (splitwise sweep --out DIR writes DIR/results.csv)");
+        }
+
+        (string? header, List<string> lines) = SweepCsv.Read(resultsCsv, out _);
+        if (header is null)
+        {
+            throw new SplitwiseException($"{resultsCsv}:1:1: empty results file; run the sweep first");
+        }
+
+        string[] columns = header.Split(',');
+        int Col(string name)
+        {
+            int i = Array.IndexOf(columns, name);
+            return i >= 0 ? i : throw new SplitwiseException($"{resultsCsv}:1:1: column '{name}' missing; is this a sweep results file?");
+        }
+
+        int cKey = Col("key"), cDesign = Col("design"), cMachines = Col("machines"), cP = Col("prompt_machines"), cT = Col("token_machines"),
+            cTrace = Col("trace"), cRate = Col("rate"), cTput = Col("throughput_rps"), cCost = Col("cost_per_hour"), cPower = Col("power_kw"),
+            cPass = Col("slo_pass"), cWorst = Col("slo_worst_ratio"), cGood = Col("goodput_rps");
+        var rows = new List<Row>();
+        foreach (string line in lines)
+        {
+            string[] f = line.Split(',');
+            if (f.Length != columns.Length)
+            {
+                continue;
+            }
+
+            rows.Add(new Row(f[cKey], f[cDesign], Int(f[cMachines]), Int(f[cP]), Int(f[cT]), f[cTrace], Num(f[cRate]), Num(f[cTput]),
+                Num(f[cCost]), Num(f[cPower]), f[cPass] == "true", Num(f[cWorst]), Num(f[cGood]), f));
+        }
+
+        return (columns, rows);
+    }
+
     /// <summary>Throughput against cost and power per configuration with the SLO-compliant frontier (the paper's
     /// Figures 18–19 in form); the figures' PNG and SVG go beside the report, the PNG is embedded.</summary>
     private static string FrontierHtml(string trace, IEnumerable<Row> rows, string outputHtml)
     {
-        IReadOnlyList<DesignConfiguration> configs = DesignFrontier.Configurations(
-            rows.Select(r => new DesignTrial(r.Design, Size(r), Rate(r), r.CostPerHour, r.PowerKw, r.Pass)));
-        if (configs.Count == 0)
+        IReadOnlyList<Figure> figures = Frontier(trace, rows);
+        if (figures.Count == 0)
         {
             return "";
         }
 
-        IReadOnlyList<Figure> figures = DesignFrontier.Build(configs,
-            (DesignFrontier.MostPer(configs, c => c.DollarsPerHour), "most req/s per $/h"),
-            (DesignFrontier.MostPer(configs, c => c.Kilowatts), "most req/s per kW"),
-            "-" + FigureData.Slug(trace), $", {trace}");
         string directory = Path.GetDirectoryName(Path.GetFullPath(outputHtml))!;
         return "<h3>Throughput against cost and power</h3>" + ReportPage.FiguresHtml(ReportPage.WriteFigures(directory, figures));
+    }
+
+    private static IReadOnlyList<Figure> Frontier(string trace, IEnumerable<Row> rows)
+    {
+        IReadOnlyList<DesignConfiguration> configs = DesignFrontier.Configurations(
+            rows.Select(r => new DesignTrial(r.Design, Size(r), Rate(r), r.CostPerHour, r.PowerKw, r.Pass)));
+        return configs.Count == 0
+            ? []
+            : DesignFrontier.Build(configs,
+                (DesignFrontier.MostPer(configs, c => c.DollarsPerHour), "most req/s per $/h"),
+                (DesignFrontier.MostPer(configs, c => c.Kilowatts), "most req/s per kW"),
+                "-" + FigureData.Slug(trace), $", {trace}");
     }
 
     private static double Rate(Row r) => r.Rate > 0 ? r.Rate : r.Throughput;

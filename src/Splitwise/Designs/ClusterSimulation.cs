@@ -52,7 +52,7 @@ public static class ClusterSimulation
         return (instances, ClusterScheduler.Create(cluster.Scheduler, instances.Count), null);
     }
 
-    // requestObserver receives each request's sizes, TTFT and E2E (ns; -1 if unfinished), e.g. for SLOs.
+    // requestObserver receives each request's RequestOutcome (the typed requests.csv row), e.g. for SLOs.
     public static SimulationSummary Run(SimulationJob job, Action<SimulationProgress>? progress = null, CancellationToken cancellationToken = default,
         Action<RequestOutcome>? requestObserver = null)
     {

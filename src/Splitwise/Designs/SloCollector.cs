@@ -15,8 +15,8 @@ public sealed class SloCollector
     private readonly List<long> _ttft = [];
     private readonly List<long> _e2e = [];
 
-    /// <summary>One request from the simulation.</summary>
-    public void Add(RequestOutcome request) => Add(request.InputTokens, request.OutputTokens, request.TtftNs, request.E2eNs);
+    /// <summary>One request from the simulation (an unfinished one counts as no TTFT, even if its first token came).</summary>
+    public void Add(RequestOutcome request) => Add(request.InputTokens, request.OutputTokens, request.Finished ? request.TtftNs : -1, request.E2eNs);
 
     /// <summary>One request: sizes, TTFT and E2E in ns (−1 when it did not finish).</summary>
     public void Add(int inputTokens, int outputTokens, long ttftNs, long e2eNs)

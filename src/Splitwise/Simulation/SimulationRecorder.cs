@@ -71,8 +71,9 @@ public sealed class SimulationRecorder : IDisposable
     public MetricAccumulator SecondToken { get; }
 
     /// <summary>
-    /// Called once per request, in the order requests complete (then rejected and unfinished ones), with its
-    /// <see cref="RequestOutcome"/> (TTFT and E2E −1 when it did not finish). For SLO evaluation and SplitwiseSim's files.
+    /// Called once per request, in the order requests leave (complete or are rejected; unfinished ones at the end),
+    /// with its <see cref="RequestOutcome"/>: the same typed row, in the same order, that <c>requests.csv</c> gets
+    /// (E2E −1 when it did not finish). For SLO evaluation, SplitwiseSim's files and tests.
     /// </summary>
     public Action<RequestOutcome>? RequestObserver { get; set; }
 
@@ -106,11 +107,9 @@ public sealed class SimulationRecorder : IDisposable
         E2e.Add(e2e);
         Queue.Add(queue);
         Tbt.Add(tbt);
-        double tpot = double.NaN;
         if (output > 1)
         {
-            tpot = (double)(e2e - ttft) / (output - 1);
-            Tpot.Add(tpot);
+            Tpot.Add((double)(e2e - ttft) / (output - 1));
             TbtMax.Add(r.MaxGap[slot]);
         }
 
@@ -126,48 +125,95 @@ public sealed class SimulationRecorder : IDisposable
             SecondToken.Add(second);
         }
 
-        RequestObserver?.Invoke(new RequestOutcome(r.Id[slot], r.Input[slot], output, ttft, e2e)
+        Timeline?.OnCompleted(last);
+        if (RequestObserver is null && _rows is null)
         {
+            return;
+        }
+
+        Emit(new RequestOutcome(r.Id[slot], r.Input[slot], output, ttft, e2e)
+        {
+            Status = RequestStatus.Done,
+            ArrivalNs = arrival,
+            PromptInstance = r.PromptInstance[slot],
+            TokenInstance = r.TokenInstance[slot],
             QueueNs = queue,
             NthTokenOverheadNs = r.TokenStart[slot] >= 0 ? r.TokenStart[slot] - first : 0,
             TbtMaxNs = output > 1 ? r.MaxGap[slot] : -1,
             Preemptions = r.Preemptions[slot],
+            KvTransferNs = kv,
+            SecondTokenNs = second,
             CachedTokens = Math.Max(0, r.CachedTokens[slot]),
         });
-        Timeline?.OnCompleted(last);
+    }
 
+    internal void OnRejected(long id, long arrival, int input, int output, int instance)
+    {
+        Rejected++;
+        Timeline?.OnRejected(arrival);
+        Emit(new RequestOutcome(id, input, output, -1, -1)
+        {
+            Status = RequestStatus.Rejected,
+            ArrivalNs = arrival,
+            PromptInstance = instance,
+            TokenInstance = instance,
+        });
+    }
+
+    internal void OnUnfinished(RequestTable r, int slot)
+    {
+        Unfinished++;
+        long arrival = r.Arrival[slot];
+        Emit(new RequestOutcome(r.Id[slot], r.Input[slot], r.Output[slot], r.FirstToken[slot] >= 0 ? r.FirstToken[slot] - arrival : -1, -1)
+        {
+            Status = RequestStatus.Unfinished,
+            ArrivalNs = arrival,
+            PromptInstance = r.PromptInstance[slot],
+            TokenInstance = r.TokenInstance[slot],
+            QueueNs = r.PromptStart[slot] >= 0 ? r.PromptStart[slot] - arrival : -1,
+            Preemptions = r.Preemptions[slot],
+            CachedTokens = Math.Max(0, r.CachedTokens[slot]),
+        });
+    }
+
+    private void Emit(in RequestOutcome o)
+    {
+        RequestObserver?.Invoke(o);
         if (_rows is { } w)
         {
-            w.Long(r.Id[slot]);
-            w.Seconds(arrival);
-            w.Long(r.Input[slot]);
-            w.Long(output);
-            w.Long(r.PromptInstance[slot]);
-            w.Long(r.TokenInstance[slot]);
-            w.Raw("done");
-            w.Seconds(queue);
-            w.Seconds(ttft);
-            w.Seconds(e2e);
-            w.Seconds((long)Math.Round(tbt));
-            if (output > 1)
-            {
-                w.Seconds((long)Math.Round(tpot));
-                w.Seconds(r.MaxGap[slot]);
-            }
-            else
-            {
-                w.Empty();
-                w.Empty();
-            }
-
-            w.Long(r.Preemptions[slot]);
-            Optional(w, kv);
-            Optional(w, second);
-            w.Long(Math.Max(0, r.CachedTokens[slot]));
-            w.EndRow();
+            WriteRow(w, o);
         }
     }
 
+    /// <summary>One row of <c>requests.csv</c> (<see cref="RequestsHeader"/>): −1 times are empty cells.</summary>
+    private static void WriteRow(Utf8RowWriter w, in RequestOutcome o)
+    {
+        w.Long(o.Id);
+        w.Seconds(o.ArrivalNs);
+        w.Long(o.InputTokens);
+        w.Long(o.OutputTokens);
+        w.Long(o.PromptInstance);
+        w.Long(o.TokenInstance);
+        w.Raw(o.Status switch
+        {
+            RequestStatus.Done => "done",
+            RequestStatus.Rejected => "rejected",
+            _ => "unfinished",
+        });
+        Optional(w, o.QueueNs);
+        Optional(w, o.TtftNs);
+        Optional(w, o.E2eNs);
+        Optional(w, o.TbtNs);
+        Optional(w, o.TpotNs);
+        Optional(w, o.TbtMaxNs);
+        w.Long(o.Preemptions);
+        Optional(w, o.KvTransferNs);
+        Optional(w, o.SecondTokenNs);
+        w.Long(o.CachedTokens);
+        w.EndRow();
+    }
+
+    // Durations in a row are never negative (the property tests check it): a negative one is "none".
     private static void Optional(Utf8RowWriter w, long ns)
     {
         if (ns >= 0)
@@ -177,78 +223,6 @@ public sealed class SimulationRecorder : IDisposable
         else
         {
             w.Empty();
-        }
-    }
-
-    internal void OnRejected(long id, long arrival, int input, int output, int instance)
-    {
-        Rejected++;
-        Timeline?.OnRejected(arrival);
-        RequestObserver?.Invoke(new RequestOutcome(id, input, output, -1, -1));
-        if (_rows is { } w)
-        {
-            w.Long(id);
-            w.Seconds(arrival);
-            w.Long(input);
-            w.Long(output);
-            w.Long(instance);
-            w.Long(instance);
-            w.Raw("rejected");
-            for (int i = 0; i < 6; i++)
-            {
-                w.Empty();
-            }
-
-            w.Long(0);
-            w.Empty();
-            w.Empty();
-            w.Long(0);
-            w.EndRow();
-        }
-    }
-
-    internal void OnUnfinished(RequestTable r, int slot)
-    {
-        Unfinished++;
-        RequestObserver?.Invoke(new RequestOutcome(r.Id[slot], r.Input[slot], r.Output[slot], -1, -1));
-        if (_rows is { } w)
-        {
-            long arrival = r.Arrival[slot];
-            w.Long(r.Id[slot]);
-            w.Seconds(arrival);
-            w.Long(r.Input[slot]);
-            w.Long(r.Output[slot]);
-            w.Long(r.PromptInstance[slot]);
-            w.Long(r.TokenInstance[slot]);
-            w.Raw("unfinished");
-            if (r.PromptStart[slot] >= 0)
-            {
-                w.Seconds(r.PromptStart[slot] - arrival);
-            }
-            else
-            {
-                w.Empty();
-            }
-
-            if (r.FirstToken[slot] >= 0)
-            {
-                w.Seconds(r.FirstToken[slot] - arrival);
-            }
-            else
-            {
-                w.Empty();
-            }
-
-            for (int i = 0; i < 4; i++)
-            {
-                w.Empty();
-            }
-
-            w.Long(r.Preemptions[slot]);
-            w.Empty();
-            w.Empty();
-            w.Long(Math.Max(0, r.CachedTokens[slot]));
-            w.EndRow();
         }
     }
 

@@ -111,12 +111,10 @@ public class ReplayPrefixCacheTests
                 MaxConcurrency = 1,
                 PrefixSeed = prefixSeed,
             };
-            await new ReplayRunner(options, trace).RunAsync(TestContext.Current.CancellationToken);
-            string[] csv = File.ReadAllLines(Path.Combine(dir, "requests.csv"));
-            string[] header = csv[0].Split(',');
-            int id = Array.IndexOf(header, "trace_index"), cached = Array.IndexOf(header, "cached_tokens_usage");
-            return [.. csv.Skip(1).Select(l => l.Split(',')).OrderBy(f => int.Parse(f[id], CultureInfo.InvariantCulture))
-                .Select(f => long.Parse(f[cached], CultureInfo.InvariantCulture))];
+            var runner = new ReplayRunner(options, trace);
+            await runner.RunAsync(TestContext.Current.CancellationToken);
+            Assert.All(runner.Results, r => Assert.True(r is { Succeeded: true, UsageCachedTokens: >= 0 }));
+            return [.. runner.Results.OrderBy(r => r!.TraceIndex).Select(r => (long)r!.UsageCachedTokens)];
         }
 
         long[] first = await RunOnce(7);

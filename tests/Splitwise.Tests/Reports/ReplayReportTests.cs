@@ -48,6 +48,7 @@ public class ReplayReportTests
         Figure overTime = figures[4];
         Assert.Equal(["p50", "p99"], overTime.Series.Select(s => s.Label));
         Assert.Equal(100, overTime.Series[0].Y[0]);
+        Golden.Check("reports/replay-figures.txt", Golden.Describe(figures));
     }
 
     [Fact]

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using Splitwise.Designs;
 using Splitwise.Hardware;
 using Splitwise.Performance;
@@ -29,7 +27,7 @@ public class SimulationFiguresTests
         SloSet slos = SloSet.Parse("ttft_p99=2s,tbt_p50=40ms,e2e_p90=20s");
         IReadOnlyList<Figure> figures = SimulationFigures.Build(Splitwise(), slos);
 
-        Golden.Check("simulate-figures.txt", Describe(figures));
+        Golden.Check("reports/simulate-figures.txt", Golden.Describe(figures));
     }
 
     [Fact]
@@ -116,31 +114,5 @@ public class SimulationFiguresTests
         Assert.Equal("min", unit);
         Assert.Equal(4 / 60.0, x[0], 12); // bucket centres
         Assert.Equal("h", SimulationFigures.TimeAxis(Data(604_800_000_000_000, 2_048_000_000_000)).Unit);
-    }
-
-    /// <summary>Figure data as text: every figure, series and its size, and every 50th point (and the last), rounded.</summary>
-    internal static string Describe(IReadOnlyList<Figure> figures)
-    {
-        var sb = new StringBuilder();
-        var ci = CultureInfo.InvariantCulture;
-        foreach (Figure f in figures)
-        {
-            sb.Append(ci, $"figure {f.Id} | {f.Title} | x: {f.XLabel} | y: {f.YLabel}{(f.YIsPercent ? " | percent" : "")}{(f.XMax is { } m ? $" | xmax {m:G6}" : "")}\n");
-            foreach (FigureSeries s in f.Series)
-            {
-                sb.Append(ci, $"  series {s.Label} | {s.Kind} | {s.X.Length} points{(s.Emphasis ? " | emphasis" : "")}\n   ");
-                for (int i = 0; i < s.X.Length; i++)
-                {
-                    if (i % 50 == 0 || i == s.X.Length - 1)
-                    {
-                        sb.Append(ci, $" ({s.X[i]:G6}, {s.Y[i]:G6})");
-                    }
-                }
-
-                sb.Append('\n');
-            }
-        }
-
-        return sb.ToString();
     }
 }

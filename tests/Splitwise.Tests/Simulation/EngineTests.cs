@@ -12,15 +12,15 @@ public class EngineTests
         var trace = SimKit.Trace((0, 1000, 50));
         SimKit.Result result = SimKit.Run(trace, [SimKit.Instance(perf)]);
 
-        var row = SimKit.Rows(result.RequestsCsv!).Single();
+        RequestOutcome row = Assert.Single(result.Requests);
         long prompt = perf.IterationNanoseconds(new BatchShape(1000, 1, 0, 0));
         long decode = perf.IterationNanoseconds(new BatchShape(0, 0, 1, 1001));
-        Assert.Equal(prompt, SimKit.Ns(row["ttft_s"]));
-        Assert.Equal(prompt + (49 * decode), SimKit.Ns(row["e2e_s"]));
-        Assert.Equal(0, SimKit.Ns(row["queue_s"]));
-        Assert.Equal(decode, SimKit.Ns(row["tpot_s"]));
-        Assert.Equal(decode, SimKit.Ns(row["tbt_max_s"]));
-        Assert.Equal("done", row["status"]);
+        Assert.Equal(prompt, row.TtftNs);
+        Assert.Equal(prompt + (49 * decode), row.E2eNs);
+        Assert.Equal(0, row.QueueNs);
+        Assert.Equal(decode, row.TpotNs);
+        Assert.Equal(decode, row.TbtMaxNs);
+        Assert.Equal(RequestStatus.Done, row.Status);
     }
 
     [Fact]
@@ -30,11 +30,11 @@ public class EngineTests
         var perf = new ProfilePerformanceModel(table.Get("llama2-70b", "h100-80gb", 8));
         var trace = SimKit.Trace((1_000_000_000, 1500, 200));
         SimKit.Result result = SimKit.Run(trace, [SimKit.Instance(perf)]);
-        var row = SimKit.Rows(result.RequestsCsv!).Single();
+        RequestOutcome row = Assert.Single(result.Requests);
         long prompt = (long)Math.Round(perf.Curve.PredictPromptMs(1500) * 1e6);
         long token = (long)Math.Round(perf.Curve.PredictTokenMs(1) * 1e6);
-        Assert.Equal(prompt, SimKit.Ns(row["ttft_s"]));
-        Assert.Equal(prompt + (199 * token), SimKit.Ns(row["e2e_s"]));
+        Assert.Equal(prompt, row.TtftNs);
+        Assert.Equal(prompt + (199 * token), row.E2eNs);
         // SplitwiseSim's tbt_times divides by all output tokens; our TPOT by the gaps.
         Assert.Equal((double)(199 * token) / 200 / 1e9, result.Summary.Metrics["tbt_times"].Mean, 12);
         Assert.Equal((double)token / 1e9, result.Summary.Metrics["tpot_times"].Mean, 12);
@@ -49,20 +49,20 @@ public class EngineTests
         const long PromptA = 1_000_000;
         var trace = SimKit.Trace((0, 100, 20), (PromptA + 25_000_000, 50, 2));
         SimKit.Result result = SimKit.Run(trace, [SimKit.Instance(perf)]);
-        var rows = SimKit.Rows(result.RequestsCsv!).ToDictionary(r => r["request_id"]);
+        RequestOutcome a = result.Request(0), b = result.Request(1);
 
         long cut = PromptA + 30_000_000;                   // three 10 ms decode iterations of A
         long mixed = 1_000_000 + 500_000 + 1_000_000;      // B's prompt + A's decode
         long bFirst = cut + mixed;
-        Assert.Equal(cut - (PromptA + 25_000_000), SimKit.Ns(rows["1"]["queue_s"]));
-        Assert.Equal(bFirst - (PromptA + 25_000_000), SimKit.Ns(rows["1"]["ttft_s"]));
+        Assert.Equal(cut - (PromptA + 25_000_000), b.QueueNs);
+        Assert.Equal(bFirst - (PromptA + 25_000_000), b.TtftNs);
         // After the mixed iteration both decode together (11 ms) until B's single remaining token; A then alone.
         long bDone = bFirst + 11_000_000;
-        Assert.Equal(bDone - (PromptA + 25_000_000), SimKit.Ns(rows["1"]["e2e_s"]));
+        Assert.Equal(bDone - (PromptA + 25_000_000), b.E2eNs);
         // A: 1 prompt token + 3 + 1 (mixed) + 1 (with B) = 6 tokens by bDone; 14 more alone at 10 ms.
         long aDone = bDone + (14 * 10_000_000);
-        Assert.Equal(aDone, SimKit.Ns(rows["0"]["e2e_s"]));
-        Assert.Equal(11_000_000, SimKit.Ns(rows["0"]["tbt_max_s"]));
+        Assert.Equal(aDone, a.E2eNs);
+        Assert.Equal(11_000_000, a.TbtMaxNs);
     }
 
     [Fact]
@@ -74,12 +74,11 @@ public class EngineTests
         // and evicts C.
         var trace = SimKit.Trace((0, 10, 3), (0, 10, 50), (5_000_000, 500, 2));
         SimKit.Result result = SimKit.Run(trace, [SimKit.Instance(perf, limits)]);
-        var rows = SimKit.Rows(result.RequestsCsv!).ToDictionary(r => r["request_id"]);
         Assert.Equal(3, result.Recorder.Finished);
-        Assert.Equal("0", rows["0"]["preemptions"]);
-        Assert.True(long.Parse(rows["1"]["preemptions"], System.Globalization.CultureInfo.InvariantCulture) >= 1);
-        long aDone = SimKit.Ns(rows["0"]["e2e_s"]);
-        Assert.Equal(aDone, SimKit.Ns(rows["2"]["queue_s"]) + 5_000_000);
+        Assert.Equal(0, result.Request(0).Preemptions);
+        Assert.True(result.Request(1).Preemptions >= 1);
+        long aDone = result.Request(0).E2eNs;
+        Assert.Equal(aDone, result.Request(2).QueueNs + 5_000_000);
         Assert.True(result.Outcome.Instances[0].Evictions >= 1);
     }
 
@@ -91,9 +90,8 @@ public class EngineTests
         var instances = Enumerable.Range(0, 3).Select(i => SimKit.Instance(perf, index: i)).ToArray();
         var trace = SimKit.Trace((0, 100, 2), (0, 10, 2), (0, 50, 2), (0, 5, 2), (0, 1, 2));
         SimKit.Result result = SimKit.Run(trace, instances);
-        var rows = SimKit.Rows(result.RequestsCsv!).ToDictionary(r => r["request_id"], r => r["prompt_instance"]);
         // pending: [0,0,0] → r0→0 [101,0,0] → r1→1 [101,11,0] → r2→2 [101,11,51] → r3→1 [101,17,51] → r4→1
-        Assert.Equal(["0", "1", "2", "1", "1"], Enumerable.Range(0, 5).Select(i => rows[i.ToString(System.Globalization.CultureInfo.InvariantCulture)]));
+        Assert.Equal([0, 1, 2, 1, 1], Enumerable.Range(0, 5).Select(i => result.Request(i).PromptInstance));
     }
 
     [Fact]
@@ -102,10 +100,10 @@ public class EngineTests
         var perf = new AffineModel(1_000_000, 0, 1_000_000, 0);
         var instances = Enumerable.Range(0, 2).Select(i => SimKit.Instance(perf, index: i)).ToArray();
         var trace = SimKit.Trace((0, 100, 2), (0, 10, 2), (0, 50, 2), (0, 5, 2));
-        var rr = SimKit.Rows(SimKit.Run(trace, instances, "round-robin").RequestsCsv!).OrderBy(r => r["request_id"]).Select(r => r["prompt_instance"]);
-        Assert.Equal(["0", "1", "0", "1"], rr);
-        var jsq = SimKit.Rows(SimKit.Run(trace, instances, "jsq").RequestsCsv!).OrderBy(r => r["request_id"]).Select(r => r["prompt_instance"]);
-        Assert.Equal(["0", "1", "0", "1"], jsq);
+        var rr = SimKit.Run(trace, instances, "round-robin").Requests.OrderBy(r => r.Id).Select(r => r.PromptInstance);
+        Assert.Equal([0, 1, 0, 1], rr);
+        var jsq = SimKit.Run(trace, instances, "jsq").Requests.OrderBy(r => r.Id).Select(r => r.PromptInstance);
+        Assert.Equal([0, 1, 0, 1], jsq);
     }
 
     [Fact]
@@ -118,7 +116,7 @@ public class EngineTests
         Assert.Equal(200, result.Summary.Finished + result.Summary.Unfinished + result.Summary.NotArrived + result.Summary.Rejected);
         Assert.False(result.Summary.Complete);
         Assert.Contains("did not finish", result.Summary.ToText(), StringComparison.Ordinal);
-        Assert.Contains(SimKit.Rows(result.RequestsCsv!), r => r["status"] == "unfinished");
+        Assert.Contains(result.Requests, r => r.Status == RequestStatus.Unfinished);
     }
 
     [Fact]
@@ -149,10 +147,10 @@ public class EngineTests
     {
         var perf = new AffineModel(7_000_000, 0, 1_000_000, 0);
         SimKit.Result result = SimKit.Run(SimKit.Trace((0, 10, 1)), [SimKit.Instance(perf)]);
-        var row = SimKit.Rows(result.RequestsCsv!).Single();
-        Assert.Equal(7_000_000, SimKit.Ns(row["ttft_s"]));
-        Assert.Equal(7_000_000, SimKit.Ns(row["e2e_s"]));
-        Assert.Equal("", row["tpot_s"]);
+        RequestOutcome row = Assert.Single(result.Requests);
+        Assert.Equal(7_000_000, row.TtftNs);
+        Assert.Equal(7_000_000, row.E2eNs);
+        Assert.Equal(-1, row.TpotNs);
         Assert.Equal(0, result.Summary.Metrics["tpot_times"].Count);
     }
 }

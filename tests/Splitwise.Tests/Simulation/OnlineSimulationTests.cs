@@ -1,4 +1,3 @@
-using System.Globalization;
 using CsCheck;
 using Splitwise.Designs;
 using Splitwise.Simulation;
@@ -103,7 +102,7 @@ public class OnlineSimulationTests
     private static long[] Chain(Case c, int i, int input) =>
         [.. Enumerable.Range(0, input / 512).Select(j => ((int)(c.StepSeed >> 1) + i) % 2 == 0 ? 1L + j : 1000L + (i * 8) + j)];
 
-    private static List<Dictionary<string, string>> Offline(Case c)
+    private static IReadOnlyList<RequestOutcome> Offline(Case c)
     {
         (IReadOnlyList<InstanceSpec> instances, ClusterScheduler scheduler, ClusterKvTransfers? transfers) = Cluster(c);
         var arrivals = Arrivals(c);
@@ -115,22 +114,7 @@ public class OnlineSimulationTests
         }
 
         var trace = new Trace(plain.Name, plain.Start, plain.ArrivalTicks, plain.InputTokens, plain.OutputTokens, plain.Count, offsets, [.. arrivals.SelectMany(a => a.Chain)]);
-        string dir = Directory.CreateTempSubdirectory("online-test").FullName;
-        try
-        {
-            string path = Path.Combine(dir, "requests.csv");
-            using (var recorder = new SimulationRecorder(path))
-            {
-                new Simulator(instances, scheduler, recorder, null, transfers).Run(ArrivalSource.FromTrace(trace), cancellationToken: TestContext.Current.CancellationToken);
-                recorder.Commit();
-            }
-
-            return SimKit.Rows(File.ReadAllText(path));
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        return SimKit.Run(trace, instances, scheduler, transfers).Requests;
     }
 
     /// <summary>Drives the engine online: each arrival at its time, with random clock steps in between and after.</summary>
@@ -212,31 +196,29 @@ public class OnlineSimulationTests
             Assert.Equal(0, online.Engine.InFlight);
             Assert.Equal(0, online.Engine.KvUsedTotal);
 
-            foreach (var row in offline)
+            foreach (RequestOutcome row in offline)
             {
-                long id = long.Parse(row["request_id"], CultureInfo.InvariantCulture);
-                int output = int.Parse(row["output_tokens"], CultureInfo.InvariantCulture);
+                long id = row.Id;
                 Assert.True(sink.Done.TryGetValue(id, out var done), $"{context}: request {id} never done online");
-                if (row["status"] == "rejected")
+                if (row.Status == RequestStatus.Rejected)
                 {
                     Assert.False(done.Completed, context);
                     Assert.False(sink.Tokens.ContainsKey(id), context);
                     continue;
                 }
 
-                Assert.True(row["status"] == "done", context);
+                Assert.True(row.Status == RequestStatus.Done, context);
                 Assert.True(done.Completed, context);
-                hits += row["cached_tokens"] == "0" ? 0 : 1;
+                hits += row.CachedTokens == 0 ? 0 : 1;
                 var tokens = sink.Tokens[id];
-                Assert.Equal(Enumerable.Range(1, output), tokens.Select(t => t.Generated));
-                long arrival = SimKit.Ns(row["arrival_s"]);
-                Assert.True(arrival + SimKit.Ns(row["ttft_s"]) == tokens[0].Time, $"{context}: request {id} first token");
-                Assert.True(arrival + SimKit.Ns(row["e2e_s"]) == tokens[^1].Time, $"{context}: request {id} last token");
+                Assert.Equal(Enumerable.Range(1, row.OutputTokens), tokens.Select(t => t.Generated));
+                Assert.True(row.ArrivalNs + row.TtftNs == tokens[0].Time, $"{context}: request {id} first token");
+                Assert.True(row.ArrivalNs + row.E2eNs == tokens[^1].Time, $"{context}: request {id} last token");
                 Assert.Equal(tokens[^1].Time, done.Time);
-                if (output > 1)
+                if (row.OutputTokens > 1)
                 {
                     long maxGap = tokens.Zip(tokens.Skip(1)).Max(p => p.Second.Time - p.First.Time);
-                    Assert.True(SimKit.Ns(row["tbt_max_s"]) == maxGap, $"{context}: request {id} largest gap");
+                    Assert.True(row.TbtMaxNs == maxGap, $"{context}: request {id} largest gap");
                 }
             }
         }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using CsCheck;
 using Splitwise.Designs;
 using Splitwise.Hardware;
@@ -40,20 +39,20 @@ public class PropertyTests
             // A fixed PCG stream per case: the same cases on every run, on every machine.
             Case c = s_cases.Generate(new PCG(7, (ulong)i), null, out _);
             SimKit.Result result = RunCase(c);
-            var rows = SimKit.Rows(result.RequestsCsv!);
+            IReadOnlyList<RequestOutcome> rows = result.Requests;
             string context = $"case {i}: {c.Instances} instances, {c.Limits}, kv {c.KvTokens}, {c.Scheduler}, {c.Requests.Length} requests";
 
             // Every request is reported exactly once.
             Assert.True(rows.Count == c.Requests.Length, context);
-            Assert.True(rows.Select(r => r["request_id"]).Distinct().Count() == c.Requests.Length, context);
+            Assert.True(rows.Select(r => r.Id).Distinct().Count() == c.Requests.Length, context);
             Assert.Equal(c.Requests.Length, result.Recorder.Finished + result.Recorder.Rejected + result.Recorder.Unfinished);
 
             // Rejected exactly when the request can never fit; with full reservation nothing is left unfinished.
-            for (int k = 0; k < rows.Count; k++)
+            foreach (RequestOutcome row in rows)
             {
-                var row = rows[k];
-                long need = long.Parse(row["input_tokens"], CultureInfo.InvariantCulture) + long.Parse(row["output_tokens"], CultureInfo.InvariantCulture);
-                Assert.True((row["status"] == "rejected") == (need > c.KvTokens), context);
+                long need = (long)row.InputTokens + row.OutputTokens;
+                Assert.True((row.Status == RequestStatus.Rejected) == (need > c.KvTokens), context);
+                Assert.True(row.Finished == (row.Status == RequestStatus.Done), context);
             }
 
             if (c.Limits.ReserveFullRequest)
@@ -62,7 +61,7 @@ public class PropertyTests
             }
 
             // Tokens are conserved: every finished request generated exactly its output tokens.
-            long expected = rows.Where(r => r["status"] == "done").Sum(r => long.Parse(r["output_tokens"], CultureInfo.InvariantCulture));
+            long expected = rows.Where(r => r.Status == RequestStatus.Done).Sum(r => (long)r.OutputTokens);
             Assert.True(expected == result.Recorder.OutputTokens, context);
 
             // KV memory never exceeds capacity; time never goes back.
@@ -70,16 +69,15 @@ public class PropertyTests
             Assert.True(result.Outcome.TimeViolations == 0, context);
 
             // Per request: 0 <= queue <= TTFT <= E2E, and E2E ends no earlier than arrival + TTFT.
-            foreach (var row in rows.Where(r => r["status"] == "done"))
+            foreach (RequestOutcome row in rows.Where(r => r.Status == RequestStatus.Done))
             {
-                long queue = SimKit.Ns(row["queue_s"]), ttft = SimKit.Ns(row["ttft_s"]), e2e = SimKit.Ns(row["e2e_s"]);
-                Assert.True(queue >= 0 && queue < ttft && ttft <= e2e, context);
+                Assert.True(row.QueueNs >= 0 && row.QueueNs < row.TtftNs && row.TtftNs <= row.E2eNs, context);
             }
 
-            // Same inputs, same bytes.
+            // Same inputs, same results.
             if (i % 20 == 0)
             {
-                Assert.Equal(result.RequestsCsv, RunCase(c).RequestsCsv);
+                Assert.Equal(rows, RunCase(c).Requests);
             }
         }
     }

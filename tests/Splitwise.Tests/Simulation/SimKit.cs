@@ -2,6 +2,7 @@ using Splitwise.Hardware;
 using Splitwise.Models;
 using Splitwise.Performance;
 using Splitwise.Simulation;
+using Splitwise.Simulation.Transfer;
 using Splitwise.Traces;
 
 namespace Splitwise.Tests.Simulation;
@@ -55,20 +56,31 @@ internal static class SimKit
         return new Trace("test", DateTimeOffset.UnixEpoch, ticks, inputs, outputs, rows.Length);
     }
 
-    public sealed record Result(SimulationSummary Summary, SimulationOutcome Outcome, SimulationRecorder Recorder, string? RequestsCsv);
+    /// <summary>A run: its summary and outcome, the recorder's counters, and every request's typed row in the order
+    /// <c>requests.csv</c> lists them (with <c>csv: true</c>, the file's text too).</summary>
+    public sealed record Result(SimulationSummary Summary, SimulationOutcome Outcome, SimulationRecorder Recorder, IReadOnlyList<RequestOutcome> Requests, string? RequestsCsv)
+    {
+        /// <summary>The request with trace row <paramref name="id"/>.</summary>
+        public RequestOutcome Request(long id) => Requests.Single(r => r.Id == id);
+    }
 
-    public static Result Run(Trace trace, IReadOnlyList<InstanceSpec> instances, string scheduler = "token-jsq", long horizon = long.MaxValue, bool csv = true)
+    public static Result Run(Trace trace, IReadOnlyList<InstanceSpec> instances, string scheduler = "token-jsq", long horizon = long.MaxValue, bool csv = false) =>
+        Run(trace, instances, ClusterScheduler.Create(scheduler, instances.Count), null, horizon, csv);
+
+    /// <summary>Runs <paramref name="instances"/> (a Splitwise cluster with its <paramref name="transfers"/>) over <paramref name="trace"/>.</summary>
+    public static Result Run(Trace trace, IReadOnlyList<InstanceSpec> instances, ClusterScheduler scheduler, ClusterKvTransfers? transfers, long horizon = long.MaxValue, bool csv = false)
     {
         string? dir = csv ? Directory.CreateTempSubdirectory("sim-test").FullName : null;
         try
         {
-            using var recorder = new SimulationRecorder(dir is null ? null : Path.Combine(dir, "requests.csv"));
-            var sim = new Simulator(instances, ClusterScheduler.Create(scheduler, instances.Count), recorder, new SimulatorOptions(horizon));
+            var requests = new List<RequestOutcome>();
+            using var recorder = new SimulationRecorder(dir is null ? null : Path.Combine(dir, "requests.csv")) { RequestObserver = requests.Add };
+            var sim = new Simulator(instances, scheduler, recorder, new SimulatorOptions(horizon), transfers);
             SimulationOutcome outcome = sim.Run(ArrivalSource.FromTrace(trace), cancellationToken: TestContext.Current.CancellationToken);
             recorder.Commit();
-            var summary = SimulationSummary.Create("test", trace.Name, "llama2-70b", "test", scheduler, instances.Count, recorder, outcome);
+            var summary = SimulationSummary.Create("test", trace.Name, "llama2-70b", "test", scheduler.Name, instances.Count, recorder, outcome);
             string? text = dir is null ? null : File.ReadAllText(Path.Combine(dir, "requests.csv"));
-            return new Result(summary, outcome, recorder, text);
+            return new Result(summary, outcome, recorder, requests, text);
         }
         finally
         {
@@ -77,27 +89,5 @@ internal static class SimKit
                 Directory.Delete(dir, recursive: true);
             }
         }
-    }
-
-    /// <summary>Rows of requests.csv as dictionaries keyed by column.</summary>
-    public static List<Dictionary<string, string>> Rows(string csv)
-    {
-        string[] lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        string[] header = lines[0].Split(',');
-        var rows = new List<Dictionary<string, string>>();
-        foreach (string line in lines.Skip(1))
-        {
-            string[] cells = line.Split(',');
-            rows.Add(header.Zip(cells).ToDictionary(p => p.First, p => p.Second));
-        }
-
-        return rows;
-    }
-
-    public static long Ns(string seconds)
-    {
-        // "s.nnnnnnnnn" exactly as written by the recorder.
-        string[] parts = seconds.Split('.');
-        return (long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) * 1_000_000_000) + long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
     }
 }

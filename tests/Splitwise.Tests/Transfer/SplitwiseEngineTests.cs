@@ -34,35 +34,24 @@ public class SplitwiseEngineTests
         return list;
     }
 
-    private sealed record Run(SimulationSummary Summary, SimulationOutcome Outcome, SimulationRecorder Recorder, List<Dictionary<string, string>> Rows, SplitwiseScheduler? Scheduler);
+    private sealed record Run(SimKit.Result Result, SplitwiseScheduler? Scheduler)
+    {
+        public SimulationSummary Summary => Result.Summary;
+
+        public SimulationOutcome Outcome => Result.Outcome;
+
+        public IReadOnlyList<RequestOutcome> Rows => Result.Requests;
+    }
 
     private static Run Simulate(Trace trace, IReadOnlyList<InstanceSpec> specs, SplitwiseOptions? options = null)
     {
-        string dir = Directory.CreateTempSubdirectory("split-test").FullName;
-        try
+        if (specs.Any(s => s.Roles != InstanceRoles.Mixed))
         {
-            using var recorder = new SimulationRecorder(Path.Combine(dir, "requests.csv"));
-            SplitwiseScheduler? scheduler = null;
-            Simulator sim;
-            if (specs.Any(s => s.Roles != InstanceRoles.Mixed))
-            {
-                (IReadOnlyList<InstanceSpec> adjusted, scheduler, ClusterKvTransfers kv) = SplitwiseDesigns.Build(specs, options);
-                sim = new Simulator(adjusted, scheduler, recorder, null, kv);
-            }
-            else
-            {
-                sim = new Simulator(specs, ClusterScheduler.Create("token-jsq", specs.Count), recorder);
-            }
+            (IReadOnlyList<InstanceSpec> adjusted, SplitwiseScheduler scheduler, ClusterKvTransfers kv) = SplitwiseDesigns.Build(specs, options);
+            return new Run(SimKit.Run(trace, adjusted, scheduler, kv), scheduler);
+        }
 
-            SimulationOutcome outcome = sim.Run(ArrivalSource.FromTrace(trace), cancellationToken: TestContext.Current.CancellationToken);
-            recorder.Commit();
-            var summary = SimulationSummary.Create("t", "t", "llama2-70b", "test", "s", specs.Count, recorder, outcome);
-            return new Run(summary, outcome, recorder, SimKit.Rows(File.ReadAllText(Path.Combine(dir, "requests.csv"))), scheduler);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        return new Run(SimKit.Run(trace, specs), null);
     }
 
     [Fact]
@@ -71,12 +60,12 @@ public class SplitwiseEngineTests
         // 100 tokens < 512: TTFT 2 ms; then 32.768 MB over 50 GB/s = 655,360 ns; then two decode iterations of 20 ms.
         Run r = Simulate(SimKit.Trace((0, 100, 3)), Cluster(1, 1));
         var row = Assert.Single(r.Rows);
-        Assert.Equal("0", row["prompt_instance"]);
-        Assert.Equal("1", row["token_instance"]);
-        Assert.Equal(2_000_000, SimKit.Ns(row["ttft_s"]));
-        Assert.Equal(655_360, SimKit.Ns(row["kv_transfer_s"]));
-        Assert.Equal(655_360 + 20_000_000, SimKit.Ns(row["second_token_s"]));
-        Assert.Equal(2_000_000 + 655_360 + 40_000_000, SimKit.Ns(row["e2e_s"]));
+        Assert.Equal(0, row.PromptInstance);
+        Assert.Equal(1, row.TokenInstance);
+        Assert.Equal(2_000_000, row.TtftNs);
+        Assert.Equal(655_360, row.KvTransferNs);
+        Assert.Equal(655_360 + 20_000_000, row.SecondTokenNs);
+        Assert.Equal(2_000_000 + 655_360 + 40_000_000, row.E2eNs);
     }
 
     [Fact]
@@ -86,12 +75,12 @@ public class SplitwiseEngineTests
         // after the prompt: 81,920 ns exposed.
         Run r = Simulate(SimKit.Trace((0, 1000, 2)), Cluster(1, 1));
         var row = Assert.Single(r.Rows);
-        Assert.Equal(11_000_000, SimKit.Ns(row["ttft_s"]));
-        Assert.InRange(SimKit.Ns(row["kv_transfer_s"]), 81_920, 81_922);
+        Assert.Equal(11_000_000, row.TtftNs);
+        Assert.InRange(row.KvTransferNs, 81_920, 81_922);
 
         // Forced serialized: the whole 327.68 MB after the prompt, 6.5536 ms.
         Run s = Simulate(SimKit.Trace((0, 1000, 2)), Cluster(1, 1), new SplitwiseOptions(new KvTransferOptions(KvTransferMode.Serialized)));
-        Assert.Equal(6_553_600, SimKit.Ns(Assert.Single(s.Rows)["kv_transfer_s"]));
+        Assert.Equal(6_553_600, Assert.Single(s.Rows).KvTransferNs);
     }
 
     [Fact]
@@ -101,8 +90,8 @@ public class SplitwiseEngineTests
         // transfers share its ingress and each takes twice as long as alone.
         Run r = Simulate(SimKit.Trace((0, 100, 2), (0, 100, 2)), Cluster(2, 1));
         Assert.Equal(2, r.Rows.Count);
-        Assert.NotEqual(r.Rows[0]["prompt_instance"], r.Rows[1]["prompt_instance"]);
-        Assert.All(r.Rows, row => Assert.Equal(2 * 655_360, SimKit.Ns(row["kv_transfer_s"])));
+        Assert.NotEqual(r.Rows[0].PromptInstance, r.Rows[1].PromptInstance);
+        Assert.All(r.Rows, row => Assert.Equal(2 * 655_360, row.KvTransferNs));
     }
 
     [Fact]
@@ -126,8 +115,8 @@ public class SplitwiseEngineTests
         Assert.Equal(400, split.Summary.Finished);
         Assert.Equal(0, split.Scheduler!.Borrows);
         Assert.Equal(
-            baseline.Rows.Select(r => (r["request_id"], r["prompt_instance"], r["ttft_s"], r["e2e_s"], r["queue_s"])),
-            split.Rows.Select(r => (r["request_id"], r["prompt_instance"], r["ttft_s"], r["e2e_s"], r["queue_s"])));
+            baseline.Rows.Select(r => (r.Id, r.PromptInstance, r.TtftNs, r.E2eNs, r.QueueNs)),
+            split.Rows.Select(r => (r.Id, r.PromptInstance, r.TtftNs, r.E2eNs, r.QueueNs)));
         Assert.All(split.Outcome.Instances.Skip(1), o => Assert.Equal(0, o.Iterations));
 
         // Several prompt machines: SplitwiseSim's prompt JSQ counts prompt tokens only (the baseline's token-JSQ adds
@@ -223,10 +212,10 @@ public class SplitwiseEngineTests
                 Run a = Simulate(trace, Cluster(p, t, capacity));
                 Run b = Simulate(trace, Cluster(p, t, capacity));
                 Assert.Equal(reqs.Length, a.Summary.Finished + a.Summary.Rejected);
-                Assert.Equal(reqs.Length, a.Rows.Select(r => r["request_id"]).Distinct().Count());
+                Assert.Equal(reqs.Length, a.Rows.Select(r => r.Id).Distinct().Count());
                 Assert.All(a.Outcome.Instances, o => Assert.True(o.KvPeakBytes <= capacity, "KV over capacity"));
                 Assert.Equal(0, a.Outcome.TimeViolations);
-                Assert.Equal(a.Rows.Select(r => string.Join(',', r.Values)), b.Rows.Select(r => string.Join(',', r.Values)));
+                Assert.Equal(a.Rows, b.Rows);
                 Assert.Equal(a.Scheduler!.Borrows, a.Scheduler.Returns);
             }, seed: "0N0XIzNsQ0O2", iter: 150);
     }
