@@ -25,11 +25,32 @@ public static class FigureRenderer
 
     public static string RenderSvg(Figure figure, int width = Width, int height = Height) => SvgWriter.Write(ChartLayout.Build(figure, width, height));
 
+    /// <summary>The figure as an <c>&lt;svg&gt;</c> element for inlining into a page; <paramref name="clipId"/> must be unique in it.</summary>
+    public static string InlineSvg(Figure figure, int width, int height, string clipId) =>
+        SvgWriter.Write(ChartLayout.Build(figure, width, height), clipId, inline: true);
+
     /// <summary>Lays the figure out once and draws it both ways.</summary>
     public static (byte[] Png, string Svg) Render(Figure figure, int width = Width, int height = Height)
     {
         ChartScene scene = ChartLayout.Build(figure, width, height);
         return (RenderPng(scene), SvgWriter.Write(scene));
+    }
+
+    /// <summary>Does the report's set-up work ahead of time, for a thread that would otherwise idle (simulate calls it
+    /// while the single-threaded simulation runs): reads the font and flattens its printable ASCII glyphs, and pools a
+    /// canvas per core.</summary>
+    public static void Prewarm()
+    {
+        TrueTypeFont? font = s_font.Value.Font;
+        if (font is not null)
+        {
+            for (int c = ' '; c <= '~'; c++)
+            {
+                _ = font.Outline(font.GlyphIndex(c));
+            }
+        }
+
+        Rasterizer.Prewarm(Width, Height, font, Environment.ProcessorCount);
     }
 
     public static byte[] RenderPng(ChartScene scene)

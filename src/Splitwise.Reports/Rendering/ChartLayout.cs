@@ -27,7 +27,9 @@ public static class ChartLayout
         double Py(double y) => bottom - ((y - yMin) * sy);
 
         var shapes = new List<SceneShape>();
-        (double[] xt, string[] xl) = figure.XIsTime
+        (double[] xt, string[] xl) = figure.XTicks is { } manual
+            ? ([.. manual.Select(t => t.X)], [.. manual.Select(t => t.Label)])
+            : figure.XIsTime
             ? AxisTicks.Time(xMin, xMax, (int)((right - left) / 100))
             : AxisTicks.Linear(xMin, xMax, (int)((right - left) / 80));
         (double[] yt, string[] yl) = AxisTicks.Linear(yMin, yMax, (int)((bottom - top) / 45));
@@ -103,7 +105,7 @@ public static class ChartLayout
         shapes.Add(new SceneText(s_text, 20, (top + bottom) / 2, figure.YLabel, LabelSize, TextAnchor.Middle, Bold: true, Rotated: true));
         if (legend.Count > 1)
         {
-            AddLegend(shapes, legend, right, bottom);
+            AddLegend(shapes, legend, (left, top, right, bottom));
         }
 
         return new ChartScene(width, height, (left, top, right, bottom), shapes);
@@ -131,12 +133,17 @@ public static class ChartLayout
         return sum * 1.15 * size / 1000;
     }
 
-    private static void AddLegend(List<SceneShape> shapes, List<(FigureSeries Series, Rgb Color)> entries, double right, double bottom)
+    /// <summary>The legend in the plot's corner that hides the fewest data points (lower right first on a tie).</summary>
+    private static void AddLegend(List<SceneShape> shapes, List<(FigureSeries Series, Rgb Color)> entries, (double Left, double Top, double Right, double Bottom) plot)
     {
         const double Row = 19, Pad = 7, Swatch = 26;
         double textWidth = entries.Max(e => TextWidth(e.Series.Label, LegendSize));
         double w = Pad + Swatch + 6 + textWidth + Pad, h = (Pad * 2) + (Row * entries.Count) - 4;
-        double x = right - 10 - w, y = bottom - 10 - h;
+        (double X, double Y)[] corners =
+        [
+            (plot.Right - 10 - w, plot.Bottom - 10 - h), (plot.Right - 10 - w, plot.Top + 10), (plot.Left + 10, plot.Top + 10), (plot.Left + 10, plot.Bottom - 10 - h),
+        ];
+        (double x, double y) = corners.MinBy(c => Hidden(shapes, c.X, c.Y, w, h));
         shapes.Add(new SceneRects(new Rgb(160, 160, 160), 1, false, [(x - 1, y - 1, w + 2, h + 2)]));
         shapes.Add(new SceneRects(Rgb.White, 1, false, [(x, y, w, h)]));
         for (int i = 0; i < entries.Count; i++)
@@ -160,6 +167,30 @@ public static class ChartLayout
 
             shapes.Add(new SceneText(new Rgb(34, 34, 34), sx + Swatch + 6, cy + 4.5, s.Label, LegendSize, TextAnchor.Start));
         }
+    }
+
+    /// <summary>How many of the data's points and bars a box over the plot would cover.</summary>
+    private static int Hidden(List<SceneShape> shapes, double x, double y, double w, double h)
+    {
+        bool Inside(double px, double py) => px >= x && px <= x + w && py >= y && py <= y + h;
+        int n = 0;
+        foreach (SceneShape s in shapes)
+        {
+            switch (s)
+            {
+                case SceneLine { Clipped: true } line:
+                    n += line.X.Where((px, i) => Inside(px, line.Y[i])).Count();
+                    break;
+                case SceneMarkers { Clipped: true } m:
+                    n += m.X.Where((px, i) => Inside(px, m.Y[i])).Count();
+                    break;
+                case SceneRects { Clipped: true } r when r.Color != s_grid:
+                    n += r.Rects.Count(b => b.X < x + w && b.X + b.W > x && b.Y < y + h && b.Y + b.H > y);
+                    break;
+            }
+        }
+
+        return n;
     }
 
     private static (double XMin, double XMax, double YMin, double YMax) Limits(Figure figure)

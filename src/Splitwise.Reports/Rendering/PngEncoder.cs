@@ -10,7 +10,11 @@ namespace Splitwise.Reports.Rendering;
 /// <remarks>Deterministic (the palette order is the scan order). Cost is dominated by deflate over 1 or 3 bytes a pixel.</remarks>
 public static class PngEncoder
 {
-    public static byte[] Encode(byte[] rgb, int width, int height)
+    /// <param name="rgb">The pixels, 3 bytes each, row by row.</param>
+    /// <param name="width">Width in pixels.</param>
+    /// <param name="height">Height in pixels.</param>
+    /// <param name="scratch">Optional buffer of at least width × height bytes for the indices, reused across calls.</param>
+    public static byte[] Encode(byte[] rgb, int width, int height, byte[]? scratch = null)
     {
         ArgumentNullException.ThrowIfNull(rgb);
         if (rgb.Length != width * height * 3)
@@ -18,7 +22,8 @@ public static class PngEncoder
             throw new ArgumentException($"expected {width * height * 3} bytes of RGB, got {rgb.Length}", nameof(rgb));
         }
 
-        byte[]? palette = TryIndex(rgb, width, height, out byte[]? raw);
+        byte[] raw = scratch is not null && scratch.Length >= width * height ? scratch : new byte[width * height];
+        byte[]? palette = TryIndex(rgb, width * height, raw);
         int stride = palette is null ? width * 3 : width;
         using var output = new MemoryStream((width * height / 8) + 1024);
         output.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
@@ -45,7 +50,7 @@ public static class PngEncoder
                 }
                 else
                 {
-                    Buffer.BlockCopy(raw!, y * stride, line, 1, stride);
+                    Buffer.BlockCopy(raw, y * stride, line, 1, stride);
                 }
 
                 z.Write(line);
@@ -57,24 +62,43 @@ public static class PngEncoder
         return output.ToArray();
     }
 
-    /// <summary>The palette (RGB triples) and the indices, or null when there are more than 256 colours.</summary>
-    private static byte[]? TryIndex(byte[] rgb, int width, int height, out byte[]? indices)
+    /// <summary>The palette (RGB triples; white first) with the indices written into <paramref name="indices"/>, or
+    /// null when there are more than 256 colours. Runs of white — most of a chart — are skipped with a vectorised search.</summary>
+    private static byte[]? TryIndex(byte[] rgb, int pixels, byte[] indices)
     {
         const int Slots = 1024; // open addressing, at most 256 used
         Span<int> keys = stackalloc int[Slots];
         Span<byte> values = stackalloc byte[Slots];
         keys.Fill(-1);
         var palette = new byte[256 * 3];
-        int colours = 0;
-        indices = new byte[width * height];
-        int last = -1;
+        palette[0] = palette[1] = palette[2] = 255;
+        keys[Slot(0xFFFFFF)] = 0xFFFFFF;
+        int colours = 1;
+        int last = 0xFFFFFF;
         byte lastIndex = 0;
-        for (int i = 0, p = 0; i < indices.Length; i++, p += 3)
+        ReadOnlySpan<byte> all = rgb.AsSpan(0, pixels * 3);
+        for (int i = 0; i < pixels; i++)
         {
-            int c = (rgb[p] << 16) | (rgb[p + 1] << 8) | rgb[p + 2];
+            int p = i * 3;
+            if (all[p] == 255 && all[p + 1] == 255 && all[p + 2] == 255)
+            {
+                // Skip to the next byte that is not 255; the pixel holding it is the next non-white one.
+                int next = all[p..].IndexOfAnyExcept((byte)255);
+                int end = next < 0 ? pixels : (p + next) / 3;
+                indices.AsSpan(i, end - i).Clear();
+                if (end == pixels)
+                {
+                    break;
+                }
+
+                i = end;
+                p = i * 3;
+            }
+
+            int c = (all[p] << 16) | (all[p + 1] << 8) | all[p + 2];
             if (c != last)
             {
-                int slot = (int)((uint)(c * -1640531535) >> 22);
+                int slot = Slot(c);
                 while (keys[slot] != c && keys[slot] != -1)
                 {
                     slot = (slot + 1) & (Slots - 1);
@@ -84,15 +108,14 @@ public static class PngEncoder
                 {
                     if (colours == 256)
                     {
-                        indices = null;
                         return null;
                     }
 
                     keys[slot] = c;
                     values[slot] = (byte)colours;
-                    palette[3 * colours] = rgb[p];
-                    palette[(3 * colours) + 1] = rgb[p + 1];
-                    palette[(3 * colours) + 2] = rgb[p + 2];
+                    palette[3 * colours] = all[p];
+                    palette[(3 * colours) + 1] = all[p + 1];
+                    palette[(3 * colours) + 2] = all[p + 2];
                     colours++;
                 }
 
@@ -103,6 +126,8 @@ public static class PngEncoder
         }
 
         return palette.AsSpan(0, 3 * colours).ToArray();
+
+        static int Slot(int c) => (int)((uint)(c * -1640531535) >> 22);
     }
 
     private static void Chunk(Stream output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)

@@ -14,6 +14,7 @@ public sealed class Rasterizer
 {
     private readonly int _width, _height, _stride;
     private readonly byte[] _rgb;
+    private readonly byte[] _indices;
     private readonly float[] _acc;
     private readonly int[] _rowMin, _rowMax;
     private int _yMin, _yMax;
@@ -26,6 +27,8 @@ public sealed class Rasterizer
         (_width, _height, _stride, _font) = (width, height, width + 3, font);
         _rgb = new byte[width * height * 3];
         Array.Fill(_rgb, (byte)255);
+        _indices = new byte[width * height];
+        _indices.AsSpan().Clear(); // touched now, not on first use
         _acc = new float[_stride * height];
         _rowMin = new int[height];
         _rowMax = new int[height];
@@ -37,19 +40,43 @@ public sealed class Rasterizer
     /// <summary>The pixels, 3 bytes (R, G, B) each, row by row from the top.</summary>
     public byte[] Pixels => _rgb;
 
-    [ThreadStatic]
-    private static Rasterizer? s_cached;
+    private static readonly System.Collections.Concurrent.ConcurrentBag<Rasterizer> s_pool = [];
 
     private bool _dirty;
 
-    /// <summary>Renders the scene and encodes it as a PNG, reusing this thread's canvas (no 3 MB of fresh buffers per figure).</summary>
+    /// <summary>Puts canvases of the given size into the pool, their pages touched, so the first figures do not pay for
+    /// fresh memory (<see cref="FigureRenderer.Prewarm"/> calls this while the simulation runs).</summary>
+    public static void Prewarm(int width, int height, TrueTypeFont? font, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            s_pool.Add(new Rasterizer(width, height, font));
+        }
+    }
+
+    /// <summary>Renders the scene and encodes it as a PNG, on a pooled canvas (no 3 MB of fresh buffers per figure).</summary>
     public static byte[] RenderPng(ChartScene scene, TrueTypeFont? font)
     {
         ArgumentNullException.ThrowIfNull(scene);
-        Rasterizer r = s_cached is { } c && c._width == scene.Width && c._height == scene.Height && c._font == font
-            ? c
-            : new Rasterizer(scene.Width, scene.Height, font);
-        s_cached = null; // taken back only when drawing finished (an exception could leave the accumulator dirty)
+        Rasterizer? r = null;
+        var mismatched = new List<Rasterizer>();
+        while (s_pool.TryTake(out Rasterizer? c))
+        {
+            if (c._width == scene.Width && c._height == scene.Height && c._font == font)
+            {
+                r = c;
+                break;
+            }
+
+            mismatched.Add(c);
+        }
+
+        foreach (Rasterizer m in mismatched)
+        {
+            s_pool.Add(m);
+        }
+
+        r ??= new Rasterizer(scene.Width, scene.Height, font);
         if (r._dirty)
         {
             Array.Fill(r._rgb, (byte)255);
@@ -61,8 +88,8 @@ public sealed class Rasterizer
             r.Draw(shape, scene.Plot);
         }
 
-        byte[] png = PngEncoder.Encode(r._rgb, scene.Width, scene.Height);
-        s_cached = r;
+        byte[] png = PngEncoder.Encode(r._rgb, scene.Width, scene.Height, r._indices);
+        s_pool.Add(r); // only after a finished drawing: an exception could leave the accumulator dirty
         return png;
     }
 
@@ -143,36 +170,45 @@ public sealed class Rasterizer
         }
 
         int xa = (int)x0, xb = (int)Math.Ceiling(x1), ya = (int)y0, yb = (int)Math.Ceiling(y1);
+        Span<float> cx = xb - xa <= 4096 ? stackalloc float[xb - xa] : new float[xb - xa];
+        for (int x = xa; x < xb; x++)
+        {
+            cx[x - xa] = (float)(Math.Min(x1, x + 1) - Math.Max(x0, x));
+        }
+
         for (int y = ya; y < yb; y++)
         {
-            float cy = (float)(Math.Min(y1, y + 1) - Math.Max(y0, y));
-            for (int x = xa; x < xb; x++)
+            float cy = (float)(Math.Min(y1, y + 1) - Math.Max(y0, y)) * alpha;
+            int p = ((y * _width) + xa) * 3;
+            for (int x = 0; x < cx.Length; x++, p += 3)
             {
-                float coverage = (float)(Math.Min(x1, x + 1) - Math.Max(x0, x)) * cy * alpha;
+                float coverage = cx[x] * cy;
                 if (coverage >= 1f / 512)
                 {
-                    int p = ((y * _width) + x) * 3;
-                    _rgb[p] = Blend(_rgb[p], color.R, coverage);
-                    _rgb[p + 1] = Blend(_rgb[p + 1], color.G, coverage);
-                    _rgb[p + 2] = Blend(_rgb[p + 2], color.B, coverage);
+                    Blend(p, color, coverage);
                 }
             }
         }
     }
 
-    /// <summary>A stroke as quads and round joints, filled in pieces about 64 px wide so each fill scans only the
-    /// rows' short touched spans (a piece's end pixels are blended twice; invisible at the opacity 1 lines are drawn with).</summary>
+    /// <summary>A stroke as one quad per segment and a bevel triangle in each joint's outer gap, filled in pieces about
+    /// 64 px wide so each fill scans only the rows' short touched spans (a piece's end pixels are blended twice;
+    /// invisible at the opacity 1 lines are drawn with).</summary>
     private void Stroke(SceneLine line, (double L, double T, double R, double B) clip, double cl, double ct, double cr, double cb)
     {
         double half = line.Width / 2;
         double pieceMin = double.PositiveInfinity, pieceMax = double.NegativeInfinity;
         int n = line.X.Length;
         int segments = line.Closed ? n : n - 1;
+        bool joined = false; // the previous segment was drawn and ended where this one starts
+        double pdx = 0, pdy = 0, pnx = 0, pny = 0;
         for (int i = 0; i < segments; i++)
         {
             double x0 = line.X[i], y0 = line.Y[i], x1 = line.X[(i + 1) % n], y1 = line.Y[(i + 1) % n];
+            double ex = x1, ey = y1;
             if (!ClipSegment(ref x0, ref y0, ref x1, ref y1, clip))
             {
+                joined = false;
                 continue;
             }
 
@@ -184,11 +220,17 @@ public sealed class Rasterizer
 
             double nx = -dy / len * half, ny = dx / len * half;
             Polygon([x0 + nx, y0 + ny, x1 + nx, y1 + ny, x1 - nx, y1 - ny, x0 - nx, y0 - ny]);
-            if (i > 0 || line.Closed)
+            if (joined)
             {
-                Disc(x0, y0, half); // round joint
+                // The outer side is where this segment's offset points along the previous direction.
+                double side = (nx * pdx) + (ny * pdy) >= 0 ? 1 : -1;
+                double bx = x0 + (side * pnx), by = y0 + (side * pny), qx = x0 + (side * nx), qy = y0 + (side * ny);
+                double turn = ((bx - x0) * (qy - y0)) - ((by - y0) * (qx - x0));
+                // The quads wind negatively (shoelace); the triangle must too, or it would cancel them.
+                Polygon(turn < 0 ? [x0, y0, bx, by, qx, qy] : [x0, y0, qx, qy, bx, by]);
             }
 
+            (joined, pdx, pdy, pnx, pny) = (x1 == ex && y1 == ey, dx, dy, nx, ny);
             pieceMin = Math.Min(pieceMin, Math.Min(x0, x1));
             pieceMax = Math.Max(pieceMax, Math.Max(x0, x1));
             if (pieceMax - pieceMin > 64 && line.Opacity >= 1)
@@ -418,7 +460,6 @@ public sealed class Rasterizer
         int clipT = Math.Max(0, (int)Math.Floor(ct)), clipB = Math.Min(_height, (int)Math.Ceiling(cb));
         float alpha = (float)opacity;
         float[] acc = _acc;
-        byte[] rgb = _rgb;
         for (int y = _yMin; y <= _yMax; y++)
         {
             int lo = _rowMin[y], hi = _rowMax[y];
@@ -445,10 +486,7 @@ public sealed class Rasterizer
                     continue;
                 }
 
-                int p = ((y * _width) + x) * 3;
-                rgb[p] = Blend(rgb[p], color.R, coverage);
-                rgb[p + 1] = Blend(rgb[p + 1], color.G, coverage);
-                rgb[p + 2] = Blend(rgb[p + 2], color.B, coverage);
+                Blend(((y * _width) + x) * 3, color, coverage);
             }
 
             _rowMin[y] = int.MaxValue;
@@ -458,6 +496,22 @@ public sealed class Rasterizer
         (_yMin, _yMax) = (int.MaxValue, -1);
     }
 
+    /// <summary>Blends a colour over pixel <paramref name="p"/> (its byte offset) with a coverage rounded to 1/16: the
+    /// few blend levels keep a chart within 256 colours, so its PNG is indexed (a third of the bytes to deflate).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static byte Blend(byte under, byte over, float a) => (byte)(under + ((over - under) * a) + 0.5f);
+    private void Blend(int p, Rgb color, float coverage)
+    {
+        float a = MathF.Round(coverage * CoverageLevels) * (1f / CoverageLevels);
+        if (a <= 0)
+        {
+            return;
+        }
+
+        byte[] rgb = _rgb;
+        rgb[p] = (byte)(rgb[p] + ((color.R - rgb[p]) * a) + 0.5f);
+        rgb[p + 1] = (byte)(rgb[p + 1] + ((color.G - rgb[p + 1]) * a) + 0.5f);
+        rgb[p + 2] = (byte)(rgb[p + 2] + ((color.B - rgb[p + 2]) * a) + 0.5f);
+    }
+
+    private const int CoverageLevels = 16;
 }

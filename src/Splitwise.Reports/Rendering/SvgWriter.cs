@@ -8,16 +8,23 @@ namespace Splitwise.Reports.Rendering;
 /// viewer's sans-serif face, coordinates to 0.01 px, one clip path (the plot area).</summary>
 public static class SvgWriter
 {
-    public static string Write(ChartScene scene)
+    /// <summary>The SVG text. <paramref name="inline"/>: for inlining into an HTML page — no XML declaration, and
+    /// <paramref name="clipId"/> must then be unique in the page.</summary>
+    public static string Write(ChartScene scene, string clipId = "plot", bool inline = false)
     {
         ArgumentNullException.ThrowIfNull(scene);
+        ArgumentNullException.ThrowIfNull(clipId);
         var ci = CultureInfo.InvariantCulture;
         var h = new StringBuilder(16 * 1024);
         (double pl, double pt, double pr, double pb) = scene.Plot;
+        if (!inline)
+        {
+            h.Append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        }
+
         h.Append(ci, $"""
-            <?xml version="1.0" encoding="UTF-8"?>
             <svg xmlns="http://www.w3.org/2000/svg" width="{scene.Width}" height="{scene.Height}" viewBox="0 0 {scene.Width} {scene.Height}" font-family="DejaVu Sans, Verdana, Arial, sans-serif">
-            <defs><clipPath id="plot"><rect x="{pl:0.##}" y="{pt:0.##}" width="{pr - pl:0.##}" height="{pb - pt:0.##}"/></clipPath></defs>
+            <defs><clipPath id="{clipId}"><rect x="{pl:0.##}" y="{pt:0.##}" width="{pr - pl:0.##}" height="{pb - pt:0.##}"/></clipPath></defs>
             <rect width="{scene.Width}" height="{scene.Height}" fill="#ffffff"/>
 
             """);
@@ -27,7 +34,7 @@ public static class SvgWriter
             {
                 case SceneRects rects:
                     h.Append("<path fill=\"").Append(rects.Color.ToString()).Append('"');
-                    Common(h, shape);
+                    Common(h, shape, clipId);
                     h.Append(" d=\"");
                     foreach ((double x, double y, double w, double hh) in rects.Rects)
                     {
@@ -39,7 +46,7 @@ public static class SvgWriter
                 case SceneLine line:
                     h.Append(line.Closed ? "<polygon" : "<polyline").Append(" fill=\"none\" stroke=\"").Append(line.Color.ToString())
                         .Append(ci, $"\" stroke-width=\"{line.Width:0.##}\" stroke-linejoin=\"round\" stroke-linecap=\"butt\"");
-                    Common(h, shape);
+                    Common(h, shape, clipId);
                     h.Append(" points=\"");
                     for (int i = 0; i < line.X.Length; i++)
                     {
@@ -52,7 +59,7 @@ public static class SvgWriter
                     if (m.Shape == MarkerShape.Disc)
                     {
                         h.Append("<g fill=\"").Append(m.Color.ToString()).Append('"');
-                        Common(h, shape, "fill-opacity"); // per disc, so overlapping discs build up as in the PNG
+                        Common(h, shape, clipId, "fill-opacity"); // per disc, so overlapping discs build up as in the PNG
                         h.Append('>');
                         for (int i = 0; i < m.X.Length; i++)
                         {
@@ -62,7 +69,7 @@ public static class SvgWriter
                     else
                     {
                         h.Append("<g fill=\"none\" stroke=\"").Append(m.Color.ToString()).Append(ci, $"\" stroke-width=\"{m.LineWidth:0.##}\"");
-                        Common(h, shape);
+                        Common(h, shape, clipId);
                         h.Append('>');
                         double r = m.Size / 2;
                         for (int i = 0; i < m.X.Length; i++)
@@ -97,7 +104,7 @@ public static class SvgWriter
         return h.ToString();
     }
 
-    private static void Common(StringBuilder h, SceneShape shape, string opacity = "opacity")
+    private static void Common(StringBuilder h, SceneShape shape, string clipId, string opacity = "opacity")
     {
         if (shape.Opacity < 1)
         {
@@ -106,7 +113,7 @@ public static class SvgWriter
 
         if (shape.Clipped)
         {
-            h.Append(" clip-path=\"url(#plot)\"");
+            h.Append(" clip-path=\"url(#").Append(clipId).Append(")\"");
         }
     }
 }

@@ -159,7 +159,9 @@ public class RenderingTests
 
             double ink = Ink(Rasterizer.Render(scene, null));
 
-            Assert.True(Math.Abs(ink - area) < (0.01 * area) + 0.1, $"trial {trial}: ink {ink:F3}, area {area:F3}");
+            // Coverage is rounded to 1/16 per pixel: at most 1/32 of error on each edge pixel.
+            double edgePixels = (2 * (Math.Abs(x1 - x0) + Math.Abs(y1 - y0) + (2 * w))) + 8;
+            Assert.True(Math.Abs(ink - area) < (0.01 * area) + (edgePixels / 32), $"trial {trial}: ink {ink:F3}, area {area:F3}");
         }
 
         var clipped = new ChartScene(64, 64, (10, 10, 40, 40), [new SceneRects(new Rgb(0, 0, 0), 1, true, [(0, 0, 64, 64)])]);
@@ -183,7 +185,8 @@ public class RenderingTests
         for (int i = 0; i < few.Length; i += 3)
         {
             byte v = (byte)(rng.Next(4) * 60);
-            (few[i], few[i + 1], few[i + 2]) = (v, (byte)(255 - v), 7);
+            // Runs of white (skipped by the encoder's search) between a few colours, some of them 255 in one channel.
+            (few[i], few[i + 1], few[i + 2]) = rng.Next(3) > 0 ? ((byte)255, (byte)255, (byte)255) : (v, (byte)(255 - v), (byte)7);
         }
 
         byte[] many = new byte[37 * 23 * 3];
