@@ -139,7 +139,7 @@ public static class SweepReport
     }
 
     /// <summary>Throughput against cost and power per configuration with the SLO-compliant frontier (the paper's
-    /// Figures 18–19 in form); the figures' PNG and SVG go beside the report, the PNG is embedded.</summary>
+    /// Figures 18–19 in form); the figures' PNG and SVG go beside the report, the SVG is embedded.</summary>
     private static string FrontierHtml(string trace, IEnumerable<Row> rows, string outputHtml)
     {
         IReadOnlyList<DesignConfiguration> configs = DesignFrontier.Configurations(
