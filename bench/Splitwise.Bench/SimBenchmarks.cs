@@ -30,10 +30,8 @@ public class SimConvBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        string data = Environment.GetEnvironmentVariable("SPLITWISE_DATA") ?? throw new InvalidOperationException("set SPLITWISE_DATA");
-        string profile = Environment.GetEnvironmentVariable("SPLITWISE_PROFILE") ?? throw new InvalidOperationException("set SPLITWISE_PROFILE");
-        _trace = TraceReader.Read(NamedTraces.Resolve("conv-2023", data));
-        _profile = ProfileTable.Load(profile);
+        _trace = BenchInputs.Conv2023();
+        _profile = BenchInputs.Profile();
         ClusterConfig cluster = ClusterConfig.ForDesign("baseline-h100", Machines);
         cluster = Engine switch
         {

@@ -42,4 +42,7 @@ public sealed record Figure(string Id, string Title, string XLabel, string YLabe
 
     /// <summary>Y axis from 0 to 100 (percent).</summary>
     public bool YIsPercent { get; init; }
+
+    /// <summary>Labelled ticks on the X axis instead of numbers (categories, such as designs under grouped bars); null: numeric ticks.</summary>
+    public IReadOnlyList<(double X, string Label)>? XTicks { get; init; }
 }

@@ -1,160 +1,91 @@
-using ScottPlot;
-using SkiaSharp;
+using Splitwise.Reports.Rendering;
 
 namespace Splitwise.Reports;
 
-/// <summary>The thin adapter from <see cref="Figure"/> data to ScottPlot 5: PNG bytes and SVG text.</summary>
+/// <summary>
+/// The thin adapter from <see cref="Figure"/> data to pictures: <see cref="ChartLayout"/> lays the figure out once as a
+/// <see cref="ChartScene"/>, which <see cref="SvgWriter"/> writes as SVG text and <see cref="Rasterizer"/> draws into a
+/// PNG. No plotting library and no native code: the whole report costs milliseconds (docs/PERFORMANCE.md).
+/// </summary>
+/// <remarks>Deterministic: the same figure gives the same bytes (the SVG on every machine; the PNG's text depends on
+/// the font found, <see cref="FontPath"/>). Thread-safe.</remarks>
 public static class FigureRenderer
 {
     public const int Width = 900;
     public const int Height = 500;
 
-    /// <summary>PNG zlib level: 1 encodes about three times faster than Skia's default (6) for files about 1.5× larger.</summary>
-    public const int PngZlibLevel = 1;
+    private static readonly Lazy<(string? Path, TrueTypeFont? Font)> s_font = new(FindFont);
 
-    public static byte[] RenderPng(Figure figure, int width = Width, int height = Height) => Render(figure, width, height).Png;
+    /// <summary>The TrueType font the PNGs' text is drawn with: <c>$SPLITWISE_FONT</c>, else DejaVu Sans, Liberation
+    /// Sans, Arial or Segoe UI from the usual system folders; null when none is there (PNGs then have no text — the SVGs
+    /// and the HTML report are not affected).</summary>
+    public static string? FontPath => s_font.Value.Path;
 
-    public static string RenderSvg(Figure figure, int width = Width, int height = Height) => Render(figure, width, height).Svg;
+    public static byte[] RenderPng(Figure figure, int width = Width, int height = Height) => RenderPng(ChartLayout.Build(figure, width, height));
 
-    /// <summary>
-    /// Lays the figure out and draws it once (ScottPlot onto a recorded Skia picture), then plays the picture onto a
-    /// raster surface (PNG: zlib level <see cref="PngZlibLevel"/>, the Sub filter) and onto Skia's SVG canvas.
-    /// </summary>
-    /// <remarks>Deterministic: the same figure gives the same bytes. ScottPlot numbers SVG clip paths from a process-wide
-    /// counter; they are renumbered from 1. Thread-safe: each call has its own plot and surfaces.</remarks>
+    public static string RenderSvg(Figure figure, int width = Width, int height = Height) => SvgWriter.Write(ChartLayout.Build(figure, width, height));
+
+    /// <summary>The figure as an <c>&lt;svg&gt;</c> element for inlining into a page; <paramref name="clipId"/> must be unique in it.</summary>
+    public static string InlineSvg(Figure figure, int width, int height, string clipId) =>
+        SvgWriter.Write(ChartLayout.Build(figure, width, height), clipId, inline: true);
+
+    /// <summary>Lays the figure out once and draws it both ways.</summary>
     public static (byte[] Png, string Svg) Render(Figure figure, int width = Width, int height = Height)
     {
-        Plot plot = Build(figure);
-        var bounds = new SKRect(0, 0, width, height);
-        using var recorder = new SKPictureRecorder();
-        plot.Render(recorder.BeginRecording(bounds), width, height);
-        using SKPicture picture = recorder.EndRecording();
-
-        using var surface = SKSurface.Create(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
-        surface.Canvas.Clear(SKColors.White);
-        surface.Canvas.DrawPicture(picture);
-        surface.Canvas.Flush();
-        using SKImage image = surface.Snapshot();
-        using SKPixmap pixels = image.PeekPixels() ?? throw new InvalidOperationException("Skia gave no pixels for " + figure.Id);
-        using SKData png = pixels.Encode(new SKPngEncoderOptions(SKPngEncoderFilterFlags.Sub, PngZlibLevel)) ?? throw new InvalidOperationException("Skia could not encode " + figure.Id);
-
-        using var stream = new MemoryStream();
-        using (var skStream = new SKManagedWStream(stream))
-        using (SKCanvas svgCanvas = SKSvgCanvas.Create(bounds, skStream))
-        {
-            svgCanvas.DrawPicture(picture);
-        }
-
-        return (png.ToArray(), RenumberClipPaths(System.Text.Encoding.UTF8.GetString(stream.ToArray())));
+        ChartScene scene = ChartLayout.Build(figure, width, height);
+        return (RenderPng(scene), SvgWriter.Write(scene));
     }
 
-    private static string RenumberClipPaths(string svg)
+    /// <summary>Does the report's set-up work ahead of time, for a thread that would otherwise idle (simulate calls it
+    /// while the single-threaded simulation runs): reads the font and flattens its printable ASCII glyphs, and pools a
+    /// canvas per core.</summary>
+    public static void Prewarm()
     {
-        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
-        return s_clipId.Replace(svg, m =>
+        TrueTypeFont? font = s_font.Value.Font;
+        if (font is not null)
         {
-            if (!ids.TryGetValue(m.Value, out string? id))
+            for (int c = ' '; c <= '~'; c++)
             {
-                id = "cl_" + (ids.Count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                ids.Add(m.Value, id);
-            }
-
-            return id;
-        });
-    }
-
-    private static readonly System.Text.RegularExpressions.Regex s_clipId = new(@"\bcl_[0-9A-Za-z]+\b", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
-
-    private static Plot Build(Figure figure)
-    {
-        ArgumentNullException.ThrowIfNull(figure);
-        var plot = new Plot();
-        plot.Title(figure.Title);
-        plot.XLabel(figure.XLabel);
-        plot.YLabel(figure.YLabel);
-        IPalette palette = new ScottPlot.Palettes.Category10();
-        int index = 0;
-        foreach (FigureSeries s in figure.Series)
-        {
-            Color color = palette.GetColor(s.ColorIndex ?? index);
-            index++;
-            switch (s.Kind)
-            {
-                case SeriesKind.Bars:
-                    var bars = new List<Bar>(s.X.Length);
-                    for (int i = 0; i < s.X.Length; i++)
-                    {
-                        bars.Add(new Bar { Position = s.X[i], Value = s.Y[i], Size = s.BarWidth, FillColor = color, LineWidth = 0 });
-                    }
-
-                    plot.Add.Bars(bars).LegendText = s.Label;
-                    break;
-                case SeriesKind.Line:
-                case SeriesKind.Step:
-                    var line = plot.Add.ScatterLine(s.X, s.Y, color);
-                    line.LegendText = s.Label;
-                    line.LineWidth = s.Emphasis ? 3f : 1.5f;
-                    if (s.Kind == SeriesKind.Step)
-                    {
-                        line.ConnectStyle = ConnectStyle.StepHorizontal;
-                    }
-
-                    break;
-                case SeriesKind.Points:
-                    // Many points (a scatter sample) are small and translucent; a few (designs, SLO targets) are drawn large.
-                    bool few = s.Emphasis || s.X.Length <= 200;
-                    var points = plot.Add.ScatterPoints(s.X, s.Y, few ? color : color.WithAlpha(0.35));
-                    points.LegendText = s.Label;
-                    points.MarkerSize = s.Emphasis ? 12 : few ? 7 : 3;
-                    if (s.Emphasis)
-                    {
-                        points.MarkerShape = MarkerShape.OpenDiamond;
-                        points.MarkerLineWidth = 2.5f;
-                    }
-                    break;
-                default:
-                    throw new ArgumentOutOfRangeException(nameof(figure), s.Kind, "unknown series kind");
+                _ = font.Outline(font.GlyphIndex(c));
             }
         }
 
-        if (figure.XMax is { } xMax)
+        Rasterizer.Prewarm(Width, Height, font, Environment.ProcessorCount);
+    }
+
+    public static byte[] RenderPng(ChartScene scene)
+    {
+        ArgumentNullException.ThrowIfNull(scene);
+        return Rasterizer.RenderPng(scene, s_font.Value.Font);
+    }
+
+    private static (string?, TrueTypeFont?) FindFont()
+    {
+        string? env = Environment.GetEnvironmentVariable("SPLITWISE_FONT");
+        string windows = Environment.GetFolderPath(Environment.SpecialFolder.Fonts);
+        string?[] candidates =
+        [
+            env,
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/TTF/DejaVuSans.ttf",
+            "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf",
+            "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+            "/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf",
+            "/usr/share/fonts/liberation-sans/LiberationSans-Regular.ttf",
+            "/System/Library/Fonts/Supplemental/Arial.ttf",
+            "/Library/Fonts/Arial.ttf",
+            string.IsNullOrEmpty(windows) ? null : Path.Combine(windows, "arial.ttf"),
+            string.IsNullOrEmpty(windows) ? null : Path.Combine(windows, "segoeui.ttf"),
+        ];
+        foreach (string? path in candidates)
         {
-            plot.Axes.AutoScale();
-            AxisLimits limits = plot.Axes.GetLimits();
-            plot.Axes.SetLimitsX(Math.Min(limits.Left, 0), xMax);
+            if (!string.IsNullOrEmpty(path) && File.Exists(path) && TrueTypeFont.TryLoad(path) is { } font)
+            {
+                return (path, font);
+            }
         }
 
-        if (figure.FromOrigin)
-        {
-            plot.Axes.AutoScale();
-            AxisLimits limits = plot.Axes.GetLimits();
-            plot.Axes.SetLimits(0, limits.Right * 1.05, 0, limits.Top * 1.08); // headroom for the markers at the edges
-        }
-
-        if (figure.XIsTime)
-        {
-            plot.Axes.DateTimeTicksBottom();
-        }
-
-        if (figure.YIsPercent)
-        {
-            plot.Axes.SetLimitsY(0, 100);
-        }
-        else if (figure.Series.All(s => s.Kind != SeriesKind.Points))
-        {
-            // Counts start at zero: no margin below the axis.
-            plot.Axes.Margins(bottom: 0);
-        }
-
-        if (figure.Series.Count > 1)
-        {
-            plot.ShowLegend(Alignment.LowerRight);
-        }
-        else
-        {
-            plot.HideLegend();
-        }
-
-        return plot;
+        return (null, null);
     }
 }

@@ -4,12 +4,12 @@ using System.Text;
 namespace Splitwise.Reports;
 
 /// <summary>
-/// One self-contained HTML page: the summary table, every figure embedded as a PNG data URI (with a link to its SVG
-/// next to the report), and the attribution the traces' CC-BY licence asks for. No scripts, no external resources.
+/// One self-contained HTML page: the summary table, every figure embedded as an SVG data URI (with links to its SVG and
+/// PNG next to the report), and the attribution the traces' CC-BY licence asks for. No scripts, no external resources.
 /// </summary>
 public static class HtmlReport
 {
-    public static string Build(IReadOnlyList<TraceStatistics> traces, IReadOnlyList<(Figure Figure, byte[] Png)> figures, string? generatedBy = null)
+    public static string Build(IReadOnlyList<TraceStatistics> traces, IReadOnlyList<(Figure Figure, string Svg)> figures, string? generatedBy = null)
     {
         ArgumentNullException.ThrowIfNull(traces);
         ArgumentNullException.ThrowIfNull(figures);

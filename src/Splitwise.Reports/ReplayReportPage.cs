@@ -4,7 +4,7 @@ using Splitwise.Replay;
 namespace Splitwise.Reports;
 
 /// <summary><c>replay</c>'s <c>report.html</c>: the run's summary, measured beside predicted percentiles, and the
-/// <see cref="ReplayFigures"/> (PNG and SVG beside the page, the PNG embedded).</summary>
+/// <see cref="ReplayFigures"/> (PNG and SVG beside the page, the SVG embedded).</summary>
 public static class ReplayReportPage
 {
     /// <summary>Renders the figures and writes the page into <paramref name="directory"/>; returns the paths, the report last.</summary>

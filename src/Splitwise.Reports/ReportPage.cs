@@ -12,13 +12,13 @@ public sealed record ReportTable(string Caption, IReadOnlyList<string> Columns, 
 
 /// <summary>
 /// One self-contained HTML page for the simulate, sweep, provision and replay reports: a heading, paragraphs, tables and
-/// every figure embedded as a PNG data URI with links to its PNG and SVG beside the page. No scripts, no external
+/// every figure embedded as an SVG data URI with links to its PNG and SVG beside the page. No scripts, no external
 /// resources; text is HTML-encoded.
 /// </summary>
 public static class ReportPage
 {
     public static string Build(string title, IReadOnlyList<string> paragraphs, IReadOnlyList<ReportTable> tables,
-        IReadOnlyList<(Figure Figure, byte[] Png)> figures, string? attribution, string? generatedBy = null)
+        IReadOnlyList<(Figure Figure, string Svg)> figures, string? attribution, string? generatedBy = null)
     {
         ArgumentNullException.ThrowIfNull(title);
         ArgumentNullException.ThrowIfNull(paragraphs);
@@ -83,46 +83,57 @@ public static class ReportPage
 
     /// <summary>Renders each figure to PNG and SVG in <paramref name="directory"/> (atomically) and writes the page as
     /// <c>report.html</c>; returns the paths written, the report last.</summary>
-    /// <remarks>Figures render in parallel (each on its own ScottPlot plot; output bytes do not depend on the order).</remarks>
-    public static IReadOnlyList<string> Write(string directory, IReadOnlyList<Figure> figures, Func<IReadOnlyList<(Figure Figure, byte[] Png)>, string> page)
+    /// <remarks>The PNGs are drawn on the thread pool while this thread writes the SVGs and the page (which embeds the SVGs).</remarks>
+    public static IReadOnlyList<string> Write(string directory, IReadOnlyList<Figure> figures, Func<IReadOnlyList<(Figure Figure, string Svg)>, string> page)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(figures);
         ArgumentNullException.ThrowIfNull(page);
         var written = new List<string>();
-        IReadOnlyList<(Figure Figure, byte[] Png)> rendered = WriteFigures(directory, figures, written);
+        (IReadOnlyList<(Figure Figure, string Svg)> rendered, Task pngs) = StartFigures(directory, figures, written);
         string report = Path.Combine(directory, AnalyzeReport.ReportFileName);
-        IO.AtomicFile.WriteAllText(report, page(rendered));
+        string html = page(rendered);
+        pngs.GetAwaiter().GetResult();
+        IO.AtomicFile.WriteAllText(report, html);
         written.Add(report);
         return written;
     }
 
-    /// <summary>Renders each figure (in parallel: each has its own plot, and the bytes do not depend on the order) and
-    /// writes <c>&lt;id&gt;.png</c> and <c>&lt;id&gt;.svg</c> in <paramref name="directory"/>, atomically; adds the paths to
-    /// <paramref name="written"/> and returns the figures with their PNG bytes, for embedding.</summary>
-    public static IReadOnlyList<(Figure Figure, byte[] Png)> WriteFigures(string directory, IReadOnlyList<Figure> figures, List<string>? written = null)
+    /// <summary>Writes <c>&lt;id&gt;.png</c> and <c>&lt;id&gt;.svg</c> for each figure in <paramref name="directory"/>,
+    /// atomically; adds the paths to <paramref name="written"/> and returns the figures with their SVG text, for embedding.</summary>
+    public static IReadOnlyList<(Figure Figure, string Svg)> WriteFigures(string directory, IReadOnlyList<Figure> figures, List<string>? written = null)
+    {
+        (IReadOnlyList<(Figure Figure, string Svg)> rendered, Task pngs) = StartFigures(directory, figures, written);
+        pngs.GetAwaiter().GetResult();
+        return rendered;
+    }
+
+    /// <summary>Lays each figure out once; draws the PNGs in parallel on the thread pool (the returned task) while this
+    /// thread writes the SVGs. Paths are listed in figure order (PNG, SVG), whatever order the work finishes in.</summary>
+    private static (IReadOnlyList<(Figure Figure, string Svg)> Rendered, Task Pngs) StartFigures(string directory, IReadOnlyList<Figure> figures, List<string>? written)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(figures);
         Directory.CreateDirectory(directory);
-        var png = new byte[figures.Count][];
-        var svg = new string[figures.Count];
-        Parallel.For(0, figures.Count, i => (png[i], svg[i]) = FigureRenderer.Render(figures[i]));
+        Rendering.ChartScene[] scenes = [.. figures.Select(f => Rendering.ChartLayout.Build(f, FigureRenderer.Width, FigureRenderer.Height))];
+        string PngPath(int i) => Path.Combine(directory, figures[i].Id + ".png");
+        Task pngs = Task.Run(() => Parallel.For(0, scenes.Length, i => IO.AtomicFile.WriteAllBytes(PngPath(i), FigureRenderer.RenderPng(scenes[i]))));
+        var rendered = new (Figure, string)[figures.Count];
         for (int i = 0; i < figures.Count; i++)
         {
-            string pngPath = Path.Combine(directory, figures[i].Id + ".png");
+            string svg = Rendering.SvgWriter.Write(scenes[i]);
             string svgPath = Path.Combine(directory, figures[i].Id + ".svg");
-            IO.AtomicFile.WriteAllBytes(pngPath, png[i]);
-            IO.AtomicFile.WriteAllText(svgPath, svg[i]);
-            written?.Add(pngPath);
+            IO.AtomicFile.WriteAllText(svgPath, svg);
+            rendered[i] = (figures[i], svg);
+            written?.Add(PngPath(i));
             written?.Add(svgPath);
         }
 
-        return [.. figures.Select((f, i) => (f, png[i]))];
+        return (rendered, pngs);
     }
 
-    /// <summary>The figures as HTML (embedded PNGs with links to the files), for pages built elsewhere.</summary>
-    public static string FiguresHtml(IReadOnlyList<(Figure Figure, byte[] Png)> figures)
+    /// <summary>The figures as HTML (embedded SVGs with links to the files), for pages built elsewhere.</summary>
+    public static string FiguresHtml(IReadOnlyList<(Figure Figure, string Svg)> figures)
     {
         ArgumentNullException.ThrowIfNull(figures);
         var h = new StringBuilder();
@@ -161,13 +172,14 @@ public static class ReportPage
             """);
     }
 
-    /// <summary>Each figure as an embedded PNG with links to its SVG and PNG files.</summary>
-    internal static void AppendFigures(StringBuilder h, IReadOnlyList<(Figure Figure, byte[] Png)> figures)
+    /// <summary>Each figure as an embedded SVG image (a data URI, so figures' ids cannot collide) with links to its SVG and PNG files.</summary>
+    internal static void AppendFigures(StringBuilder h, IReadOnlyList<(Figure Figure, string Svg)> figures)
     {
-        foreach ((Figure figure, byte[] png) in figures)
+        foreach ((Figure figure, string svg) in figures)
         {
-            h.Append("<figure id=\"").Append(E(figure.Id)).Append("\">\n<img alt=\"").Append(E(figure.Title)).Append("\" src=\"data:image/png;base64,")
-                .Append(Convert.ToBase64String(png)).Append("\">\n<figcaption>").Append(E(figure.Title))
+            h.Append("<figure id=\"").Append(E(figure.Id)).Append("\">\n<img alt=\"").Append(E(figure.Title))
+                .Append("\" width=\"").Append(FigureRenderer.Width).Append("\" height=\"").Append(FigureRenderer.Height).Append("\" src=\"data:image/svg+xml;base64,")
+                .Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(svg))).Append("\">\n<figcaption>").Append(E(figure.Title))
                 .Append(" — <a href=\"").Append(E(figure.Id)).Append(".svg\">SVG</a>, <a href=\"").Append(E(figure.Id)).Append(".png\">PNG</a></figcaption>\n</figure>\n");
         }
     }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using ScottPlot;
 using Splitwise.IO;
 using Splitwise.Sweeps;
 
@@ -155,7 +154,7 @@ public static class SweepReport
     }
 
     /// <summary>Throughput against cost and power per configuration with the SLO-compliant frontier (the paper's
-    /// Figures 18–19 in form); the figures' PNG and SVG go beside the report, the PNG is embedded.</summary>
+    /// Figures 18–19 in form); the figures' PNG and SVG go beside the report, the SVG is embedded.</summary>
     private static string FrontierHtml(string trace, IEnumerable<Row> rows, string outputHtml)
     {
         IReadOnlyList<Figure> figures = Frontier(trace, rows);
@@ -188,42 +187,31 @@ public static class SweepReport
 
     private static string SideBySide(List<(string Design, Row Best)> found)
     {
-        var plot = new Plot();
-        Color[] colors = [Colors.SteelBlue, Colors.DarkOrange, Colors.SeaGreen];
         string[] names = ["throughput", "cost", "power"];
         Row reference = found[0].Best;
-        var bars = new List<Bar>();
-        var ticks = new List<Tick>();
-        for (int i = 0; i < found.Count; i++)
-        {
-            Row b = found[i].Best;
-            double[] values = [Rate(b) / Rate(reference), b.CostPerHour / reference.CostPerHour, b.PowerKw / reference.PowerKw];
-            for (int j = 0; j < 3; j++)
-            {
-                bars.Add(new Bar { Position = (i * 4) + j, Value = values[j], FillColor = colors[j] });
-            }
-
-            ticks.Add(new Tick((i * 4) + 1, found[i].Design));
-        }
-
-        plot.Add.Bars(bars);
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
-        plot.Axes.Margins(bottom: 0);
+        var series = new List<FigureSeries>();
         for (int j = 0; j < 3; j++)
         {
-            plot.Legend.ManualItems.Add(new LegendItem { LabelText = names[j], FillColor = colors[j] });
+            int k = j;
+            series.Add(new FigureSeries(names[j], SeriesKind.Bars, [.. found.Select((_, i) => (double)((i * 4) + k))],
+                [.. found.Select(f => k switch
+                {
+                    0 => Rate(f.Best) / Rate(reference),
+                    1 => f.Best.CostPerHour / reference.CostPerHour,
+                    _ => f.Best.PowerKw / reference.PowerKw,
+                })], 0.8));
         }
 
-        plot.ShowLegend(Alignment.UpperLeft);
-        plot.YLabel($"relative to {found[0].Design}");
-        plot.Title("Best SLO-compliant point per design");
-        return plot.GetSvgXml(Math.Max(500, 140 * found.Count), 380);
+        var figure = new Figure("sweep-side-by-side", "Best SLO-compliant point per design", "", $"relative to {found[0].Design}", series)
+        {
+            XTicks = [.. found.Select((f, i) => ((double)((i * 4) + 1), f.Design))],
+        };
+        return FigureRenderer.InlineSvg(figure, Math.Max(500, 140 * found.Count), 380, "clip-side-by-side");
     }
 
     private static string? Cdf(List<(string Design, Row Best)> found, string cdfDir, string metric, string label)
     {
-        var plot = new Plot();
-        bool any = false;
+        var series = new List<FigureSeries>();
         foreach ((string design, Row best) in found)
         {
             string path = Path.Combine(cdfDir, SimulationEvaluator.CdfFileName(best.Key));
@@ -246,27 +234,19 @@ public static class SweepReport
                 }
             }
 
-            if (xs.Count == 0)
+            if (xs.Count > 0)
             {
-                continue;
+                series.Add(new FigureSeries($"{design} ({Size(best)} @ {F(Rate(best))} req/s)", SeriesKind.Line, [.. xs], [.. ys]));
             }
-
-            var line2 = plot.Add.ScatterLine(xs.ToArray(), ys.ToArray());
-            line2.LegendText = $"{design} ({Size(best)} @ {F(Rate(best))} req/s)";
-            line2.LineWidth = 2;
-            any = true;
         }
 
-        if (!any)
+        if (series.Count == 0)
         {
             return null;
         }
 
-        plot.XLabel(label);
-        plot.YLabel("percent of requests");
-        plot.Title($"{label.Split(' ')[0]} CDF at each design's best compliant point");
-        plot.ShowLegend(Alignment.LowerRight);
-        return plot.GetSvgXml(560, 380);
+        var figure = new Figure("sweep-cdf-" + metric, $"{label.Split(' ')[0]} CDF at each design's best compliant point", label, "percent of requests", series);
+        return FigureRenderer.InlineSvg(figure, 560, 380, "clip-cdf-" + metric);
     }
 
     private static int Int(string s) => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : 0;

@@ -139,6 +139,8 @@ internal static class SimulateCommand
             };
 
             ISloReference? sloReference = slos is null ? null : SloReferences.Create(slos, cluster.Model, cluster.Performance, cat, table);
+            // The report's set-up (font, canvases) runs on the core the single-threaded simulation leaves idle.
+            Task? prewarm = job.CollectReport && job.OutputDirectory is not null ? Task.Run(FigureRenderer.Prewarm, ct) : null;
             (SimulationSummary summary, SloReport? sloReport, SloRequests? sloRequestsData) = RunWithProgress(context, job, slos, sloReference, ct);
             IReadOnlyList<string>? report = null;
             if (job.CollectReport && job.OutputDirectory is not null)
@@ -146,6 +148,7 @@ internal static class SimulateCommand
                 SlowdownQuantiles? slowdowns = slos is { NeedsIdealLatency: true } && sloReference is not null
                     ? Slowdowns.Compute(slos, sloRequestsData!, sloReference, SimulationReportData.CdfPercents)
                     : null;
+                prewarm!.GetAwaiter().GetResult();
                 report = SimulationReport.Write(job.OutputDirectory, summary, slos, sloReport, slowdowns, "splitwise simulate");
             }
 

@@ -71,7 +71,7 @@ public class AnalyzeCommandTests
         }
 
         string html = File.ReadAllText(dir.File("report.html"));
-        Assert.Equal(expected.Length, html.Split("data:image/png;base64,").Length - 1);
+        Assert.Equal(expected.Length, html.Split("data:image/svg+xml;base64,").Length - 1);
         Assert.Contains("Patel et al.", html, StringComparison.Ordinal);
         Assert.Contains("AzurePublicDataset", html, StringComparison.Ordinal);
         Assert.Contains("19,366", html, StringComparison.Ordinal);
