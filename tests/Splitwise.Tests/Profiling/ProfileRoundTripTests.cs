@@ -83,7 +83,7 @@ public class ProfileRoundTripTests
     {
         string dir = Directory.CreateTempSubdirectory("profile-roundtrip-context").FullName;
         string catalogPath = Path.Combine(dir, "catalog.yaml");
-        File.WriteAllText(catalogPath, BoxCatalog.Yaml(denseTflops: 20, bandwidthGBps: 10, weightGb: 0.32));
+        File.WriteAllText(catalogPath, BoxCatalog.Yaml(denseTflops: 20, bandwidthGBps: 5, weightGb: 0.32)); // steps of 60–90 ms: room for the batch to queue behind its blocker on a loaded machine
         Catalog catalog = Catalog.Load(catalogPath, Catalog.BuiltIn);
         var design = new ClusterConfig { Design = "baseline-box", Pools = [new PoolSpec("box", 1, InstanceRoles.Mixed, 1)], Model = "tiny", Performance = PerformanceModelKind.Roofline };
         var truth = new RooflinePerformanceModel(catalog.Model("tiny"), catalog.Machine("box").Gpu, 1, catalog.Machine("box").NvlinkGBps);
@@ -99,7 +99,7 @@ public class ProfileRoundTripTests
             PromptSizes = [256, 2048],
             BatchSizes = [1, 4],
             Repeats = 5,
-            OutputTokens = 16, // a steady window of ~12 decode steps of 30–45 ms: a late chunk at its ends is ~2 %
+            OutputTokens = 16, // a steady window of ~12 decode steps of 60–90 ms: a late chunk at its ends is ~2 %
             OutputPath = Path.Combine(dir, "profile.csv"),
         };
 

@@ -251,7 +251,9 @@ public class RenderingTests
         string? path = FigureRenderer.FontPath;
         if (path is null)
         {
-            Assert.Skip("no TrueType font found (DejaVu Sans, Liberation Sans, Arial; or set SPLITWISE_FONT)");
+            const string Why = "no TrueType font found (DejaVu Sans, Liberation Sans, Arial; or set SPLITWISE_FONT): apt-get install fonts-dejavu-core";
+            Assert.SkipWhen(Environment.GetEnvironmentVariable("CI") != "true", Why);
+            Assert.Fail(Why + " (.ci/run installs it)");
         }
 
         return TrueTypeFont.TryLoad(path!)!;
