@@ -15,4 +15,5 @@ namespace Splitwise;
 [YamlSerializable(typeof(Designs.ClusterConfig.ConfigFile))]
 [YamlSerializable(typeof(Designs.ClusterConfig.LimitsEntry))]
 [YamlSerializable(typeof(Designs.ClusterConfig.PoolEntry))]
+[YamlSerializable(typeof(Designs.ClusterConfig.VllmEntry))]
 public partial class YamlContext : StaticContext;

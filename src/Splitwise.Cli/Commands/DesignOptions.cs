@@ -192,15 +192,18 @@ internal sealed class DesignOptions(int defaultMachines)
             throw SplitwiseException.Usage("--engine vllm runs colocated (baseline) designs; phase-split designs use the SplitwiseSim engine");
         }
 
-        return new VllmEngineOptions
+        // A config's vllm: settings stay unless a flag sets them.
+        VllmEngineOptions o = cluster.Vllm ?? new VllmEngineOptions();
+        bool Given(Option option) => parseResult.GetResult(option) is { Implicit: false };
+        return o with
         {
-            MaxNumBatchedTokens = parseResult.GetValue(MaxNumBatchedTokens),
-            MaxNumSeqs = parseResult.GetValue(MaxNumSeqs),
-            BlockSize = parseResult.GetValue(BlockSize),
-            GpuMemoryUtilization = parseResult.GetValue(GpuMemoryUtilization),
-            PrefixCaching = !parseResult.GetValue(NoPrefixCaching),
-            LongPrefillTokenThreshold = parseResult.GetValue(LongPrefillThreshold),
-            OverheadGiBPerGpu = parseResult.GetValue(VllmOverhead),
+            MaxNumBatchedTokens = Given(MaxNumBatchedTokens) ? parseResult.GetValue(MaxNumBatchedTokens) : o.MaxNumBatchedTokens,
+            MaxNumSeqs = Given(MaxNumSeqs) ? parseResult.GetValue(MaxNumSeqs) : o.MaxNumSeqs,
+            BlockSize = Given(BlockSize) ? parseResult.GetValue(BlockSize) : o.BlockSize,
+            GpuMemoryUtilization = Given(GpuMemoryUtilization) ? parseResult.GetValue(GpuMemoryUtilization) : o.GpuMemoryUtilization,
+            PrefixCaching = Given(NoPrefixCaching) ? !parseResult.GetValue(NoPrefixCaching) : o.PrefixCaching,
+            LongPrefillTokenThreshold = Given(LongPrefillThreshold) ? parseResult.GetValue(LongPrefillThreshold) : o.LongPrefillTokenThreshold,
+            OverheadGiBPerGpu = Given(VllmOverhead) ? parseResult.GetValue(VllmOverhead) : o.OverheadGiBPerGpu,
         };
     }
 }

@@ -126,6 +126,9 @@ public sealed record ClusterConfig
     /// gqa: true
     /// kv_reserve_gb: 0
     /// limits: { max_batch_requests: 512, max_batch_tokens: 2048, max_preemptions: 4 }
+    /// engine: splitwise           # or vllm (colocated pools only), with optional settings:
+    /// vllm: { max_num_batched_tokens: 8192, max_num_seqs: 1024, block_size: 16, gpu_memory_utilization: 0.9,
+    ///         prefix_caching: true, long_prefill_token_threshold: 0, overhead_gib_per_gpu: 3 }
     /// pools:
     ///   - { machine: dgx-h100, count: 20, roles: mixed, tensor_parallel: 8 }
     /// </code>
@@ -194,9 +197,19 @@ public sealed record ClusterConfig
             throw SplitwiseException.Usage($"{path}: limits must be positive (max_batch_requests, max_batch_tokens >= 1, max_preemptions >= 0)");
         }
 
+        VllmEngineOptions? vllm = (file.Engine?.ToLowerInvariant()) switch
+        {
+            null or "splitwise" when file.Vllm is null => null,
+            null or "splitwise" => throw SplitwiseException.Usage($"{path}: 'vllm:' settings need 'engine: vllm'"),
+            "vllm" when anyPrompt => throw SplitwiseException.Usage($"{path}: engine: vllm runs colocated clusters (roles: mixed); phase-split pools use the SplitwiseSim engine"),
+            "vllm" => FromEntry(file.Vllm),
+            _ => throw SplitwiseException.Usage($"{path}: engine '{file.Engine}' is not one of splitwise, vllm"),
+        };
+
         return new ClusterConfig
         {
             Design = file.Design ?? Path.GetFileNameWithoutExtension(path),
+            Vllm = vllm,
             Pools = pools,
             Model = file.Model ?? "llama2-70b",
             Performance = file.Performance is null ? PerformanceModelKind.Profile : PerformanceModels.Parse(file.Performance),
@@ -204,6 +217,21 @@ public sealed record ClusterConfig
             Limits = limits,
             Gqa = file.Gqa ?? true,
             KvReserveBytes = (long)((file.KvReserveGb ?? 0) * 1e9),
+        };
+    }
+
+    private static VllmEngineOptions FromEntry(VllmEntry? e)
+    {
+        var defaults = new VllmEngineOptions();
+        return new VllmEngineOptions
+        {
+            MaxNumBatchedTokens = e?.MaxNumBatchedTokens,
+            MaxNumSeqs = e?.MaxNumSeqs,
+            BlockSize = e?.BlockSize ?? defaults.BlockSize,
+            GpuMemoryUtilization = e?.GpuMemoryUtilization ?? defaults.GpuMemoryUtilization,
+            PrefixCaching = e?.PrefixCaching ?? defaults.PrefixCaching,
+            LongPrefillTokenThreshold = e?.LongPrefillTokenThreshold ?? defaults.LongPrefillTokenThreshold,
+            OverheadGiBPerGpu = e?.OverheadGibPerGpu ?? defaults.OverheadGiBPerGpu,
         };
     }
 
@@ -224,7 +252,28 @@ public sealed record ClusterConfig
 
         public LimitsEntry? Limits { get; set; }
 
+        public string? Engine { get; set; }
+
+        public VllmEntry? Vllm { get; set; }
+
         public List<PoolEntry> Pools { get; set; } = [];
+    }
+
+    internal sealed class VllmEntry
+    {
+        public int? MaxNumBatchedTokens { get; set; }
+
+        public int? MaxNumSeqs { get; set; }
+
+        public int? BlockSize { get; set; }
+
+        public double? GpuMemoryUtilization { get; set; }
+
+        public bool? PrefixCaching { get; set; }
+
+        public int? LongPrefillTokenThreshold { get; set; }
+
+        public double? OverheadGibPerGpu { get; set; }
     }
 
     internal sealed class LimitsEntry

@@ -187,4 +187,54 @@ public class SimulateCommandTests
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public async Task A_config_with_engine_vllm_is_the_same_flags_and_a_flag_overrides_it()
+    {
+        string dir = Directory.CreateTempSubdirectory("simulate-vllm-config").FullName;
+        try
+        {
+            string trace = Path.Combine(dir, "turns.jsonl");
+            File.WriteAllText(trace, string.Join('\n',
+                "{\"timestamp\": 0, \"input_length\": 1100, \"output_length\": 20, \"hash_ids\": [1, 2, 3]}",
+                "{\"timestamp\": 60000, \"input_length\": 1700, \"output_length\": 20, \"hash_ids\": [1, 2, 4, 5]}",
+                "{\"timestamp\": 120000, \"input_length\": 2300, \"output_length\": 20, \"hash_ids\": [1, 2, 4, 6, 7]}") + "\n");
+            string config = Path.Combine(dir, "vllm.yaml");
+            File.WriteAllText(config, "performance: roofline\nengine: vllm\nvllm: { max_num_batched_tokens: 512, block_size: 32, prefix_caching: false }\npools:\n  - { machine: dgx-h100, count: 1 }\n");
+            async Task<string> Requests(string name, params string[] args)
+            {
+                var (code, _, stderr) = await Run(["simulate", "--trace", trace, "--out", Path.Combine(dir, name), .. args]);
+                Assert.True(code == 0, stderr);
+                return File.ReadAllText(Path.Combine(dir, name, "requests.csv"));
+            }
+
+            string yaml = await Requests("yaml", "--config", config);
+            string flags = await Requests("flags", "--machines", "1", "--perf", "roofline", "--engine", "vllm", "--max-num-batched-tokens", "512", "--block-size", "32", "--no-prefix-caching");
+            Assert.Equal(flags, yaml);
+            Assert.DoesNotContain(",1024,", yaml, StringComparison.Ordinal); // caching off: no hits
+
+            // A flag overrides only what it sets: --block-size 16 keeps the config's budget and caching off.
+            Assert.Equal(
+                await Requests("flags16", "--machines", "1", "--perf", "roofline", "--engine", "vllm", "--max-num-batched-tokens", "512", "--no-prefix-caching"),
+                await Requests("yaml16", "--config", config, "--engine", "vllm", "--block-size", "16"));
+
+            foreach ((string text, string why) in new[]
+            {
+                ("engine: sglang\npools:\n  - { machine: dgx-h100, count: 1 }\n", "engine 'sglang'"),
+                ("vllm: { block_size: 32 }\npools:\n  - { machine: dgx-h100, count: 1 }\n", "need 'engine: vllm'"),
+                ("engine: vllm\npools:\n  - { machine: dgx-h100, count: 1, roles: prompt }\n  - { machine: dgx-h100, count: 1, roles: token }\n", "colocated"),
+            })
+            {
+                File.WriteAllText(config, text);
+                var (code, _, stderr) = await Run("simulate", "--trace", trace, "--config", config, "--out", Path.Combine(dir, "bad"));
+                Assert.Equal(ExitCodes.Usage, code);
+                Assert.Contains(why, stderr, StringComparison.Ordinal);
+                Assert.Contains(config, stderr, StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
 }
