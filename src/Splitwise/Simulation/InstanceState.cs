@@ -24,8 +24,10 @@ internal sealed class InstanceState(int index, InstanceSpec spec)
     public readonly IntList Scratch = new();
 
     // SplitwiseSim rules only (Simulator.SplitwiseSim.cs): its request pool ordered by arrival, its pending queue
-    // sorted by (preemptions at insertion, arrival), and its prompt queue.
+    // sorted by (preemptions at insertion, arrival), its prompt queue, and the batch selections it has made (the
+    // clock of its waiting tasks' preemption counts).
     public readonly IntList SimPool = new();
+    public int SimSelections;
     public readonly SimPendingQueue SimPending = new();
     public readonly IntList SimPrompts = new();
 

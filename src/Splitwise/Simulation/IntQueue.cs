@@ -83,7 +83,7 @@ internal sealed class IntList
             Array.Resize(ref _items, _items.Length * 2);
         }
 
-        Array.Copy(_items, index, _items, index + 1, Count - index);
+        _items.AsSpan(index, Count - index).CopyTo(_items.AsSpan(index + 1));
         _items[index] = value;
         Count++;
     }
@@ -91,7 +91,7 @@ internal sealed class IntList
     /// <summary>Removes the first occurrence of <paramref name="value"/>, if any (O(count)).</summary>
     public bool Remove(int value)
     {
-        int i = Array.IndexOf(_items, value, 0, Count);
+        int i = _items.AsSpan(0, Count).IndexOf(value);
         if (i < 0)
         {
             return false;
@@ -105,7 +105,7 @@ internal sealed class IntList
     public void RemoveAt(int index)
     {
         Count--;
-        Array.Copy(_items, index + 1, _items, index, Count - index);
+        _items.AsSpan(index + 1, Count - index).CopyTo(_items.AsSpan(index));
     }
 
     public void Clear() => Count = 0;

@@ -43,8 +43,11 @@ internal sealed class RequestTable
     public long[] SecondToken = new long[64]; // time of the second output token (-1: none yet)
 
     // SplitwiseSim rules: the prompt task's own preemption counter (Preemptions is the token task's) and the stamp of
-    // the last batch selection that took the request (SplitwiseSim's batch_requests set).
+    // the last batch selection that took the request (SplitwiseSim's batch_requests set). A waiting task's counter
+    // holds its count when it last left a batch; it gains one per batch selection on its instance since PendingSince
+    // (that instance's InstanceState.SimSelections then), added when read (Simulator.SimPreemptions).
     public int[] PromptPreemptions = new int[64];
+    public int[] PendingSince = new int[64];
     public long[] TokenStart = new long[64]; // when its decode first ran (-1: not yet)
     public int[] BatchStamp = new int[64];
 
@@ -118,6 +121,7 @@ internal sealed class RequestTable
         Array.Resize(ref KvArrived, size);
         Array.Resize(ref SecondToken, size);
         Array.Resize(ref PromptPreemptions, size);
+        Array.Resize(ref PendingSince, size);
         Array.Resize(ref TokenStart, size);
         Array.Resize(ref BatchStamp, size);
         Array.Resize(ref Computed, size);

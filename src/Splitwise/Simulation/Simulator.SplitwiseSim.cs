@@ -6,7 +6,8 @@ namespace Splitwise.Simulation;
 /// SplitwiseSim's <c>pending_queue</c> of one instance: tasks (<c>slot × 2</c> for a prompt task, <c>+ 1</c> for a
 /// token task) kept with <c>bisect.insort(..., key=(num_preemptions, arrival))</c>. The key is evaluated on the
 /// entries' <em>current</em> preemption counts while the list is ordered by the counts they had when inserted, so the
-/// list is not sorted by any one key; the binary search below is CPython's <c>bisect_right</c>, step for step.
+/// list is not sorted by any one key; the binary search below is CPython's <c>bisect_right</c>, step for step. Counts
+/// are read on the instance's selection clock (<see cref="InstanceState.SimSelections"/>).
 /// </summary>
 /// <remarks>Insert and remove are O(count) (array shifts), as in SplitwiseSim.</remarks>
 internal sealed class SimPendingQueue
@@ -17,17 +18,17 @@ internal sealed class SimPendingQueue
 
     public int this[int i] => _tasks[i];
 
-    public void Insert(int task, RequestTable r)
+    public void Insert(int task, RequestTable r, int selections)
     {
         int slot = task >> 1;
-        int pre = Simulator.SimPreemptions(r, task);
+        int pre = Simulator.SimPreemptions(r, task, selections);
         long arrival = r.Arrival[slot];
         int lo = 0, hi = Count;
         while (lo < hi)
         {
             int mid = (lo + hi) >> 1;
             int other = _tasks[mid];
-            int otherPre = Simulator.SimPreemptions(r, other);
+            int otherPre = Simulator.SimPreemptions(r, other, selections);
             long otherArrival = r.Arrival[other >> 1];
             if (pre < otherPre || (pre == otherPre && arrival < otherArrival))
             {
@@ -44,18 +45,41 @@ internal sealed class SimPendingQueue
             Array.Resize(ref _tasks, _tasks.Length * 2);
         }
 
-        Array.Copy(_tasks, lo, _tasks, lo + 1, Count - lo);
+        _tasks.AsSpan(lo, Count - lo).CopyTo(_tasks.AsSpan(lo + 1));
         _tasks[lo] = task;
         Count++;
     }
 
+    /// <summary>Removes the <paramref name="count"/> tasks a batch selection just took (a prompt task whose request is
+    /// now prompting, a token task whose request is now decoding), keeping the order of the rest: what removing each
+    /// one would give, in one pass that stops at the last of them.</summary>
+    public void RemoveTaken(RequestTable r, int count)
+    {
+        int kept = 0, i = 0;
+        for (; i < Count && count > 0; i++)
+        {
+            int task = _tasks[i];
+            RequestPhase phase = r.Phase[task >> 1];
+            if ((task & 1) == 0 ? phase == RequestPhase.Prompting : phase == RequestPhase.Decoding)
+            {
+                count--;
+                continue;
+            }
+
+            _tasks[kept++] = task;
+        }
+
+        _tasks.AsSpan(i, Count - i).CopyTo(_tasks.AsSpan(kept));
+        Count = kept + (Count - i);
+    }
+
     public void Remove(int task)
     {
-        int i = Array.IndexOf(_tasks, task, 0, Count);
+        int i = _tasks.AsSpan(0, Count).IndexOf(task);
         if (i >= 0)
         {
             Count--;
-            Array.Copy(_tasks, i + 1, _tasks, i, Count - i);
+            _tasks.AsSpan(i + 1, Count - i).CopyTo(_tasks.AsSpan(i));
         }
     }
 }
@@ -78,6 +102,7 @@ public sealed partial class Simulator
 
     private readonly bool _sim;
     private int _batchStamp;
+    private int[]? _recount; // tests only (CheckPreemptionCounts): SplitwiseSim's counts, task by task, counted its way
 
     /// <summary>Tasks in the instance's SplitwiseSim <c>pending_queue</c> (queued prompts, queued and preempted
     /// token tasks); under the engine's own rules, queued prompts plus decodes waiting or evicted.</summary>
@@ -87,8 +112,115 @@ public sealed partial class Simulator
         return _sim ? s.SimPending.Count : s.Prompts.Count + s.Blocked.Count + s.Waiting.Count;
     }
 
-    internal static int SimPreemptions(RequestTable r, int task) =>
-        (task & 1) == 0 ? r.PromptPreemptions[task >> 1] : r.Preemptions[task >> 1];
+    /// <summary>
+    /// The task's <c>num_preemptions</c> now, on the selection clock <paramref name="selections"/> of the instance
+    /// whose pool holds it. SplitwiseSim adds one to the first task of every pool request left out of a batch, at every
+    /// selection; here a waiting task's counter keeps its count from when it began waiting, and the selections since
+    /// (<see cref="RequestTable.PendingSince"/>) are added when it is read, so a selection costs nothing per waiting
+    /// request. A prompt task waits while queued; a token task while its prompt is done and it is not decoding.
+    /// </summary>
+    /// <remarks>For a task in a pending queue (a token task there is in its instance's pool); the end of a run settles
+    /// every request with <see cref="SimTokenWaiting"/>, which also knows the token tasks still in flight.</remarks>
+    internal static int SimPreemptions(RequestTable r, int task, int selections)
+    {
+        int slot = task >> 1;
+        int count = (task & 1) == 0 ? r.PromptPreemptions[slot] : r.Preemptions[slot];
+        return ((WaitingPhases >> (((int)r.Phase[slot] << 1) | (task & 1))) & 1) != 0 ? count + (selections - r.PendingSince[slot]) : count;
+    }
+
+    /// <summary>Bit <c>phase × 2 + (token task ? 1 : 0)</c> is set when a task of a request in that phase is
+    /// waiting in its pool: a queued prompt, a token task waiting or preempted.</summary>
+    private const int WaitingPhases = (1 << ((int)RequestPhase.QueuedPrompt << 1))
+        | (1 << (((int)RequestPhase.WaitingToken << 1) | 1))
+        | (1 << (((int)RequestPhase.Blocked << 1) | 1));
+
+    /// <summary>The request's token task is in its token instance's pool and out of the batch: preempted, or its prompt
+    /// done there or its KV cache arrived there (not while the flow is under way or retrying).</summary>
+    private static bool SimTokenWaiting(RequestTable r, int slot) =>
+        r.Phase[slot] == RequestPhase.Blocked
+        || (r.Phase[slot] == RequestPhase.WaitingToken
+            && (r.PromptInstance[slot] == r.TokenInstance[slot] || r.Transfer[slot] == RequestTable.TransferDone));
+
+    /// <summary>Tests only: also count preemptions as SplitwiseSim does (one more for the first task of every request
+    /// left out of each selection) and check every count in the instance's pool against it after each selection;
+    /// a difference throws.</summary>
+    internal bool CheckPreemptionCounts
+    {
+        get => _recount is not null;
+        init => _recount = value ? [] : null;
+    }
+
+    /// <summary>Tests only (<see cref="CheckPreemptionCounts"/>): SplitwiseSim's count of the request's prompt task or
+    /// token task, counted its way.</summary>
+    internal int RecountedPreemptions(int slot, bool tokenTask)
+    {
+        int task = tokenTask ? TokenTask(slot) : PromptTask(slot);
+        return task < _recount!.Length ? _recount[task] : 0;
+    }
+
+    private void RecountPreemptions(InstanceState s, int stamp)
+    {
+        RequestTable r = _r;
+        if (_recount!.Length < 2 * r.Capacity)
+        {
+            Array.Resize(ref _recount, 2 * r.Capacity);
+        }
+
+        IntList pool = s.SimPool;
+        for (int i = 0; i < pool.Count; i++)
+        {
+            int slot = pool[i];
+            if (r.BatchStamp[slot] != stamp)
+            {
+                _recount[SimFirstTask(slot)]++;
+            }
+        }
+
+        for (int i = 0; i < pool.Count; i++)
+        {
+            int slot = pool[i];
+            foreach (int task in (ReadOnlySpan<int>)[PromptTask(slot), TokenTask(slot)])
+            {
+                int clock = _instances[IsTokenTask(task) ? r.TokenInstance[slot] : r.PromptInstance[slot]].SimSelections;
+                int count = SimPreemptions(r, task, clock);
+                if (count != _recount[task])
+                {
+                    throw new InvalidOperationException(
+                        $"t = {_now} ns, instance {s.Index}: request {r.Id[slot]} ({r.Phase[slot]}) task {task & 1} has {count} preemptions, SplitwiseSim's count is {_recount[task]}");
+                }
+            }
+        }
+    }
+
+    partial void SettleCounters()
+    {
+        if (_sim)
+        {
+            SimSettlePreemptions();
+        }
+    }
+
+    /// <summary>The end of a run: the counts of requests still waiting are written into their counters (for the
+    /// unfinished requests' rows).</summary>
+    private void SimSettlePreemptions()
+    {
+        RequestTable r = _r;
+        for (int slot = 0; slot < r.Capacity; slot++)
+        {
+            if (r.Phase[slot] == RequestPhase.QueuedPrompt)
+            {
+                int clock = _instances[r.PromptInstance[slot]].SimSelections;
+                r.PromptPreemptions[slot] += clock - r.PendingSince[slot];
+                r.PendingSince[slot] = clock;
+            }
+            else if (r.Phase[slot] != RequestPhase.Free && SimTokenWaiting(r, slot))
+            {
+                int clock = _instances[r.TokenInstance[slot]].SimSelections;
+                r.Preemptions[slot] += clock - r.PendingSince[slot];
+                r.PendingSince[slot] = clock;
+            }
+        }
+    }
 
     private static int PromptTask(int slot) => slot << 1;
 
@@ -115,6 +247,11 @@ public sealed partial class Simulator
     /// instance: <c>prompt_task.chain = [token_task]</c>).</summary>
     private void SimArrive(InstanceState p, InstanceState t, int slot)
     {
+        if (_recount is not null && _recount.Length >= 2 * (slot + 1))
+        {
+            _recount[PromptTask(slot)] = _recount[TokenTask(slot)] = 0; // a recycled slot
+        }
+
         SimTaskArrival(p, PromptTask(slot), newRequest: true);
         if (p == t)
         {
@@ -131,9 +268,10 @@ public sealed partial class Simulator
         if (newRequest)
         {
             SimPoolInsert(s, slot);
+            _r.PendingSince[slot] = s.SimSelections; // its first task waits from now
         }
 
-        s.SimPending.Insert(task, _r);
+        s.SimPending.Insert(task, _r, s.SimSelections);
         if (!IsTokenTask(task))
         {
             s.SimPrompts.Add(slot);
@@ -172,7 +310,8 @@ public sealed partial class Simulator
     /// <summary><c>ORCAInstance.pause_iteration</c>: a decode-only run ends at its next iteration boundary.</summary>
     private void SimPause(InstanceState s)
     {
-        if (s.BatchPrompts.Count == 0)
+        // CutRun's test without its division: the run ends later than the next boundary (never for one iteration).
+        if (s.BatchPrompts.Count == 0 && _now < s.RunStart + ((s.RunIterations - 1) * s.IterationNs))
         {
             CutRun(s);
         }
@@ -183,6 +322,12 @@ public sealed partial class Simulator
     {
         IntList pool = s.SimPool;
         long arrival = _r.Arrival[slot];
+        if (pool.Count == 0 || arrival >= _r.Arrival[pool[pool.Count - 1]])
+        {
+            pool.Add(slot); // the usual case, an arrival after every request here
+            return;
+        }
+
         int lo = 0, hi = pool.Count;
         while (lo < hi)
         {
@@ -205,7 +350,8 @@ public sealed partial class Simulator
     /// pending queue while preempted at least <c>max_preemptions</c> times, (2) queued prompts FCFS, (3) preempted
     /// decodes, (4) the running decodes, (5) the pool in arrival order (its first task each), stopping at the first
     /// task that does not fit; running decodes left out are preempted (they keep their memory); then every request in
-    /// the pool whose first task is not in the batch counts one more preemption.
+    /// the pool whose first task is not in the batch counts one more preemption (the instance's selection clock ticks:
+    /// see <see cref="SimPreemptions"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void StartIterationSim(InstanceState s)
@@ -222,11 +368,12 @@ public sealed partial class Simulator
 
         // 1. Tasks preempted too many times, from the head of the pending queue; stops at the first under the limit.
         SimPendingQueue pending = s.SimPending;
+        int clock = s.SimSelections;
         for (int i = 0; i < pending.Count; i++)
         {
             int task = pending[i];
             int slot = task >> 1;
-            if (SimPreemptions(r, task) < maxPre)
+            if (SimPreemptions(r, task, clock) < maxPre)
             {
                 break;
             }
@@ -365,8 +512,9 @@ public sealed partial class Simulator
             else
             {
                 r.Phase[slot] = RequestPhase.Blocked;
+                r.PendingSince[slot] = clock; // it waits from this selection on
                 blocked.Add(slot);
-                pending.Insert(TokenTask(slot), r);
+                pending.Insert(TokenTask(slot), r, clock);
                 s.Evictions++;
             }
         }
@@ -376,14 +524,16 @@ public sealed partial class Simulator
         // The new tasks leave the queues and join the batch (after the decodes already running).
         IntList batchPrompts = s.BatchPrompts;
         long kvPerToken = s.Spec.KvBytesPerToken;
+        int takenPrompts = 0, takenBlocked = 0;
         for (int i = 0; i < added.Count; i++)
         {
             int task = added[i];
             int slot = task >> 1;
-            pending.Remove(task);
             if (!IsTokenTask(task))
             {
-                prompts.Remove(slot);
+                takenPrompts++;
+                r.PromptPreemptions[slot] += clock - r.PendingSince[slot]; // it stops waiting
+                r.PendingSince[slot] = clock + 1; // its token task here waits from the selection after its prompt
                 long need = (r.Input[slot] + 1L) * kvPerToken;
                 s.KvUsed += need;
                 r.KvBytes[slot] += need;
@@ -393,9 +543,10 @@ public sealed partial class Simulator
                 continue;
             }
 
+            r.Preemptions[slot] += clock - r.PendingSince[slot]; // it stops waiting (every token task taken was waiting)
             if (r.Phase[slot] == RequestPhase.Blocked)
             {
-                blocked.Remove(slot); // run_after_preempt: its memory was kept
+                takenBlocked++; // run_after_preempt: its memory was kept
             }
             else
             {
@@ -409,21 +560,17 @@ public sealed partial class Simulator
             batch.Add(slot);
         }
 
-        // Every request here whose first task is not in the batch counts a preemption (queued prompts too).
-        for (int i = 0; i < pool.Count; i++)
+        // ... and leave the pending queue, the prompt queue and the preempted list (their phases say which).
+        pending.RemoveTaken(r, added.Count);
+        RemoveInPhase(prompts, RequestPhase.Prompting, takenPrompts);
+        RemoveInPhase(blocked, RequestPhase.Decoding, takenBlocked);
+
+        // Every request here whose first task is not in the batch counts a preemption (queued prompts too): the
+        // selection clock ticks, and every task still waiting gains one when its count is read.
+        s.SimSelections = clock + 1;
+        if (_recount is not null)
         {
-            int slot = pool[i];
-            if (r.BatchStamp[slot] != stamp)
-            {
-                if (r.Phase[slot] is RequestPhase.QueuedPrompt)
-                {
-                    r.PromptPreemptions[slot]++;
-                }
-                else
-                {
-                    r.Preemptions[slot]++;
-                }
-            }
+            RecountPreemptions(s, stamp);
         }
 
         if (s.KvUsed > s.KvPeak)
@@ -453,6 +600,34 @@ public sealed partial class Simulator
             size++;
             tokens += tpi;
         }
+    }
+
+    /// <summary>Removes from <paramref name="list"/> the first <paramref name="count"/> requests in
+    /// <paramref name="phase"/>, keeping the order of the rest, in one pass that stops at the last of them.</summary>
+    private void RemoveInPhase(IntList list, RequestPhase phase, int count)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+
+        RequestPhase[] phases = _r.Phase;
+        Span<int> items = list.AsSpan();
+        int kept = 0, i = 0;
+        for (; i < items.Length && count > 0; i++)
+        {
+            int slot = items[i];
+            if (phases[slot] == phase)
+            {
+                count--;
+                continue;
+            }
+
+            items[kept++] = slot;
+        }
+
+        items[i..].CopyTo(items[kept..]);
+        list.Truncate(kept + (items.Length - i));
     }
 
     /// <summary>The prompt of a request decoding elsewhere completed: its KV cache flow is submitted

@@ -408,6 +408,7 @@ public sealed partial class Simulator
         }
 
         unfinished.Sort((a, b) => _r.Id[a].CompareTo(_r.Id[b]));
+        SettleCounters();
         foreach (int slot in unfinished)
         {
             _recorder.OnUnfinished(_r, slot);
@@ -452,6 +453,10 @@ public sealed partial class Simulator
             TimeViolations = _timeViolations,
         };
     }
+
+    /// <summary>The run ends: an engine personality that keeps per-request counters lazily brings them up to date before
+    /// the unfinished requests are recorded (<c>--splitwise-sim</c>'s preemption counts).</summary>
+    partial void SettleCounters();
 
     private void OnEvent(in Event ev)
     {
@@ -787,7 +792,10 @@ public sealed partial class Simulator
         if (_sim)
         {
             s.SimPool.Remove(slot);
-            s.SimPending.Remove(TokenTask(slot)); // a one-token request's token task never ran
+            if (_r.Output[slot] == 1)
+            {
+                s.SimPending.Remove(TokenTask(slot)); // a one-token request's token task never ran (every other one did)
+            }
         }
 
         s.Completed++;
