@@ -84,7 +84,8 @@ internal static class ProvisionCommand
                 SplitStep = Math.Max(1, pr.GetValue(splitStep)),
                 Catalog = cat,
             };
-            var evaluator = new SimulationEvaluator(pr.GetValue(dataDir), context.Error, cdfDirectory: null, cat);
+            // A search only needs a failing point's verdict: its simulation stops once the SLOs are certainly missed.
+            var evaluator = new SimulationEvaluator(pr.GetValue(dataDir), context.Error, cdfDirectory: null, cat) { StopAtFailure = true };
             bool throughput = pr.GetValue(maxThroughput);
             ProvisionObjective goal = ParseObjective(pr.GetValue(objective)!);
             if (!throughput && (pr.GetValue(budgetPower) is not null || pr.GetValue(budgetCost) is not null))

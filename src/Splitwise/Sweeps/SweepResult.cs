@@ -46,4 +46,8 @@ public sealed record SweepResult
     public required SloReport Slo { get; init; }
 
     public bool SloPass => Slo.AllPass;
+
+    /// <summary>The simulation stopped once its SLOs were certain to be missed (<see cref="SimulationEvaluator.StopAtFailure"/>):
+    /// only the verdict and the SLO that decided it are known; every figure is NaN (counts −1).</summary>
+    public bool StoppedEarly { get; init; }
 }
