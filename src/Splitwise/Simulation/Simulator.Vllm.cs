@@ -323,19 +323,8 @@ public sealed partial class Simulator
     private void OnStepDoneVllm(InstanceState s)
     {
         long now = _now;
-        int n = s.RunIterations;
-        long elapsed = n * s.IterationNs;
-        s.Iterations += n;
+        int n = EndRun(s);
         IntList decodes = s.Batch, prefills = s.BatchPrompts, chunks = s.Chunks;
-        if (prefills.Count > 0)
-        {
-            s.PromptBusyNs += elapsed;
-        }
-        else
-        {
-            s.TokenBusyNs += elapsed;
-        }
-
         RequestTable r = _r;
         BlockTables tables = _tables!;
         PagedKvCache cache = s.Cache!;

@@ -614,18 +614,7 @@ public sealed partial class Simulator
     private void OnIterationDone(InstanceState s)
     {
         long now = _now;
-        int n = s.RunIterations;
-        long elapsed = n * s.IterationNs;
-        s.Iterations += n;
-        if (s.BatchPrompts.Count > 0)
-        {
-            s.PromptBusyNs += elapsed;
-        }
-        else
-        {
-            s.TokenBusyNs += elapsed;
-        }
-
+        int n = EndRun(s);
         RequestTable r = _r;
 
         // Decodes advance n tokens; the first gap is from their last token to the end of the first iteration.
@@ -1058,6 +1047,25 @@ public sealed partial class Simulator
         }
 
         StartRun(s, iteration, prompts.Count > 0 ? 1 : minRemaining);
+    }
+
+    /// <summary>A run of iterations ended: counts them and their busy time (prompt time when the batch held a prompt
+    /// or a prefill chunk, token time otherwise); returns how many there were.</summary>
+    private static int EndRun(InstanceState s)
+    {
+        int n = s.RunIterations;
+        long elapsed = n * s.IterationNs;
+        s.Iterations += n;
+        if (s.BatchPrompts.Count > 0)
+        {
+            s.PromptBusyNs += elapsed;
+        }
+        else
+        {
+            s.TokenBusyNs += elapsed;
+        }
+
+        return n;
     }
 
     /// <summary>The instance runs <paramref name="iterations"/> iterations of <paramref name="iterationNs"/> from now as

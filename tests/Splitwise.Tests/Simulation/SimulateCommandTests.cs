@@ -155,18 +155,24 @@ public class SimulateCommandTests
         }
     }
 
+    /// <summary>Three turns of one conversation in Mooncake's format: each turn's chain repeats the previous turn's ids.</summary>
+    private static string WriteThreeTurns(string dir)
+    {
+        string trace = Path.Combine(dir, "turns.jsonl");
+        File.WriteAllText(trace, string.Join('\n',
+            "{\"timestamp\": 0, \"input_length\": 1100, \"output_length\": 20, \"hash_ids\": [1, 2, 3]}",
+            "{\"timestamp\": 60000, \"input_length\": 1700, \"output_length\": 20, \"hash_ids\": [1, 2, 4, 5]}",
+            "{\"timestamp\": 120000, \"input_length\": 2300, \"output_length\": 20, \"hash_ids\": [1, 2, 4, 6, 7]}") + "\n");
+        return trace;
+    }
+
     [Fact]
     public async Task Simulate_with_the_vllm_engine_reports_its_prefix_cache_and_cached_tokens_per_request()
     {
         string dir = Directory.CreateTempSubdirectory("simulate-vllm").FullName;
         try
         {
-            // Three turns of one conversation in Mooncake's format: each turn's chain repeats the previous turn's ids.
-            string trace = Path.Combine(dir, "turns.jsonl");
-            File.WriteAllText(trace, string.Join('\n',
-                "{\"timestamp\": 0, \"input_length\": 1100, \"output_length\": 20, \"hash_ids\": [1, 2, 3]}",
-                "{\"timestamp\": 60000, \"input_length\": 1700, \"output_length\": 20, \"hash_ids\": [1, 2, 4, 5]}",
-                "{\"timestamp\": 120000, \"input_length\": 2300, \"output_length\": 20, \"hash_ids\": [1, 2, 4, 6, 7]}") + "\n");
+            string trace = WriteThreeTurns(dir);
             string outDir = Path.Combine(dir, "out");
             var (code, stdout, stderr) = await Run("simulate", "--trace", trace, "--machines", "1", "--perf", "roofline", "--engine", "vllm", "--out", outDir);
             Assert.True(code == 0, stderr);
@@ -194,11 +200,7 @@ public class SimulateCommandTests
         string dir = Directory.CreateTempSubdirectory("simulate-vllm-config").FullName;
         try
         {
-            string trace = Path.Combine(dir, "turns.jsonl");
-            File.WriteAllText(trace, string.Join('\n',
-                "{\"timestamp\": 0, \"input_length\": 1100, \"output_length\": 20, \"hash_ids\": [1, 2, 3]}",
-                "{\"timestamp\": 60000, \"input_length\": 1700, \"output_length\": 20, \"hash_ids\": [1, 2, 4, 5]}",
-                "{\"timestamp\": 120000, \"input_length\": 2300, \"output_length\": 20, \"hash_ids\": [1, 2, 4, 6, 7]}") + "\n");
+            string trace = WriteThreeTurns(dir);
             string config = Path.Combine(dir, "vllm.yaml");
             File.WriteAllText(config, "performance: roofline\nengine: vllm\nvllm: { max_num_batched_tokens: 512, block_size: 32, prefix_caching: false }\npools:\n  - { machine: dgx-h100, count: 1 }\n");
             async Task<string> Requests(string name, params string[] args)

@@ -117,19 +117,9 @@ internal sealed class PagedKvCache
         return record;
     }
 
-    /// <summary>True when offset <paramref name="offset"/> of the record is cached (held by a request or free).</summary>
-    public bool IsCached(int record, int offset)
-    {
-        int at = (record * _perRecord) + offset;
-        return _state[at] != 0;
-    }
-
-    /// <summary>True when the cached offset sits in the free queue (reusing it costs a free block).</summary>
-    public bool IsQueued(int record, int offset) => _state[(record * _perRecord) + offset] < 0;
-
     /// <summary>A request takes cached offset <paramref name="offset"/> (a prefix hit): one more reference, out of the
     /// free queue if it was there (always the low end of its run: hits take offsets from 0 upwards).</summary>
-    public void Hold(int record, int offset)
+    private void Hold(int record, int offset)
     {
         int at = (record * _perRecord) + offset;
         if (_state[at] > 0)
@@ -147,46 +137,6 @@ internal sealed class PagedKvCache
         {
             Unlink(n);
         }
-    }
-
-    /// <summary>A freshly computed block of shared content became full: it caches the content at
-    /// <paramref name="offset"/> of the record unless another block does already. True when it does.</summary>
-    public bool TryCache(int record, int offset)
-    {
-        int at = (record * _perRecord) + offset;
-        if (_state[at] != 0)
-        {
-            return false;
-        }
-
-        _state[at] = 1;
-        _present[record]++;
-        return true;
-    }
-
-    /// <summary>Drops a request's reference to a cached offset; at zero it joins the tail of the free queue, still
-    /// cached. The caller frees a request's blocks last first.</summary>
-    public void Release(int record, int offset)
-    {
-        int at = (record * _perRecord) + offset;
-        if (--_state[at] > 0)
-        {
-            return;
-        }
-
-        FreeBlocks++;
-        int t = _tail;
-        if (t != None && _kind[t] == SharedRun && _record[t] == record && _lo[t] == offset + 1)
-        {
-            _lo[t] = offset;
-        }
-        else
-        {
-            t = Append(SharedRun, offset, offset + 1);
-            _record[t] = record;
-        }
-
-        _state[at] = -1 - t;
     }
 
     /// <summary>True when <paramref name="record"/> is still the record of <paramref name="key"/> (a request's
@@ -222,22 +172,13 @@ internal sealed class PagedKvCache
     /// <summary><see cref="Hold"/> for the cached offsets <c>[lo, hi)</c>, lowest first.</summary>
     public void HoldRange(int record, int lo, int hi)
     {
-        int baseAt = record * _perRecord;
-        int[] state = _state;
         for (int o = lo; o < hi; o++)
         {
-            if (state[baseAt + o] > 0)
-            {
-                state[baseAt + o]++;
-            }
-            else
-            {
-                Hold(record, o);
-            }
+            Hold(record, o);
         }
     }
 
-    /// <summary><see cref="TryCache"/> for the offsets <c>[lo, hi)</c>: sets bit <c>o</c> of <paramref name="cached"/>
+    /// <summary>Caches the freshly computed, full blocks at <c>[lo, hi)</c>: sets bit <c>o</c> of <paramref name="cached"/>
     /// (64 offsets a word) where the block caches the content, clears it where another block does already.</summary>
     public void CacheRange(int record, int lo, int hi, Span<ulong> cached)
     {
@@ -261,7 +202,7 @@ internal sealed class PagedKvCache
         _present[record] += added;
     }
 
-    /// <summary><see cref="Release"/> for the offsets <c>[lo, hi)</c>, highest first (one run per stretch that reaches
+    /// <summary>Drops a request's reference to each cached offset of <c>[lo, hi)</c>, highest first; at zero an offset joins the tail of the free queue, still cached (one run per stretch that reaches
     /// zero references).</summary>
     public void ReleaseRange(int record, int lo, int hi)
     {
