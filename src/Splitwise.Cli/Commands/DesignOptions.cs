@@ -58,7 +58,7 @@ internal sealed class DesignOptions(int defaultMachines)
 
     public Option<string> Engine { get; } = new("--engine")
     {
-        Description = "Instance engine: splitwise (SplitwiseSim's instance: whole prompts, whole-request KV, no prefix cache) or vllm (vLLM V1: token budget, chunked prefill, paged KV, prefix caching, recompute preemption)",
+        Description = "Instance engine: splitwise (SplitwiseSim's instance: whole prompts, whole-request KV, no prefix cache) or vllm (vLLM V1: token budget, chunked prefill, paged KV, prefix caching, recompute preemption; with a Splitwise design, prefill and decode instances joined by a KV connector)",
         DefaultValueFactory = _ => "splitwise",
     };
 
@@ -187,9 +187,9 @@ internal sealed class DesignOptions(int defaultMachines)
             return cluster.Vllm;
         }
 
-        if (SplitwiseDesigns.IsSplit(cluster))
+        if (SplitwiseDesigns.IsSplit(cluster) && parseResult.GetResult(KvTransfer) is { Implicit: false } && parseResult.GetValue(KvTransfer)!.ToLowerInvariant() != "serialized")
         {
-            throw SplitwiseException.Usage("--engine vllm runs colocated (baseline) designs; phase-split designs use the SplitwiseSim engine");
+            throw SplitwiseException.Usage($"--kv-transfer {parseResult.GetValue(KvTransfer)} with --engine vllm: vLLM's KV connector pulls the KV cache after the prefill (serialized); drop the flag or give serialized");
         }
 
         // A config's vllm: settings stay unless a flag sets them.

@@ -126,7 +126,7 @@ public sealed record ClusterConfig
     /// gqa: true
     /// kv_reserve_gb: 0
     /// limits: { max_batch_requests: 512, max_batch_tokens: 2048, max_preemptions: 4 }
-    /// engine: splitwise           # or vllm (colocated pools only), with optional settings:
+    /// engine: splitwise           # or vllm (colocated or phase-split pools), with optional settings:
     /// vllm: { max_num_batched_tokens: 8192, max_num_seqs: 1024, block_size: 16, gpu_memory_utilization: 0.9,
     ///         prefix_caching: true, long_prefill_token_threshold: 0, overhead_gib_per_gpu: 3 }
     /// pools:
@@ -201,7 +201,6 @@ public sealed record ClusterConfig
         {
             null or "splitwise" when file.Vllm is null => null,
             null or "splitwise" => throw SplitwiseException.Usage($"{path}: 'vllm:' settings need 'engine: vllm'"),
-            "vllm" when anyPrompt => throw SplitwiseException.Usage($"{path}: engine: vllm runs colocated clusters (roles: mixed); phase-split pools use the SplitwiseSim engine"),
             "vllm" => FromEntry(file.Vllm),
             _ => throw SplitwiseException.Usage($"{path}: engine '{file.Engine}' is not one of splitwise, vllm"),
         };

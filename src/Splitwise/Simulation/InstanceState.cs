@@ -34,6 +34,7 @@ internal sealed class InstanceState(int index, InstanceSpec spec)
     // vLLM personality only (Simulator.Vllm.cs): the running requests in admission order (Prompts is its waiting
     // queue), the tokens of each prefill chunk of the current step (parallel to BatchPrompts), and the paged KV memory.
     public readonly IntList Running = new();
+    public readonly IntQueue Received = new(); // P/D decode side: requests whose KV arrived, before the waiting queue
     public readonly IntList Chunks = new();
     public Paging.PagedKvCache? Cache;
     public long PrefixQueryTokens;
@@ -41,6 +42,13 @@ internal sealed class InstanceState(int index, InstanceSpec spec)
     public long PrefixHitRequests;
     public long Admissions;
     public long FirstAdmissions;
+
+    // vLLM phase-split (P/D) clusters, on decode instances: requests whose KV cache was received, the tokens pulled from
+    // prefill instances, and the prompt tokens found in this instance's own cache instead.
+    public long KvReceives;
+    public long KvReceivedTokens;
+    public long KvLocalHitTokens;
+    public long KvSendTimeouts; // on prefill instances: prompts whose KV nobody read within the abort timeout
 
     public long KvUsed;
     public long KvPeak;

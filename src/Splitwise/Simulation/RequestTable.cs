@@ -56,9 +56,21 @@ internal sealed class RequestTable
     public int[] Computed = new int[64];
     public int[] CachedTokens = new int[64];
 
+    // vLLM phase-split (P/D) clusters: when the prefill instance finished the prompt (-1: not a P/D request). The first
+    // token the client sees is the decode instance's, after the KV cache arrived.
+    public long[] PromptEnd = new long[64];
+
     public const byte TransferNone = 0;
     public const byte TransferInFlight = 1;
     public const byte TransferDone = 2;
+
+    /// <summary>vLLM P/D: the prompt is done and the request waits on its decode instance for the blocks to receive
+    /// its KV cache into (the prefill instance still holds its blocks).</summary>
+    public const byte TransferQueued = 3;
+
+    /// <summary>vLLM P/D: the KV cache is on the decode instance, whose next step for the request computes the prompt's
+    /// last token (then <see cref="TransferDone"/>).</summary>
+    public const byte TransferReceived = 4;
 
     public int Capacity => Id.Length;
 
@@ -126,6 +138,7 @@ internal sealed class RequestTable
         Array.Resize(ref BatchStamp, size);
         Array.Resize(ref Computed, size);
         Array.Resize(ref CachedTokens, size);
+        Array.Resize(ref PromptEnd, size);
         Array.Resize(ref _free, size);
         for (int i = size - 1; i >= old; i--)
         {

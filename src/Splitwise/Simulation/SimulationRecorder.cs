@@ -113,7 +113,9 @@ public sealed class SimulationRecorder : IDisposable
             TbtMax.Add(r.MaxGap[slot]);
         }
 
-        long kv = r.KvArrived[slot] >= 0 ? Math.Max(0, r.KvArrived[slot] - first) : -1;
+        // From the prompt's end: its first token, except in a vLLM P/D cluster, where the decode instance makes it after.
+        long promptEnd = r.PromptEnd[slot] >= 0 ? r.PromptEnd[slot] : first;
+        long kv = r.KvArrived[slot] >= 0 ? Math.Max(0, r.KvArrived[slot] - promptEnd) : -1;
         if (kv >= 0)
         {
             KvTransfer.Add(kv);

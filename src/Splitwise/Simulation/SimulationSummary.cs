@@ -319,6 +319,14 @@ public sealed record SimulationSummary
             w.WriteNumber("prefix_hit_requests", vllm.HitRequests);
             w.WriteNumber("prefix_request_hit_rate", vllm.RequestHitRate);
             w.WriteNumber("cached_blocks_evicted", vllm.CacheEvictions);
+            if (vllm.PhaseSplit)
+            {
+                w.WriteNumber("kv_receives", vllm.KvReceives);
+                w.WriteNumber("kv_received_tokens", vllm.KvReceivedTokens);
+                w.WriteNumber("kv_decode_local_hit_tokens", vllm.KvLocalHitTokens);
+                w.WriteNumber("kv_send_timeouts", vllm.KvSendTimeouts);
+            }
+
             w.WriteEndObject();
         }
 
@@ -345,6 +353,10 @@ public sealed record SimulationSummary
         if (Vllm is { } vllm)
         {
             sb.Append(ci, $"vLLM engine: prefix cache hit {vllm.TokenHitRate:P1} of tokens ({vllm.HitTokens:N0} of {vllm.QueryTokens:N0}), {vllm.RequestHitRate:P1} of requests; {vllm.Preemptions:N0} preemptions by recompute; {vllm.CacheEvictions:N0} cached blocks evicted\n");
+            if (vllm.PhaseSplit)
+            {
+                sb.Append(ci, $"P/D: {vllm.KvReceives:N0} KV caches moved to decode instances, {vllm.KvReceivedTokens:N0} tokens pulled, {vllm.KvLocalHitTokens:N0} found in the decode side's own cache; {vllm.KvSendTimeouts:N0} not read within the 480-s timeout (recomputed)\n");
+            }
         }
 
         if (!Complete)
@@ -366,6 +378,21 @@ public sealed record SimulationSummary
 /// <param name="Requests">Requests admitted at least once.</param>
 public sealed record VllmEngineSummary(long Admissions, long Preemptions, long QueryTokens, long HitTokens, long HitRequests, long CacheEvictions, long Requests)
 {
+    /// <summary>True for a phase-split (P/D) cluster: prefill and decode instances.</summary>
+    public bool PhaseSplit { get; init; }
+
+    /// <summary>P/D: requests whose KV cache a decode instance received.</summary>
+    public long KvReceives { get; init; }
+
+    /// <summary>P/D: KV tokens pulled from prefill instances.</summary>
+    public long KvReceivedTokens { get; init; }
+
+    /// <summary>P/D: received requests' prompt tokens the decode instance had cached itself (not pulled).</summary>
+    public long KvLocalHitTokens { get; init; }
+
+    /// <summary>P/D: prompts whose KV no decode instance read within the abort timeout (recomputed there).</summary>
+    public long KvSendTimeouts { get; init; }
+
     /// <summary>Hit tokens over looked-up tokens (0 when nothing was looked up).</summary>
     public double TokenHitRate => QueryTokens == 0 ? 0 : (double)HitTokens / QueryTokens;
 
@@ -375,5 +402,12 @@ public sealed record VllmEngineSummary(long Admissions, long Preemptions, long Q
     internal static VllmEngineSummary Of(IReadOnlyList<InstanceOutcome> instances) => new(
         instances.Sum(o => o.Admissions), instances.Sum(o => o.Evictions), instances.Sum(o => o.PrefixQueryTokens),
         instances.Sum(o => o.PrefixHitTokens), instances.Sum(o => o.PrefixHitRequests), instances.Sum(o => o.CacheEvictions),
-        instances.Sum(o => o.FirstAdmissions));
+        instances.Sum(o => o.FirstAdmissions))
+    {
+        PhaseSplit = instances.Any(o => o.Spec.Roles != InstanceRoles.Mixed),
+        KvReceives = instances.Sum(o => o.KvReceives),
+        KvReceivedTokens = instances.Sum(o => o.KvReceivedTokens),
+        KvLocalHitTokens = instances.Sum(o => o.KvLocalHitTokens),
+        KvSendTimeouts = instances.Sum(o => o.KvSendTimeouts),
+    };
 }

@@ -91,12 +91,19 @@ public sealed partial class Simulator
         _vllm = _instances[0].Spec.Vllm is not null;
         if (_vllm)
         {
-            if (_sim || kvTransfers is not null || Array.Exists(_instances, s => s.Spec.Vllm is null || s.Spec.Roles != InstanceRoles.Mixed))
+            if (_sim || Array.Exists(_instances, s => s.Spec.Vllm is null))
             {
-                throw SplitwiseException.Usage("the vLLM engine runs colocated clusters (baseline designs); phase-split (Splitwise) designs and --splitwise-sim use the SplitwiseSim engine");
+                throw SplitwiseException.Usage("every instance of a vLLM cluster runs the vLLM engine; --splitwise-sim uses SplitwiseSim's");
             }
 
             _tables = new BlockTables(_instances[0].Spec.Vllm!.Value.BlockSize);
+            if (kvTransfers is not null)
+            {
+                // Phase-split: a request holds blocks on both instances while its KV moves; the decode sides' tables
+                // tag their requests' own blocks from another range, so an instance that is both never mixes them.
+                _decodeTables = new BlockTables(_tables.BlockSize, serialBase: 1UL << 62);
+            }
+
             foreach (InstanceState s in _instances)
             {
                 VllmLimits v = s.Spec.Vllm!.Value;
@@ -285,6 +292,11 @@ public sealed partial class Simulator
         while (_events.TryPeek(out Event ev, out EventKey key) && (key.Time < time || (inclusive && key.Time == time)))
         {
             _events.Dequeue();
+            if (IsStaleTimer(ev))
+            {
+                continue;
+            }
+
             if (key.Time < _now)
             {
                 _timeViolations++;
@@ -356,6 +368,11 @@ public sealed partial class Simulator
                 }
 
                 _events.Dequeue();
+                if (IsStaleTimer(ev))
+                {
+                    continue; // never moves the clock
+                }
+
                 if (key.Time < _now)
                 {
                     _timeViolations++;
@@ -445,6 +462,10 @@ public sealed partial class Simulator
                 PrefixHitTokens = s.PrefixHitTokens,
                 PrefixHitRequests = s.PrefixHitRequests,
                 CacheEvictions = s.Cache?.Evictions ?? 0,
+                KvReceives = s.KvReceives,
+                KvReceivedTokens = s.KvReceivedTokens,
+                KvLocalHitTokens = s.KvLocalHitTokens,
+                KvSendTimeouts = s.KvSendTimeouts,
             };
         }
 
@@ -489,6 +510,16 @@ public sealed partial class Simulator
                 break;
             case EventKind.SimFlowRetry:
                 SimFlowArrival(ev.Target);
+                break;
+            case EventKind.KvReady:
+                OnKvReceived(ev.Target);
+                break;
+            case EventKind.SendTimeout:
+                if (!IsStaleTimer(ev))
+                {
+                    OnSendTimeout();
+                }
+
                 break;
             default:
                 throw new UnreachableException();
@@ -543,6 +574,7 @@ public sealed partial class Simulator
         _r.BatchStamp[slot] = 0;
         _r.TokenStart[slot] = -1;
         _r.CachedTokens[slot] = 0;
+        _r.PromptEnd[slot] = -1;
         p.Assigned++;
         if (_sim)
         {
@@ -771,6 +803,11 @@ public sealed partial class Simulator
         while (_retryPending)
         {
             _retryPending = false;
+            if (_idleSteps.Count > 0)
+            {
+                StepIdleInstances();
+            }
+
             RetryWaitingForDestination();
         }
     }
@@ -1200,6 +1237,12 @@ public sealed partial class Simulator
 
     private void OnTransferDone(int slot)
     {
+        if (_vllm)
+        {
+            OnKvReceived(slot);
+            return;
+        }
+
         _r.Transfer[slot] = RequestTable.TransferDone;
         if (_r.FirstToken[slot] >= 0)
         {
@@ -1248,6 +1291,8 @@ public sealed partial class Simulator
         KvTransfer = 2,
         SimFlowDone = 3,
         SimFlowRetry = 4,
+        KvReady = 5,
+        SendTimeout = 6,
     }
 
     private readonly record struct Event(EventKind Kind, int Target, int Version);
@@ -1285,6 +1330,20 @@ public sealed record InstanceOutcome(
 
     /// <summary>vLLM engine: cached blocks evicted (LRU) to make room.</summary>
     public long CacheEvictions { get; init; }
+
+    /// <summary>vLLM phase-split cluster, decode instance: requests whose KV cache it received from a prefill instance.</summary>
+    public long KvReceives { get; init; }
+
+    /// <summary>vLLM phase-split cluster, decode instance: KV tokens pulled from prefill instances.</summary>
+    public long KvReceivedTokens { get; init; }
+
+    /// <summary>vLLM phase-split cluster, decode instance: received requests' prompt tokens found in its own prefix cache
+    /// (not pulled).</summary>
+    public long KvLocalHitTokens { get; init; }
+
+    /// <summary>vLLM phase-split cluster, prefill instance: prompts whose KV no decode instance read within vLLM's abort
+    /// timeout (480 s); their blocks were freed and the decode instance computed the prompt itself.</summary>
+    public long KvSendTimeouts { get; init; }
 }
 
 /// <summary>The end state of a run.</summary>

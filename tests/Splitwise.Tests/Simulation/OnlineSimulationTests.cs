@@ -16,14 +16,20 @@ public class OnlineSimulationTests
 {
     private sealed record Case((long Gap, int Input, int Output)[] Requests, bool Split, int Instances, BatchLimits Limits, long KvTokens, ulong StepSeed)
     {
-        /// <summary>Baseline clusters whose seed is odd run the vLLM personality (blocks of 16 tokens, the limits as its
-        /// budget and running-request cap).</summary>
-        public bool Vllm => !Split && (StepSeed & 1) == 1;
+        /// <summary>Clusters whose seed is odd run the vLLM personality (blocks of 16 tokens, the limits as its budget and
+        /// running-request cap); Splitwise ones as prefill and decode instances.</summary>
+        public bool Vllm => (StepSeed & 1) == 1;
 
         /// <summary>Tokens of KV an instance holds (the vLLM engine rounds down to whole blocks).</summary>
         public long Capacity => Vllm ? KvTokens / 16 * 16 : KvTokens;
 
-        public string Kind => Split ? "split" : Vllm ? "vllm" : "baseline";
+        public string Kind => (Split, Vllm) switch
+        {
+            (true, true) => "vllm-split",
+            (true, false) => "split",
+            (false, true) => "vllm",
+            _ => "baseline",
+        };
     }
 
     private static readonly Gen<Case> s_cases =
@@ -77,8 +83,15 @@ public class OnlineSimulationTests
             // Prompt and token machines with the case's KV memory (so prompts wait for token-side memory), the
             // Splitwise scheduler, and Llama-2-70B's KV cache moving over the DGX-H100 InfiniBand links.
             long perToken = SimKit.Llama.KvBytesPerToken();
-            var split = Enumerable.Range(0, 2 * c.Instances).Select(i =>
-                SimKit.Instance(perf, c.Limits, c.KvTokens * perToken, perToken, i) with { Roles = i < c.Instances ? InstanceRoles.Prompt : InstanceRoles.Token }).ToArray();
+            InstanceSpec Machine(int i)
+            {
+                InstanceSpec spec = SimKit.Instance(perf, c.Limits, c.Capacity * perToken, perToken, i) with { Roles = i < c.Instances ? InstanceRoles.Prompt : InstanceRoles.Token };
+                return c.Vllm
+                    ? spec with { Vllm = new VllmLimits(c.Limits.MaxBatchTokens, c.Limits.MaxBatchRequests, 16, (int)(c.KvTokens / 16) + 1, true, 0, 16 * perToken) }
+                    : spec;
+            }
+
+            var split = Enumerable.Range(0, 2 * c.Instances).Select(Machine).ToArray();
             (IReadOnlyList<InstanceSpec> specs, SplitwiseScheduler scheduler, ClusterKvTransfers transfers) = SplitwiseDesigns.Build(split);
             return (specs, scheduler, transfers);
         }

@@ -56,6 +56,21 @@ internal static class SimKit
         return new Trace("test", DateTimeOffset.UnixEpoch, ticks, inputs, outputs, rows.Length);
     }
 
+    /// <summary>A trace with a prefix hash chain per request.</summary>
+    public static Trace ChainTrace(params (long ArrivalNs, int Input, int Output, long[] Chain)[] rows)
+    {
+        var offsets = new int[rows.Length + 1];
+        var ids = new List<long>();
+        for (int i = 0; i < rows.Length; i++)
+        {
+            ids.AddRange(rows[i].Chain);
+            offsets[i + 1] = ids.Count;
+        }
+
+        Trace plain = Trace([.. rows.Select(r => (r.ArrivalNs, r.Input, r.Output))]);
+        return new Trace("chains", DateTimeOffset.UnixEpoch, plain.ArrivalTicks.ToArray(), plain.InputTokens.ToArray(), plain.OutputTokens.ToArray(), rows.Length, offsets, [.. ids]);
+    }
+
     /// <summary>A run: its summary and outcome, the recorder's counters, and every request's typed row in the order
     /// <c>requests.csv</c> lists them (with <c>csv: true</c>, the file's text too).</summary>
     public sealed record Result(SimulationSummary Summary, SimulationOutcome Outcome, SimulationRecorder Recorder, IReadOnlyList<RequestOutcome> Requests, string? RequestsCsv)

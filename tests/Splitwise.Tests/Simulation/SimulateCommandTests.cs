@@ -220,11 +220,19 @@ public class SimulateCommandTests
                 await Requests("flags16", "--machines", "1", "--perf", "roofline", "--engine", "vllm", "--max-num-batched-tokens", "512", "--no-prefix-caching"),
                 await Requests("yaml16", "--config", config, "--engine", "vllm", "--block-size", "16"));
 
+            // Phase-split pools on the vLLM engine: the config is the Splitwise design's flags.
+            File.WriteAllText(config, "performance: roofline\nengine: vllm\npools:\n  - { machine: dgx-h100, count: 1, roles: prompt }\n  - { machine: dgx-h100, count: 1, roles: token }\n");
+            string split = await Requests("split-yaml", "--config", config);
+            Assert.Equal(await Requests("split-flags", "--design", "splitwise-hh", "--prompt-machines", "1", "--token-machines", "1", "--perf", "roofline", "--engine", "vllm"), split);
+            Assert.Contains(",0,1,done,", split, StringComparison.Ordinal); // prefill on instance 0, decode on 1
+            var (layerwise, _, layerwiseError) = await Run("simulate", "--trace", trace, "--design", "splitwise-hh", "--prompt-machines", "1", "--token-machines", "1", "--engine", "vllm", "--kv-transfer", "layerwise", "--out", Path.Combine(dir, "bad"));
+            Assert.Equal(ExitCodes.Usage, layerwise);
+            Assert.Contains("KV connector", layerwiseError, StringComparison.Ordinal);
+
             foreach ((string text, string why) in new[]
             {
                 ("engine: sglang\npools:\n  - { machine: dgx-h100, count: 1 }\n", "engine 'sglang'"),
                 ("vllm: { block_size: 32 }\npools:\n  - { machine: dgx-h100, count: 1 }\n", "need 'engine: vllm'"),
-                ("engine: vllm\npools:\n  - { machine: dgx-h100, count: 1, roles: prompt }\n  - { machine: dgx-h100, count: 1, roles: token }\n", "colocated"),
             })
             {
                 File.WriteAllText(config, text);

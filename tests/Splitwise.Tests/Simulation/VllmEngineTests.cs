@@ -26,20 +26,6 @@ public class VllmEngineTests
         return (requests, outcome, engine);
     }
 
-    private static Trace ChainTrace(params (long ArrivalNs, int Input, int Output, long[] Chain)[] rows)
-    {
-        var offsets = new int[rows.Length + 1];
-        var ids = new List<long>();
-        for (int i = 0; i < rows.Length; i++)
-        {
-            ids.AddRange(rows[i].Chain);
-            offsets[i + 1] = ids.Count;
-        }
-
-        Trace plain = SimKit.Trace([.. rows.Select(r => (r.ArrivalNs, r.Input, r.Output))]);
-        return new Trace("chains", DateTimeOffset.UnixEpoch, plain.ArrivalTicks.ToArray(), plain.InputTokens.ToArray(), plain.OutputTokens.ToArray(), rows.Length, offsets, [.. ids]);
-    }
-
     [Fact]
     public void Step_budget_is_shared_by_running_requests_first_then_waiting_ones_in_chunks()
     {
@@ -94,7 +80,7 @@ public class VllmEngineTests
         // all of them, so it reuses every full block but the one holding its last token (always computed); request 4
         // has no chain; request 5 shares request 1's chain but not its length (same first block only).
         const long Second = 1_000_000_000;
-        Trace trace = ChainTrace(
+        Trace trace = SimKit.ChainTrace(
             (0, 1024, 2, [7, 8]),
             (Second, 1024, 2, [7, 9]),
             (2 * Second, 1024, 2, [7, 8]),
@@ -216,7 +202,7 @@ public class VllmEngineTests
                 rows.Add((i * 10_000_000_000L, input, output, chain));
             }
 
-            var (requests, outcome, _) = Run(ChainTrace([.. rows]), SimKit.VllmInstance(s_perf, budget: 2048, seqs: 16, blockSize: 16, blocks: 100_000));
+            var (requests, outcome, _) = Run(SimKit.ChainTrace([.. rows]), SimKit.VllmInstance(s_perf, budget: 2048, seqs: 16, blockSize: 16, blocks: 100_000));
             Assert.Equal((n - 1) * (long)system, outcome.Instances[0].PrefixHitTokens);
             Assert.Equal(rows.Sum(r => (long)r.Item2), outcome.Instances[0].PrefixQueryTokens);
             Assert.Equal(n - 1, outcome.Instances[0].PrefixHitRequests);
@@ -250,7 +236,7 @@ public class VllmEngineTests
                 r.Chain == 0 ? Array.Empty<long>() : [.. Enumerable.Range(0, (r.Input + 511) / 512).Select(b => b == 0 ? r.Chain : 100L + (k * 10) + b)])).ToArray();
             var instances = Enumerable.Range(0, c.Instances)
                 .Select(k => SimKit.VllmInstance(s_perf, c.Budget, c.Seqs, c.BlockSize, c.Blocks, c.Caching, c.Threshold, k)).ToArray();
-            var (requests, outcome, engine) = Run(ChainTrace(rows), instances);
+            var (requests, outcome, engine) = Run(SimKit.ChainTrace(rows), instances);
             string context = $"case {i}: {c}";
 
             // Every request reported once; rejected exactly when its whole KV can never fit; the rest finish.
@@ -288,7 +274,7 @@ public class VllmEngineTests
 
             if (i % 25 == 0)
             {
-                var again = Run(ChainTrace(rows), instances).Requests;
+                var again = Run(SimKit.ChainTrace(rows), instances).Requests;
                 Assert.Equal(requests.OrderBy(p => p.Key).Select(p => p.Value), again.OrderBy(p => p.Key).Select(p => p.Value));
             }
         }

@@ -44,10 +44,13 @@ internal sealed class BlockTables
     private readonly int _words;
 
     /// <param name="blockSize">Tokens per block; divides 512.</param>
-    public BlockTables(int blockSize)
+    /// <param name="serialBase">Where the tags of requests' own blocks start: two tables whose requests meet in one cache
+    /// need disjoint ranges.</param>
+    public BlockTables(int blockSize, ulong serialBase = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
         BlockSize = blockSize;
+        _serials = serialBase;
         _perChunk = ChainBlockTokens / blockSize;
         _words = (_perChunk + 63) / 64;
     }
@@ -74,6 +77,14 @@ internal sealed class BlockTables
 
         chain.CopyTo(_chain[slot]);
         _sharedBlocks[slot] = (int)(Math.Min(inputTokens, (long)chain.Length * ChainBlockTokens) / BlockSize);
+    }
+
+    /// <summary>A new table in <paramref name="slot"/> for the request that <paramref name="source"/> holds there (its
+    /// prefix chain copied): the same request on another instance.</summary>
+    public void StartFrom(int slot, int inputTokens, BlockTables source)
+    {
+        int chainBlocks = (int)((((long)source._sharedBlocks[slot] * source.BlockSize) + ChainBlockTokens - 1) / ChainBlockTokens);
+        Start(slot, inputTokens, source._chain[slot].AsSpan(0, chainBlocks));
     }
 
     /// <summary>
