@@ -46,6 +46,12 @@ public static class ClusterSimulation
         if (SplitwiseDesigns.IsSplit(cluster))
         {
             (IReadOnlyList<InstanceSpec> split, SplitwiseScheduler scheduler, ClusterKvTransfers transfers) = SplitwiseDesigns.Build(instances, cluster.Splitwise);
+            if (cluster.Scheduler.StartsWith("prefix", StringComparison.OrdinalIgnoreCase))
+            {
+                // llm-d's P/D routing over the vLLM engines' caches instead of Splitwise's pools.
+                return (split, PrefixAwareScheduler.Parse(cluster.Scheduler, split.Count, [.. split.Select(s => s.Roles)]), transfers);
+            }
+
             return (split, scheduler, transfers);
         }
 

@@ -153,37 +153,53 @@ public sealed class TokenJsqScheduler(int instances) : ClusterScheduler
 /// Prefix-cache-aware routing as llm-d's inference scheduler does it (Gateway API Inference Extension endpoint picker):
 /// each instance gets a weighted sum of three scores in [0, 1] and the highest wins — the prefix-cache scorer (the
 /// share of the request's prompt chain blocks the instance caches, from the engines' caches as llm-d's precise
-/// scorer reads them from vLLM's KV events), the queue scorer ((max − waiting) / (max − min) over the instances, 1 when
-/// all are equal) and the KV-cache-utilisation scorer (1 − the share of KV blocks in use).
+/// scorer reads them from vLLM's KV events), the queue scorer ((max − waiting) / (max − min) over the candidates, 1
+/// when all are equal) and the KV-cache-utilisation scorer (1 − the share of KV blocks in use). In a phase-split
+/// cluster it works as llm-d's <c>pd-profile-handler</c>: the decode profile picks a decode instance among the token
+/// (and mixed) instances; when the prompt tokens that instance does not cache are fewer than the threshold, it runs
+/// the prefill too, else the prefill profile picks a prefill instance among the prompt (and mixed) ones.
 /// </summary>
 /// <remarks>
 /// Differences from a real deployment: the scores read the engines' state at the arrival instant (the endpoint picker
 /// scrapes metrics every few tens of milliseconds); a chain block counts as cached on an instance while any of its
-/// 16-token blocks is; ties (the picker breaks them at random) go to the instance with the fewest requests in flight,
-/// then the lowest index, so runs are deterministic. vLLM engine only.
+/// 16-token blocks is; ties (the picker breaks them at random) go to the instance with the fewest requests assigned
+/// and not finished, then the lowest index, so runs are deterministic; both profiles use the same weights. vLLM
+/// engine only.
 /// </remarks>
 public sealed class PrefixAwareScheduler : ClusterScheduler
 {
     private readonly int[] _active;
     private readonly int[] _matched;
+    private readonly bool[]? _prefill; // phase-split: the instances each profile may pick
+    private readonly bool[]? _decode;
     private ulong[] _keys = new ulong[64];
 
     /// <param name="instances">Instances of the cluster.</param>
     /// <param name="prefixWeight">Weight of the prefix-cache score.</param>
     /// <param name="queueWeight">Weight of the queue score.</param>
     /// <param name="kvWeight">Weight of the KV-cache-utilisation score.</param>
-    public PrefixAwareScheduler(int instances, double prefixWeight = 3, double queueWeight = 2, double kvWeight = 2)
+    /// <param name="roles">Phase-split clusters: each instance's roles (null or all mixed: colocated routing).</param>
+    /// <param name="threshold">Phase-split clusters: prompts with fewer tokens than this not cached on the chosen decode
+    /// instance run there entirely (llm-d's P/D threshold; 0: always split).</param>
+    public PrefixAwareScheduler(int instances, double prefixWeight = 3, double queueWeight = 2, double kvWeight = 2, IReadOnlyList<InstanceRoles>? roles = null, int threshold = 0)
     {
         if (!(prefixWeight >= 0 && queueWeight >= 0 && kvWeight >= 0) || prefixWeight + queueWeight + kvWeight <= 0)
         {
             throw SplitwiseException.Usage("prefix scheduler weights must be non-negative numbers, not all 0, e.g. prefix:3:2:2");
         }
 
+        ArgumentOutOfRangeException.ThrowIfNegative(threshold);
         _active = new int[instances];
         _matched = new int[instances];
         PrefixWeight = prefixWeight;
         QueueWeight = queueWeight;
         KvWeight = kvWeight;
+        Threshold = threshold;
+        if (roles is not null && roles.Any(r => r != InstanceRoles.Mixed))
+        {
+            _prefill = [.. roles.Select(r => (r & InstanceRoles.Prompt) != 0)];
+            _decode = [.. roles.Select(r => (r & InstanceRoles.Token) != 0)];
+        }
     }
 
     public double PrefixWeight { get; }
@@ -192,26 +208,33 @@ public sealed class PrefixAwareScheduler : ClusterScheduler
 
     public double KvWeight { get; }
 
-    public override string Name => FormattableString.Invariant($"prefix:{PrefixWeight:G}:{QueueWeight:G}:{KvWeight:G}");
+    /// <summary>Phase-split clusters: llm-d's P/D threshold in uncached prompt tokens.</summary>
+    public int Threshold { get; }
+
+    public override string Name => Threshold == 0
+        ? FormattableString.Invariant($"prefix:{PrefixWeight:G}:{QueueWeight:G}:{KvWeight:G}")
+        : FormattableString.Invariant($"prefix:{PrefixWeight:G}:{QueueWeight:G}:{KvWeight:G}:{Threshold}");
 
     internal override bool NeedsPrefixLocator => true;
 
-    /// <summary><c>prefix</c> or <c>prefix:P:Q:K</c> (the prefix, queue and KV-utilisation weights).</summary>
-    public static PrefixAwareScheduler Parse(string text, int instances)
+    /// <summary><c>prefix</c>, <c>prefix:P:Q:K</c> (the prefix, queue and KV-utilisation weights) or, for a phase-split
+    /// cluster (<paramref name="roles"/>), <c>prefix:P:Q:K:T</c> with the P/D threshold.</summary>
+    public static PrefixAwareScheduler Parse(string text, int instances, IReadOnlyList<InstanceRoles>? roles = null)
     {
         string[] parts = text.Split(':');
         if (parts.Length == 1)
         {
-            return new PrefixAwareScheduler(instances);
+            return new PrefixAwareScheduler(instances, roles: roles);
         }
 
-        double[] w = new double[3];
-        if (parts.Length != 4 || !parts.Skip(1).Select((p, i) => double.TryParse(p, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out w[i])).All(ok => ok))
+        double[] w = new double[4];
+        bool numbers = parts.Skip(1).Select((p, i) => double.TryParse(p, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out w[i])).All(ok => ok);
+        if (!numbers || parts.Length < 4 || parts.Length > 5 || (parts.Length == 5 && (w[3] < 0 || w[3] != Math.Floor(w[3]) || w[3] > int.MaxValue)))
         {
-            throw SplitwiseException.Usage($"bad scheduler '{text}': use prefix or prefix:P:Q:K with the prefix-cache, queue and KV-utilisation weights, e.g. prefix:3:2:2");
+            throw SplitwiseException.Usage($"bad scheduler '{text}': use prefix or prefix:P:Q:K with the prefix-cache, queue and KV-utilisation weights, e.g. prefix:3:2:2 (a phase-split design may add the P/D threshold in uncached prompt tokens: prefix:3:2:2:256)");
         }
 
-        return new PrefixAwareScheduler(instances, w[0], w[1], w[2]);
+        return new PrefixAwareScheduler(instances, w[0], w[1], w[2], roles, (int)w[3]);
     }
 
     public override void Assign(int inputTokens, int outputTokens, out int promptInstance, out int tokenInstance) =>
@@ -220,7 +243,6 @@ public sealed class PrefixAwareScheduler : ClusterScheduler
     public override void Assign(int inputTokens, int outputTokens, ReadOnlySpan<long> prefixChain, out int promptInstance, out int tokenInstance)
     {
         Simulator sim = Simulator ?? throw new InvalidOperationException("the scheduler is not attached to a simulator");
-        int n = _active.Length;
         int[] matched = _matched;
         if (prefixChain.Length > 0 && sim.Locator is { } locator)
         {
@@ -238,19 +260,52 @@ public sealed class PrefixAwareScheduler : ClusterScheduler
             matched.AsSpan().Clear();
         }
 
+        if (_decode is null)
+        {
+            int best = Best(sim, prefixChain.Length, null);
+            _active[best]++;
+            promptInstance = tokenInstance = best;
+            return;
+        }
+
+        int decode = Best(sim, prefixChain.Length, _decode);
+        long uncached = inputTokens - Math.Min(inputTokens, (long)matched[decode] * Paging.BlockTables.ChainBlockTokens);
+        int prefill = uncached < Threshold ? decode : Best(sim, prefixChain.Length, _prefill);
+        _active[decode]++;
+        if (prefill != decode)
+        {
+            _active[prefill]++;
+        }
+
+        promptInstance = prefill;
+        tokenInstance = decode;
+    }
+
+    /// <summary>The candidate with the highest score (ties: fewest requests assigned, then the lowest index).</summary>
+    private int Best(Simulator sim, int chainLength, bool[]? candidates)
+    {
+        int n = _active.Length;
         int minQueue = int.MaxValue, maxQueue = int.MinValue;
         for (int i = 0; i < n; i++)
         {
-            int q = sim.WaitingRequests(i);
-            minQueue = Math.Min(minQueue, q);
-            maxQueue = Math.Max(maxQueue, q);
+            if (candidates is null || candidates[i])
+            {
+                int q = sim.WaitingRequests(i);
+                minQueue = Math.Min(minQueue, q);
+                maxQueue = Math.Max(maxQueue, q);
+            }
         }
 
         int best = -1;
         double bestScore = double.NegativeInfinity;
         for (int i = 0; i < n; i++)
         {
-            double prefix = prefixChain.Length == 0 ? 0 : (double)matched[i] / prefixChain.Length;
+            if (candidates is not null && !candidates[i])
+            {
+                continue;
+            }
+
+            double prefix = chainLength == 0 ? 0 : (double)_matched[i] / chainLength;
             double queue = maxQueue == minQueue ? 1 : (double)(maxQueue - sim.WaitingRequests(i)) / (maxQueue - minQueue);
             double kv = 1 - sim.KvUsage(i);
             double score = (PrefixWeight * prefix) + (QueueWeight * queue) + (KvWeight * kv);
@@ -261,9 +316,15 @@ public sealed class PrefixAwareScheduler : ClusterScheduler
             }
         }
 
-        _active[best]++;
-        promptInstance = tokenInstance = best;
+        return best;
     }
 
-    public override void OnRequestDone(int promptInstance, int tokenInstance) => _active[promptInstance]--;
+    public override void OnRequestDone(int promptInstance, int tokenInstance)
+    {
+        _active[tokenInstance]--;
+        if (promptInstance != tokenInstance)
+        {
+            _active[promptInstance]--;
+        }
+    }
 }

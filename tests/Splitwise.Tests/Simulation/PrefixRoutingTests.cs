@@ -1,4 +1,5 @@
 using Splitwise.Simulation;
+using Splitwise.Simulation.Transfer;
 using Splitwise.Traces;
 
 namespace Splitwise.Tests.Simulation;
@@ -72,5 +73,44 @@ public sealed class PrefixRoutingTests
         Assert.Throws<SplitwiseException>(() => ClusterScheduler.Create("prefix:a:2:2", 2));
         Assert.Throws<SplitwiseException>(() => ClusterScheduler.Create("prefix:0:0:0", 2));
         Assert.Equal("prefix:1:0.5:2", ClusterScheduler.Create("prefix:1:0.5:2", 2).Name);
+    }
+
+    private static SimKit.Result RunPd(Trace trace, int threshold)
+    {
+        // Three prefill instances (0–2) and three decode instances (3–5), each on its own machine.
+        InstanceSpec[] instances = [.. Enumerable.Range(0, 6).Select(i => SimKit.VllmInstance(s_perf, budget: 8192, seqs: 64, blockSize: 16, blocks: 10_000, index: i) with
+        {
+            Roles = i < 3 ? InstanceRoles.Prompt : InstanceRoles.Token,
+        })];
+        var scheduler = new PrefixAwareScheduler(instances.Length, roles: [.. instances.Select(s => s.Roles)], threshold: threshold);
+        return SimKit.Run(trace, instances, scheduler, new ClusterKvTransfers(instances));
+    }
+
+    [Fact]
+    public void Phase_split_routing_picks_the_decode_instance_then_the_prefill_instance_by_their_caches()
+    {
+        Trace trace = SystemPrompts(out int[] prompt);
+        SimKit.Result split = RunPd(trace, threshold: 0);
+
+        // Decode profile over the token instances, prefill profile over the prompt instances; on both sides every
+        // later request of a system prompt goes where its 1,024 tokens are cached, so the prefill skips them and the
+        // decode instance pulls only the request's own 512.
+        Assert.All(split.Requests, r => Assert.True(r.PromptInstance < 3 && r.TokenInstance >= 3, $"request {r.Id}: {r.PromptInstance} -> {r.TokenInstance}"));
+        for (int i = 0; i < prompt.Length; i++)
+        {
+            bool first = Array.IndexOf(prompt, prompt[i]) == i;
+            Assert.Equal(first ? 0 : 1024, split.Request(i).CachedTokens);
+        }
+
+        long later = prompt.Length - prompt.Distinct().Count();
+        Assert.Equal(later * 1024, split.Outcome.Instances.Sum(o => o.KvLocalHitTokens));
+        Assert.Equal("prefix:3:2:2", split.Summary.Scheduler);
+
+        // llm-d's P/D threshold: a prompt whose uncached part on the chosen decode instance is below it runs there whole.
+        SimKit.Result local = RunPd(trace, threshold: int.MaxValue);
+        Assert.All(local.Requests, r => Assert.True(r.PromptInstance == r.TokenInstance && r.TokenInstance >= 3, $"request {r.Id}"));
+        Assert.Equal(0, local.Outcome.Instances.Sum(o => o.KvReceives));
+        SimKit.Result some = RunPd(trace, threshold: 513); // later requests lack 512 tokens: local; first ones split
+        Assert.All(some.Requests, r => Assert.Equal(Array.IndexOf(prompt, prompt[(int)r.Id]) == r.Id, r.PromptInstance != r.TokenInstance));
     }
 }
