@@ -4,6 +4,8 @@ namespace Splitwise.Performance;
 /// SplitwiseSim's <c>DatabasePerformanceModel</c>: the iteration time of a batch from the profile curves.
 /// A prompt-only batch costs the prompt curve at x = Σ prompt sizes; a decode-only batch the token curve at
 /// x = number of decoding requests; a mixed batch the prompt curve at x = Σ prompt sizes + decoding requests, × 1.1.
+/// A profile measured by <c>splitwise profile</c> (with a decode surface) prices decodes by batch and context, and a
+/// mixed batch as the prompt curve over all its tokens plus the decodes' context cost read off the surface.
 /// </summary>
 /// <remarks>
 /// Both curves are indexed by prompt_size × batch_size of the profile rows, so a decode batch of n requests reads the
@@ -36,6 +38,16 @@ public sealed class ProfilePerformanceModel : IPerformanceModel
             return Curve.Decode is { } decode
                 ? decode.PredictMs(batch.DecodeRequests, (double)batch.DecodeContextTokens / batch.DecodeRequests)
                 : Curve.PredictTokenMs(batch.DecodeRequests);
+        }
+
+        if (Curve.Decode is { } surface)
+        {
+            // A measured profile: the prompt curve over every token of the step (one weight read, the tokens'
+            // compute), plus what the decodes' context costs them (their KV reads: the decode surface at their mean
+            // context less the same batch at none), instead of SplitwiseSim's factor.
+            double n = batch.DecodeRequests, mean = (double)batch.DecodeContextTokens / batch.DecodeRequests;
+            double kv = Math.Max(0, surface.PredictMs(n, mean) - surface.PredictMs(n, 0));
+            return Curve.PredictPromptMs(batch.PromptTokens + batch.DecodeRequests) + kv + ContextMs(batch);
         }
 
         return (Curve.PredictPromptMs(batch.PromptTokens + batch.DecodeRequests) * MixedBatchFactor) + ContextMs(batch);

@@ -118,6 +118,22 @@ public class ProfileRoundTripTests
         // Between the measured points (the emulated step is linear in the batch and its total context there).
         AssertWithin(TruthMs(2, 1200), surface.PredictMs(2, 1200), 0.05, "decode time at batch 2, context 1200 (interpolated)");
         AssertWithin(TruthMs(3, 600), surface.PredictMs(3, 600), 0.05, "decode time at batch 3, context 600 (interpolated)");
+
+        // Mixed steps (a prompt joining decodes, never measured on their own): the profile model prices them as the
+        // prompt curve over all the step's tokens plus the decodes' context cost read off the surface, which gives the
+        // emulated step; SplitwiseSim's rule (the prompt curve × 1.1) cannot see the context the decodes read.
+        ProfileCurve curve = ProfileTable.Load(options.OutputPath).Get("tiny", "box-gpu", 1);
+        var profiled = new ProfilePerformanceModel(curve);
+        foreach ((int prompt, int decodes, int context) in new[] { (256, 1, 256), (256, 4, 2048), (1024, 4, 1024), (2048, 2, 2048) })
+        {
+            var shape = new BatchShape(prompt, 1, decodes, (long)decodes * context);
+            AssertWithin(truth.IterationNanoseconds(shape) / 1e6, profiled.IterationMilliseconds(shape), 0.08, $"mixed step: a {prompt}-token prompt and {decodes} decodes at {context}");
+        }
+
+        var heavy = new BatchShape(256, 1, 4, 4 * 2048);
+        double splitwiseSimRule = curve.PredictPromptMs(256 + 4) * ProfilePerformanceModel.MixedBatchFactor;
+        Assert.True(Math.Abs(splitwiseSimRule - (truth.IterationNanoseconds(heavy) / 1e6)) > 0.15 * truth.IterationNanoseconds(heavy) / 1e6,
+            "the old rule should miss this step by more than 15 %, or this test shows nothing");
     }
 
     private static void AssertWithin(double expected, double actual, double tolerance, string what) =>
