@@ -80,11 +80,32 @@ internal sealed class ServerPromptSource : IPromptSource, IDisposable
         }
     }
 
-    public async ValueTask<PromptPayload> BuildAsync(int tokens, ulong seed, CancellationToken token)
+    public bool FollowsHashChains => true;
+
+    public ValueTask<PromptPayload> BuildAsync(int tokens, ulong seed, CancellationToken token) =>
+        BuildAsync(tokens, seed, ReadOnlyMemory<long>.Empty, 0, token);
+
+    /// <summary>
+    /// A prompt whose 512-token blocks follow a prefix hash chain, as <see cref="PromptBuilder"/> builds them with a
+    /// local tokenizer: block k's ids are drawn from a stream seeded by <paramref name="chainSeed"/> and chain id k
+    /// alone, the tail from the request's stream. As ids the server sees exactly those tokens; as text the shared blocks
+    /// are the same text, so its tokenization agrees but for the token at a block's end.
+    /// </summary>
+    public async ValueTask<PromptPayload> BuildAsync(int tokens, ulong seed, ReadOnlyMemory<long> chain, ulong chainSeed, CancellationToken token)
     {
-        var rng = new SplitMix64(seed ^ ((ulong)tokens * 0x9E3779B97F4A7C15UL));
         var ids = new List<int>(tokens);
-        for (int i = 0; i < tokens; i++)
+        ReadOnlySpan<long> blocks = chain.Span;
+        for (int k = 0; k < blocks.Length && ids.Count < tokens; k++)
+        {
+            var block = new SplitMix64(chainSeed ^ ((ulong)blocks[k] * 0x9E3779B97F4A7C15UL));
+            for (int j = 0; j < 512 && ids.Count < tokens; j++)
+            {
+                ids.Add(_pool[block.NextBelow((uint)_pool.Length)]);
+            }
+        }
+
+        var rng = new SplitMix64(seed ^ ((ulong)tokens * 0x9E3779B97F4A7C15UL));
+        while (ids.Count < tokens)
         {
             ids.Add(_pool[rng.NextBelow((uint)_pool.Length)]);
         }

@@ -98,9 +98,7 @@ public static class ReplayCommand
             var runner = new ReplayRunner(options, loaded);
             if (loaded.HasHashChains)
             {
-                await context.Error.WriteLineAsync(options.Tokenizer.Equals("server", StringComparison.OrdinalIgnoreCase)
-                    ? "WARNING: the trace's prefix hash chains are not reproduced with --tokenizer server (every prompt is unique); use the model's tokenizer.json to send the trace's prefix sharing"
-                    : "the trace's prefix hash chains are reproduced: equal hash ids send equal 512-token blocks");
+                await context.Error.WriteLineAsync("the trace's prefix hash chains are reproduced: equal hash ids send equal 512-token blocks");
             }
 
             await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,

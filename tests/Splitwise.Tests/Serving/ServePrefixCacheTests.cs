@@ -83,10 +83,13 @@ public class ServePrefixCacheTests
     /// replay of a trace with prefix hash chains against <c>serve --engine vllm</c>: replay builds each 512-token block
     /// of a prompt from its chain id (text, through cl100k_base), serve hashes the tokens it reads back into its own
     /// chain — the blocks line up, so the server's cache sees exactly the trace's sharing (whole blocks) and replay
-    /// records it per request; another run's prompts share nothing with this one's.
+    /// records it per request; another run's prompts share nothing with this one's. The same with the server's own
+    /// tokenizer (<c>--tokenizer server</c>: token ids from its /tokenize, sent as ids).
     /// </summary>
-    [Fact]
-    public async Task Replay_of_a_trace_with_hash_chains_against_serve_vllm_records_the_traces_sharing_block_for_block()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Replay_of_a_trace_with_hash_chains_against_serve_vllm_records_the_traces_sharing_block_for_block(bool serverTokenizer)
     {
         // Sequential requests of 1,200 tokens: [1,2,3], [1,2,4], [5,6,7], [1,8,9]; the last block of each is partial.
         long ms = TimeSpan.TicksPerMillisecond;
@@ -98,6 +101,11 @@ public class ServePrefixCacheTests
         {
             string dir = ReplayTestData.TempDir();
             ReplayOptions options = ReplayTestData.Options(server.BaseAddress, dir) with { Warmup = false, MaxConcurrency = 1, PrefixSeed = prefixSeed };
+            if (serverTokenizer)
+            {
+                options = options with { Tokenizer = ReplayOptions.ServerTokenizer };
+            }
+
             ReplaySummary summary = await new ReplayRunner(options, trace).RunAsync(TestContext.Current.CancellationToken);
             string[] csv = File.ReadAllLines(Path.Combine(dir, "requests.csv"));
             string[] header = csv[0].Split(',');
