@@ -36,6 +36,7 @@ internal static class ProvisionCommand
         var splitStep = new Option<int>("--split-step") { Description = "Under a budget, try every k-th prompt pool size of a Splitwise design", DefaultValueFactory = _ => 1 };
         var trials = new Option<string?>("--trials") { Description = "Write every simulated point of the search to this CSV (design, sizes, rate, pass)" };
         var iso = new Option<string?>("--iso") { Description = "With --max-throughput instead of a budget: SplitwiseSim's iso clusters, 'power' (40 DGX-H100 = 70 DGX-A100) or 'cost' (= 86 DGX-A100), every split its configs try" };
+        var engine = new Option<string>("--engine") { Description = "Instance engine of every design tried: splitwise (SplitwiseSim's instance) or vllm (vLLM V1 with its defaults for the GPU; Splitwise designs as prefill and decode instances)", DefaultValueFactory = _ => "splitwise" };
         var compat = new Option<bool>("--splitwise-sim") { Description = "Simulate with SplitwiseSim's rules (as simulate --splitwise-sim; implies --no-gqa)" };
         var catalog = new Option<string?>("--catalog") { Description = "YAML/JSON file extending or overriding the GPU, machine and model catalog (prices and power included)" };
         var noGqa = new Option<bool>("--no-gqa") { Description = "Size the KV cache without grouped-query attention, as SplitwiseSim does (less KV memory per machine)" };
@@ -44,7 +45,7 @@ internal static class ProvisionCommand
         var dataDir = new Option<string?>("--data-dir") { Description = "Directory of the named traces and perf_model.csv (default: $SPLITWISE_DATA, else a per-user cache)" };
 
         var command = new Command("provision", "Find the design and pool sizes that meet the SLOs at the lowest cost, power or machine count — or the highest SLO-compliant rate within a power or cost budget");
-        foreach (Option o in new Option[] { trace, rate, objective, maxThroughput, budgetPower, budgetCost, designs, maxMachines, model, perf, profile, seed, duration, slo, kv, tolerance, initialRate, maxRate, splitStep, trials, iso, compat, catalog, noGqa, json, dataDir, report })
+        foreach (Option o in new Option[] { trace, rate, objective, maxThroughput, budgetPower, budgetCost, designs, maxMachines, model, perf, profile, seed, duration, slo, kv, tolerance, initialRate, maxRate, splitStep, trials, iso, engine, compat, catalog, noGqa, json, dataDir, report })
         {
             command.Options.Add(o);
         }
@@ -65,8 +66,22 @@ internal static class ProvisionCommand
                 throw SplitwiseException.Usage("--duration must be positive");
             }
 
+            string engineName = pr.GetValue(engine)!.ToLowerInvariant();
+            if (engineName is not ("splitwise" or "vllm"))
+            {
+                throw SplitwiseException.Usage($"--engine '{engineName}' is not one of splitwise, vllm");
+            }
+
+            if (engineName == "vllm" && pr.GetValue(compat))
+            {
+                throw SplitwiseException.Usage("--engine vllm with --splitwise-sim: SplitwiseSim's rules are its own engine; drop one");
+            }
+
             var settings = new SweepSettings(pr.GetValue(model)!, perfName, pr.GetValue(profile) is { } pf ? Path.GetFullPath(pf) : null,
-                pr.GetValue(seed), seconds ?? 0, SloSet.Parse(pr.GetValue(slo)!), kvMode, !pr.GetValue(noGqa) && !pr.GetValue(compat), pr.GetValue(compat));
+                pr.GetValue(seed), seconds ?? 0, SloSet.Parse(pr.GetValue(slo)!), kvMode, !pr.GetValue(noGqa) && !pr.GetValue(compat), pr.GetValue(compat))
+            {
+                Engine = engineName,
+            };
             Hardware.Catalog cat = pr.GetValue(catalog) is { } catalogPath ? Hardware.Catalog.Load(catalogPath) : Hardware.Catalog.BuiltIn;
             _ = cat.Model(settings.Model); // an unknown model is a usage error now, not in the middle of a search
             string[] chosen = pr.GetValue(designs) is { Length: > 0 } d ? d : [.. SplitwiseDesignCatalog.All.Select(x => x.Name)];
@@ -125,7 +140,7 @@ internal static class ProvisionCommand
 
             if (pr.GetValue(json))
             {
-                context.Output.WriteLine(ToJson(outcome, throughput, goal));
+                context.Output.WriteLine(ToJson(outcome, throughput, goal, settings.Engine));
             }
             else
             {
@@ -169,6 +184,11 @@ internal static class ProvisionCommand
 
         context.Console.Write(table);
         string what = throughput ? "highest SLO-compliant rate" : $"lowest {goal.ToString().ToLowerInvariant()} meeting all SLOs at {(request.Rate > 0 ? F(request.Rate, "0.###") + " req/s" : "the trace's timing")}";
+        if (request.Settings.Engine == "vllm")
+        {
+            what += " on vLLM V1 engines";
+        }
+
         if (outcome.Best is { } best)
         {
             context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -201,7 +221,7 @@ internal static class ProvisionCommand
     }
 
     // JSON nodes, not anonymous objects: no reflection, so the Native AOT tool writes the same bytes.
-    private static string ToJson(ProvisionOutcome outcome, bool throughput, ProvisionObjective goal)
+    private static string ToJson(ProvisionOutcome outcome, bool throughput, ProvisionObjective goal, string engine)
     {
         static JsonObject? Choice(ProvisionChoice? c) => c is null ? null : new JsonObject
         {
@@ -224,6 +244,7 @@ internal static class ProvisionCommand
         var doc = new JsonObject
         {
             ["question"] = throughput ? "max-throughput" : "minimize-" + goal.ToString().ToLowerInvariant(),
+            ["engine"] = engine,
             ["best"] = Choice(outcome.Best),
             ["simulations"] = outcome.Simulations,
             ["designs"] = designs,

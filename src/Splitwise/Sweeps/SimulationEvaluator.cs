@@ -162,6 +162,7 @@ public sealed class SimulationEvaluator
             Performance = kind,
             Gqa = point.Settings.Gqa,
             Splitwise = new SplitwiseOptions(new KvTransferOptions(KvTransferOptions.ParseMode(point.Settings.KvTransfer))),
+            Vllm = point.Settings.Engine == "vllm" ? new VllmEngineOptions() : null,
         };
         return point.Settings.SplitwiseSim ? cluster.AsSplitwiseSim() : cluster;
     }

@@ -143,6 +143,12 @@ public sealed record SweepConfig(string Name, SweepSettings Settings, IReadOnlyL
                 case "splitwise_sim":
                     settings = settings with { SplitwiseSim = Bool(source, value, key) };
                     break;
+                case "engine":
+                    string engine = Scalar(source, value, key).ToLowerInvariant();
+                    settings = engine is "splitwise" or "vllm"
+                        ? settings with { Engine = engine }
+                        : throw Error(source, value.Start, $"engine '{engine}' is not one of splitwise, vllm");
+                    break;
                 case "kv_transfer":
                     string kv = Scalar(source, value, key);
                     settings = settings with
@@ -193,7 +199,7 @@ public sealed record SweepConfig(string Name, SweepSettings Settings, IReadOnlyL
 
                     break;
                 default:
-                    throw Error(source, keyNode.Start, $"unknown key '{key}'; known keys: name, model, perf, profile, seed, duration, slo, kv_transfer, gqa, splitwise_sim, traces, rates, designs");
+                    throw Error(source, keyNode.Start, $"unknown key '{key}'; known keys: name, model, perf, profile, seed, duration, slo, engine, kv_transfer, gqa, splitwise_sim, traces, rates, designs");
             }
         }
 
@@ -210,6 +216,11 @@ public sealed record SweepConfig(string Name, SweepSettings Settings, IReadOnlyL
         if (rates.Count == 0)
         {
             rates.Add(0);
+        }
+
+        if (settings.Engine == "vllm" && settings.SplitwiseSim)
+        {
+            throw Error(source, root.Start, "engine: vllm with splitwise_sim: true: SplitwiseSim's rules are its own engine; drop one");
         }
 
         return new SweepConfig(name, settings, traces, rates, designs);

@@ -26,6 +26,10 @@ public sealed record SweepSettings(
 {
     public static SweepSettings Default { get; } = new();
 
+    /// <summary>The instance engine: <c>splitwise</c> (SplitwiseSim's instance, the default) or <c>vllm</c> (vLLM V1, with
+    /// its defaults for the GPU; phase-split designs as prefill and decode instances).</summary>
+    public string Engine { get; init; } = "splitwise";
+
     /// <summary>The SLO set (the paper's nine unless given).</summary>
     public SloSet Slos => Slo ?? SloSet.Paper;
 }

@@ -35,8 +35,9 @@ public sealed class JsonOutputTests
              "--max-machines", "8", "--json", "--data-dir", TestData.AzureDir, "--profile", TestData.PerfModel]);
         Assert.True(code == 0, err);
         JsonElement doc = JsonDocument.Parse(output).RootElement;
-        Assert.Equal(["question", "best", "simulations", "designs"], doc.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["question", "engine", "best", "simulations", "designs"], doc.EnumerateObject().Select(p => p.Name));
         Assert.Equal("minimize-cost", doc.GetProperty("question").GetString());
+        Assert.Equal("splitwise", doc.GetProperty("engine").GetString());
         JsonElement best = doc.GetProperty("best");
         Assert.Equal(["design", "machines", "prompt_machines", "token_machines", "rate", "dollars_per_hour", "watts", "slo_worst_ratio", "goodput_rps"],
             best.EnumerateObject().Select(p => p.Name));
@@ -46,5 +47,29 @@ public sealed class JsonOutputTests
         Assert.Equal(doc.GetProperty("simulations").GetInt32(), designs.Sum(d => d.GetProperty("simulations").GetInt32()));
         Assert.Contains(designs, d => d.GetProperty("best").ValueKind == JsonValueKind.Object
             && d.GetProperty("best").GetProperty("dollars_per_hour").GetDouble() == best.GetProperty("dollars_per_hour").GetDouble());
+    }
+
+    [Fact]
+    public async Task Provision_searches_on_the_vllm_engine_phase_split_designs_included()
+    {
+        async Task<JsonElement> Provision(params string[] extra)
+        {
+            (int code, string output, string err) = await CliRunner.RunAsync(
+                ["provision", "--trace", "conv-2023", "--rate", "4", "--duration", "300", "--objective", "cost", "--design", "splitwise-hh",
+                 "--max-machines", "8", "--json", "--data-dir", TestData.AzureDir, "--profile", TestData.PerfModel, .. extra]);
+            Assert.True(code == 0, err);
+            return JsonDocument.Parse(output).RootElement;
+        }
+
+        JsonElement vllm = await Provision("--engine", "vllm"), splitwise = await Provision();
+        Assert.Equal("vllm", vllm.GetProperty("engine").GetString());
+        Assert.Equal(JsonValueKind.Object, vllm.GetProperty("best").ValueKind);
+        Assert.True(vllm.GetProperty("best").GetProperty("slo_worst_ratio").GetDouble() <= 1);
+        // The engine is what was simulated: the same search on the other engine judges its points differently.
+        Assert.NotEqual(splitwise.GetProperty("designs")[0].GetProperty("best").GetRawText(), vllm.GetProperty("designs")[0].GetProperty("best").GetRawText());
+
+        (int bad, _, string error) = await CliRunner.RunAsync(["provision", "--trace", "conv-2023", "--rate", "4", "--engine", "vllm", "--splitwise-sim", "--data-dir", TestData.AzureDir]);
+        Assert.Equal(ExitCodes.Usage, bad);
+        Assert.Contains("--splitwise-sim", error, StringComparison.Ordinal);
     }
 }

@@ -41,6 +41,15 @@ public sealed class SimulationEvaluatorTests : IDisposable
         Assert.True(double.Parse(split["kv_transfer_mean_ms"], System.Globalization.CultureInfo.InvariantCulture) > 0);
         Assert.Equal(2, Directory.GetFiles(Path.Combine(_dir, "a", "cdf")).Length);
 
+        // engine: vllm runs the same grid on vLLM engines (the split design as prefill and decode instances).
+        SweepConfig vllm = SweepConfig.Parse("engine: vllm\n" + yaml, Path.Combine(_dir, "v.yaml"));
+        Assert.Equal("vllm", vllm.Settings.Engine);
+        Assert.NotNull(SimulationEvaluator.Cluster(vllm.Enumerate()[1], Splitwise.Performance.PerformanceModelKind.Profile).Vllm);
+        SweepRunSummary v = await SweepRunner.RunAsync(vllm, new SweepRunOptions(Path.Combine(_dir, "v"), SweepShard.All, Parallelism: 1), again.Evaluate, null, ct);
+        string[] vlines = File.ReadAllLines(v.ResultsPath);
+        Assert.Equal(3, vlines.Length);
+        Assert.NotEqual(lines[2], vlines[2]); // another engine, other latencies
+
         string html = SweepReport.Write(a.ResultsPath, Path.Combine(_dir, "report.html"));
         string text = File.ReadAllText(html);
         Assert.Contains("<svg", text, StringComparison.Ordinal);

@@ -64,6 +64,8 @@ public class SweepConfigTests
     [InlineData("designs:\n  - {design: baseline-a100, machines: 1}\n", "no traces")]
     [InlineData("traces: [t]\ndesigns:\n  - {design: baseline-a100, machines: \"5..2\"}\n", "machines range '5..2'")]
     [InlineData("traces: [t\n", "bad.yaml:")]
+    [InlineData("engine: sglang\ntraces: [t]\ndesigns:\n  - {design: baseline-a100, machines: 1}\n", "bad.yaml:1:9: engine 'sglang' is not one of splitwise, vllm")]
+    [InlineData("engine: vllm\nsplitwise_sim: true\ntraces: [t]\ndesigns:\n  - {design: baseline-a100, machines: 1}\n", "engine: vllm with splitwise_sim")]
     public void Errors_name_file_line_and_column(string yaml, string expected)
     {
         var ex = Assert.Throws<SplitwiseException>(() => SweepConfig.Parse(yaml, "bad.yaml"));
