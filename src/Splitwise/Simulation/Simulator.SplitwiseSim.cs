@@ -339,6 +339,12 @@ public sealed partial class Simulator
         long kvPerToken = p.Spec.KvBytesPerToken, capacity = p.Spec.KvCapacityBytes;
         if (!p.Busy && p.KvUsed + ((_r.Input[slot] + 1L) * kvPerToken) <= capacity)
         {
+            if (p.SimPool.Count == 0 && _recount is null && p.Spec.Limits.MaxPreemptions > 0 && p.Spec.Limits.MaxBatchRequests > 0)
+            {
+                SimStartAlone(p, slot);
+                return;
+            }
+
             // The prompt's arrival starts a batch selection before the token task arrives.
             SimTaskArrival(p, PromptTask(slot), newRequest: true);
             SimTaskArrival(p, TokenTask(slot), newRequest: false);
@@ -369,6 +375,36 @@ public sealed partial class Simulator
         {
             SimPause(p);
         }
+    }
+
+    /// <summary>
+    /// A new request on an idle instance that holds nothing else, its prompt's memory free: what its two
+    /// <c>task_arrival</c>s do, without the general batch selection — the selection the prompt starts takes the prompt
+    /// alone (step 2: a fresh task is under <c>max_preemptions</c>, and the first task of a batch always fits its
+    /// token limit), then the token task joins the pending queue (the run, a prompt iteration, is not cut).
+    /// </summary>
+    private void SimStartAlone(InstanceState s, int slot)
+    {
+        RequestTable r = _r;
+        int clock = s.SimSelections;
+        s.SimPool.Add(slot);
+        r.PendingSince[slot] = clock + 1; // the prompt waited no selection; its token task waits from the next
+        long need = (r.Input[slot] + 1L) * s.Spec.KvBytesPerToken;
+        s.KvUsed += need;
+        r.KvBytes[slot] += need;
+        r.Phase[slot] = RequestPhase.Prompting;
+        r.PromptStart[slot] = _now;
+        s.BatchPrompts.Add(slot);
+        s.SimSelections = clock + 1;
+        if (s.KvUsed > s.KvPeak)
+        {
+            s.KvPeak = s.KvUsed;
+        }
+
+        s.BatchTokens = r.Input[slot];
+        Timeline?.OnIterationStart(_now, s.Index, 1, r.Input[slot], s.BatchPrompts.Count, s.KvUsed);
+        ScheduleIteration(s, 1);
+        s.SimPending.Insert(TokenTask(slot), r, s.SimSelections);
     }
 
     /// <summary><c>SplitwiseInstance.task_arrival</c>: the task joins the pool and pending queue; an idle instance
@@ -468,6 +504,22 @@ public sealed partial class Simulator
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void StartIterationSim(InstanceState s)
     {
+        if (s.SimPool.Count == 0 && _recount is null)
+        {
+            // Nothing here (every queue and the batch hold pool requests only): an empty selection.
+            s.SimSelections++;
+            if (s.KvUsed > s.KvPeak)
+            {
+                s.KvPeak = s.KvUsed;
+            }
+
+            s.BatchTokens = 0;
+            Timeline?.OnIterationStart(_now, s.Index, 0, 0, s.BatchPrompts.Count, s.KvUsed);
+            s.Busy = false;
+            _scheduler.OnInstanceIdle(s.Index);
+            return;
+        }
+
         BatchLimits limits = s.Spec.Limits;
         int maxReq = limits.MaxBatchRequests, maxTok = limits.MaxBatchTokens, maxPre = limits.MaxPreemptions;
         long capacity = s.Spec.KvCapacityBytes, kvPerToken = s.Spec.KvBytesPerToken;
