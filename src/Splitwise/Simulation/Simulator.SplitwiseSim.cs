@@ -9,28 +9,26 @@ namespace Splitwise.Simulation;
 /// list is not sorted by any one key; the binary search below is CPython's <c>bisect_right</c>, step for step. Counts
 /// are read on the instance's selection clock (<see cref="InstanceState.SimSelections"/>).
 /// </summary>
-/// <remarks>Insert and remove are O(count) (array shifts), as in SplitwiseSim.</remarks>
+/// <remarks>Insert and remove are O(count) (array shifts), as in SplitwiseSim, except that tasks leaving from the
+/// head move its start instead.</remarks>
 internal sealed class SimPendingQueue
 {
     private int[] _tasks = new int[16];
+    private int _start; // the head: tasks taken from the head leave by moving it, without a shift
 
     public int Count { get; private set; }
 
-    public int this[int i] => _tasks[i];
+    public int this[int i] => _tasks[_start + i];
 
-    public ReadOnlySpan<int> AsSpan() => _tasks.AsSpan(0, Count);
+    public ReadOnlySpan<int> AsSpan() => _tasks.AsSpan(_start, Count);
 
     public void Insert(int task, RequestTable r, int selections)
     {
         int pre = Simulator.SimPreemptions(r, task, selections);
         int lo = Search(pre, r.Arrival[task >> 1], r, selections);
-        if (Count == _tasks.Length)
-        {
-            Array.Resize(ref _tasks, _tasks.Length * 2);
-        }
-
-        _tasks.AsSpan(lo, Count - lo).CopyTo(_tasks.AsSpan(lo + 1));
-        _tasks[lo] = task;
+        Span<int> tasks = Reserve(1);
+        tasks[lo..Count].CopyTo(tasks[(lo + 1)..]);
+        tasks[lo] = task;
         Count++;
     }
 
@@ -57,7 +55,7 @@ internal sealed class SimPendingQueue
             }
             else
             {
-                int other = _tasks[mid < a ? mid : mid - 1];
+                int other = _tasks[_start + (mid < a ? mid : mid - 1)];
                 otherPre = Simulator.SimPreemptions(r, other, selections);
                 otherArrival = r.Arrival[other >> 1];
             }
@@ -72,12 +70,7 @@ internal sealed class SimPendingQueue
             }
         }
 
-        if (Count + 2 > _tasks.Length)
-        {
-            Array.Resize(ref _tasks, _tasks.Length * 2);
-        }
-
-        Span<int> tasks = _tasks;
+        Span<int> tasks = Reserve(2);
         int n = Count, b = lo;
         if (b > a)
         {
@@ -99,12 +92,26 @@ internal sealed class SimPendingQueue
         Count = n + 2;
     }
 
+    /// <summary>Room for <paramref name="extra"/> more tasks after the last: the live tasks and that room.</summary>
+    private Span<int> Reserve(int extra)
+    {
+        if (_start + Count + extra > _tasks.Length)
+        {
+            int[] tasks = Count + extra > _tasks.Length ? new int[_tasks.Length * 2] : _tasks;
+            _tasks.AsSpan(_start, Count).CopyTo(tasks);
+            _tasks = tasks;
+            _start = 0;
+        }
+
+        return _tasks.AsSpan(_start, Count + extra);
+    }
+
     /// <summary>CPython's <c>bisect_right</c> of the key (<paramref name="pre"/>, <paramref name="arrival"/>).</summary>
     private int Search(int pre, long arrival, RequestTable r, int selections)
     {
-        int[] tasks = _tasks;
+        ReadOnlySpan<int> tasks = AsSpan();
         long[] arrivals = r.Arrival;
-        int lo = 0, hi = Count;
+        int lo = 0, hi = tasks.Length;
         while (lo < hi)
         {
             int mid = (lo + hi) >> 1;
@@ -126,38 +133,59 @@ internal sealed class SimPendingQueue
 
     /// <summary>Removes the <paramref name="count"/> tasks a batch selection just took (a prompt task whose request is
     /// now prompting, a token task whose request is now decoding), keeping the order of the rest: what removing each
-    /// one would give, in one pass that stops at the last of them.</summary>
+    /// one would give, in one pass that stops at the last of them (no shift when they were the first ones).</summary>
     public void RemoveTaken(RequestTable r, int count)
     {
+        Span<int> tasks = _tasks.AsSpan(_start, Count);
+        RequestPhase[] phases = r.Phase;
         int kept = 0, i = 0;
-        for (; i < Count && count > 0; i++)
+        for (; i < tasks.Length && count > 0; i++)
         {
-            int task = _tasks[i];
-            RequestPhase phase = r.Phase[task >> 1];
+            int task = tasks[i];
+            RequestPhase phase = phases[task >> 1];
             if ((task & 1) == 0 ? phase == RequestPhase.Prompting : phase == RequestPhase.Decoding)
             {
                 count--;
                 continue;
             }
 
-            _tasks[kept++] = task;
+            tasks[kept++] = task;
         }
 
-        if (kept < i && i < Count)
+        if (kept == 0)
         {
-            _tasks.AsSpan(i, Count - i).CopyTo(_tasks.AsSpan(kept));
+            _start += i;
+        }
+        else if (kept < i)
+        {
+            tasks[i..].CopyTo(tasks[kept..]);
         }
 
-        Count = kept + (Count - i);
+        Count = kept + (tasks.Length - i);
+        if (Count == 0)
+        {
+            _start = 0;
+        }
     }
 
     public void Remove(int task)
     {
-        int i = _tasks.AsSpan(0, Count).IndexOf(task);
-        if (i >= 0)
+        Span<int> tasks = _tasks.AsSpan(_start, Count);
+        int i = tasks.IndexOf(task);
+        if (i == 0)
         {
+            _start++;
             Count--;
-            _tasks.AsSpan(i + 1, Count - i).CopyTo(_tasks.AsSpan(i));
+        }
+        else if (i > 0)
+        {
+            tasks[(i + 1)..].CopyTo(tasks[i..]);
+            Count--;
+        }
+
+        if (Count == 0)
+        {
+            _start = 0;
         }
     }
 }
@@ -356,7 +384,7 @@ public sealed partial class Simulator
         SimPoolInsert(p, slot);
         _r.PendingSince[slot] = p.SimSelections; // its first task waits from now
         p.SimPending.InsertPair(PromptTask(slot), TokenTask(slot), _r, p.SimSelections);
-        p.SimPrompts.Add(slot);
+        p.SimPrompts.Enqueue(slot);
         if (!p.Busy)
         {
             if (p.KvUsed + ((_r.Output[slot] - 1L) * kvPerToken) <= capacity)
@@ -422,7 +450,7 @@ public sealed partial class Simulator
         s.SimPending.Insert(task, _r, s.SimSelections);
         if (!IsTokenTask(task))
         {
-            s.SimPrompts.Add(slot);
+            s.SimPrompts.Enqueue(slot);
         }
 
         if (!s.Busy)
@@ -466,16 +494,23 @@ public sealed partial class Simulator
     }
 
     /// <summary><c>bisect.insort(pending_requests, request, key=arrival)</c>: after requests of equal arrival.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // once per request; almost always an append
     private void SimPoolInsert(InstanceState s, int slot)
     {
         IntList pool = s.SimPool;
-        long arrival = _r.Arrival[slot];
-        if (pool.Count == 0 || arrival >= _r.Arrival[pool[pool.Count - 1]])
+        long[] arrivals = _r.Arrival;
+        long arrival = arrivals[slot];
+        if (pool.Count == 0 || arrival >= arrivals[pool[pool.Count - 1]])
         {
             pool.Add(slot); // the usual case, an arrival after every request here
             return;
         }
 
+        SimPoolInsertBefore(pool, slot, arrival);
+    }
+
+    private void SimPoolInsertBefore(IntList pool, int slot, long arrival)
+    {
         int lo = 0, hi = pool.Count;
         while (lo < hi)
         {
@@ -575,11 +610,10 @@ public sealed partial class Simulator
         }
 
         // 2. Queued prompts, FCFS.
-        IntList prompts = s.SimPrompts;
-        ReadOnlySpan<int> promptSlots = prompts.AsSpan();
-        for (int i = 0; i < promptSlots.Length; i++)
+        IntQueue prompts = s.SimPrompts;
+        for (int i = 0; i < prompts.Count; i++)
         {
-            int slot = promptSlots[i];
+            int slot = prompts[i];
             int p = input[slot];
             if (size == maxReq || (size > 0 && tokens + p > maxTok))
             {
@@ -755,7 +789,7 @@ public sealed partial class Simulator
         if (added.Count > 0)
         {
             pending.RemoveTaken(r, added.Count);
-            RemoveInPhase(prompts, RequestPhase.Prompting, takenPrompts);
+            RemoveTakenPrompts(prompts, takenPrompts);
             RemoveInPhase(blocked, RequestPhase.Decoding, takenBlocked);
         }
 
@@ -786,6 +820,31 @@ public sealed partial class Simulator
         }
 
         ScheduleIteration(s, size);
+    }
+
+    /// <summary>Removes from the prompt queue the <paramref name="count"/> prompts a selection took, keeping the order
+    /// of the rest: those at its head leave from the head (step 2 takes them in order); any others (taken in step 1)
+    /// in one rotation of the queue.</summary>
+    private void RemoveTakenPrompts(IntQueue prompts, int count)
+    {
+        RequestPhase[] phases = _r.Phase;
+        while (count > 0 && phases[prompts.Peek()] == RequestPhase.Prompting)
+        {
+            prompts.Dequeue();
+            count--;
+        }
+
+        for (int n = count > 0 ? prompts.Count : 0; n > 0; n--)
+        {
+            int slot = prompts.Dequeue();
+            if (count > 0 && phases[slot] == RequestPhase.Prompting)
+            {
+                count--;
+                continue;
+            }
+
+            prompts.Enqueue(slot);
+        }
     }
 
     /// <summary>Removes from <paramref name="list"/> the first <paramref name="count"/> requests in
