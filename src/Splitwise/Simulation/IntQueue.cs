@@ -89,6 +89,18 @@ internal sealed class IntList
         _items[Count++] = value;
     }
 
+    /// <summary>Appends <paramref name="values"/> (one block copy).</summary>
+    public void AddRange(ReadOnlySpan<int> values)
+    {
+        if (Count + values.Length > _items.Length)
+        {
+            Array.Resize(ref _items, Math.Max(_items.Length * 2, Count + values.Length));
+        }
+
+        values.CopyTo(_items.AsSpan(Count));
+        Count += values.Length;
+    }
+
     /// <summary>Inserts <paramref name="value"/> before position <paramref name="index"/> (O(count)).</summary>
     public void Insert(int index, int value)
     {
