@@ -20,7 +20,7 @@ internal sealed class SimPendingQueue
 
     public int this[int i] => _tasks[_start + i];
 
-    public ReadOnlySpan<int> AsSpan() => _tasks.AsSpan(_start, Count);
+    public ReadOnlySpan<int> AsSpan() => new(_tasks, _start, Count);
 
     public void Insert(int task, RequestTable r, int selections)
     {
@@ -93,17 +93,24 @@ internal sealed class SimPendingQueue
     }
 
     /// <summary>Room for <paramref name="extra"/> more tasks after the last: the live tasks and that room.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Span<int> Reserve(int extra)
     {
         if (_start + Count + extra > _tasks.Length)
         {
-            int[] tasks = Count + extra > _tasks.Length ? new int[_tasks.Length * 2] : _tasks;
-            _tasks.AsSpan(_start, Count).CopyTo(tasks);
-            _tasks = tasks;
-            _start = 0;
+            Compact(extra);
         }
 
-        return _tasks.AsSpan(_start, Count + extra);
+        return new Span<int>(_tasks, _start, Count + extra);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Compact(int extra)
+    {
+        int[] tasks = Count + extra > _tasks.Length ? new int[_tasks.Length * 2] : _tasks;
+        _tasks.AsSpan(_start, Count).CopyTo(tasks);
+        _tasks = tasks;
+        _start = 0;
     }
 
     /// <summary>CPython's <c>bisect_right</c> of the key (<paramref name="pre"/>, <paramref name="arrival"/>).</summary>
@@ -789,8 +796,15 @@ public sealed partial class Simulator
         if (added.Count > 0)
         {
             pending.RemoveTaken(r, added.Count);
-            RemoveTakenPrompts(prompts, takenPrompts);
-            RemoveInPhase(blocked, RequestPhase.Decoding, takenBlocked);
+            if (takenPrompts > 0)
+            {
+                RemoveTakenPrompts(prompts, takenPrompts);
+            }
+
+            if (takenBlocked > 0)
+            {
+                RemoveInPhase(blocked, RequestPhase.Decoding, takenBlocked);
+            }
         }
 
         // Every request here whose first task is not in the batch counts a preemption (queued prompts too): the
