@@ -29,7 +29,7 @@ internal sealed class InstanceState(int index, InstanceSpec spec)
     public readonly IntList SimPool = new();
     public int SimSelections;
     public readonly SimPendingQueue SimPending = new();
-    public readonly IntList SimPrompts = new();
+    public readonly IntQueue SimPrompts = new();
 
     // vLLM personality only (Simulator.Vllm.cs): the running requests in admission order (Prompts is its waiting
     // queue), the tokens of each prefill chunk of the current step (parallel to BatchPrompts), and the paged KV memory.

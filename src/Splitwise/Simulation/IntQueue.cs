@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Splitwise.Simulation;
 
 /// <summary>A growable FIFO ring of request slots (no allocation once grown).</summary>
@@ -65,14 +67,38 @@ internal sealed class IntList
 
     public Span<int> AsSpan() => _items.AsSpan(0, Count);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Add(int value)
     {
-        if (Count == _items.Length)
+        int[] items = _items;
+        int count = Count;
+        if ((uint)count < (uint)items.Length)
         {
-            Array.Resize(ref _items, _items.Length * 2);
+            items[count] = value;
+            Count = count + 1;
+            return;
         }
 
+        AddGrowing(value);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void AddGrowing(int value)
+    {
+        Array.Resize(ref _items, _items.Length * 2);
         _items[Count++] = value;
+    }
+
+    /// <summary>Appends <paramref name="values"/> (one block copy).</summary>
+    public void AddRange(ReadOnlySpan<int> values)
+    {
+        if (Count + values.Length > _items.Length)
+        {
+            Array.Resize(ref _items, Math.Max(_items.Length * 2, Count + values.Length));
+        }
+
+        values.CopyTo(_items.AsSpan(Count));
+        Count += values.Length;
     }
 
     /// <summary>Inserts <paramref name="value"/> before position <paramref name="index"/> (O(count)).</summary>

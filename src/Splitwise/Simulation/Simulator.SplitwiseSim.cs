@@ -9,27 +9,122 @@ namespace Splitwise.Simulation;
 /// list is not sorted by any one key; the binary search below is CPython's <c>bisect_right</c>, step for step. Counts
 /// are read on the instance's selection clock (<see cref="InstanceState.SimSelections"/>).
 /// </summary>
-/// <remarks>Insert and remove are O(count) (array shifts), as in SplitwiseSim.</remarks>
+/// <remarks>Insert and remove are O(count) (array shifts), as in SplitwiseSim, except that tasks leaving from the
+/// head move its start instead.</remarks>
 internal sealed class SimPendingQueue
 {
     private int[] _tasks = new int[16];
+    private int _start; // the head: tasks taken from the head leave by moving it, without a shift
 
     public int Count { get; private set; }
 
-    public int this[int i] => _tasks[i];
+    public int this[int i] => _tasks[_start + i];
+
+    public ReadOnlySpan<int> AsSpan() => new(_tasks, _start, Count);
 
     public void Insert(int task, RequestTable r, int selections)
     {
-        int slot = task >> 1;
         int pre = Simulator.SimPreemptions(r, task, selections);
-        long arrival = r.Arrival[slot];
-        int lo = 0, hi = Count;
+        int lo = Search(pre, r.Arrival[task >> 1], r, selections);
+        Span<int> tasks = Reserve(1);
+        tasks[lo..Count].CopyTo(tasks[(lo + 1)..]);
+        tasks[lo] = task;
+        Count++;
+    }
+
+    /// <summary>A new request's prompt task then its token task, both of one arrival time: <see cref="Insert"/> twice
+    /// (the second search sees the first task in place), with one shift of the tail.</summary>
+    public void InsertPair(int promptTask, int tokenTask, RequestTable r, int selections)
+    {
+        long arrival = r.Arrival[promptTask >> 1];
+        int prePrompt = Simulator.SimPreemptions(r, promptTask, selections);
+        int preToken = Simulator.SimPreemptions(r, tokenTask, selections);
+        int a = Search(prePrompt, arrival, r, selections);
+
+        // bisect_right over the list with the prompt task at a.
+        int lo = 0, hi = Count + 1;
         while (lo < hi)
         {
             int mid = (lo + hi) >> 1;
-            int other = _tasks[mid];
+            int otherPre;
+            long otherArrival;
+            if (mid == a)
+            {
+                otherPre = prePrompt;
+                otherArrival = arrival;
+            }
+            else
+            {
+                int other = _tasks[_start + (mid < a ? mid : mid - 1)];
+                otherPre = Simulator.SimPreemptions(r, other, selections);
+                otherArrival = r.Arrival[other >> 1];
+            }
+
+            if (preToken < otherPre || (preToken == otherPre && arrival < otherArrival))
+            {
+                hi = mid;
+            }
+            else
+            {
+                lo = mid + 1;
+            }
+        }
+
+        Span<int> tasks = Reserve(2);
+        int n = Count, b = lo;
+        if (b > a)
+        {
+            // old [0, a) · prompt · old [a, b − 1) · token · old [b − 1, n)
+            tasks[(b - 1)..n].CopyTo(tasks[(b + 1)..]);
+            tasks[a..(b - 1)].CopyTo(tasks[(a + 1)..]);
+            tasks[a] = promptTask;
+            tasks[b] = tokenTask;
+        }
+        else
+        {
+            // old [0, b) · token · old [b, a) · prompt · old [a, n)
+            tasks[a..n].CopyTo(tasks[(a + 2)..]);
+            tasks[b..a].CopyTo(tasks[(b + 1)..]);
+            tasks[b] = tokenTask;
+            tasks[a + 1] = promptTask;
+        }
+
+        Count = n + 2;
+    }
+
+    /// <summary>Room for <paramref name="extra"/> more tasks after the last: the live tasks and that room.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Span<int> Reserve(int extra)
+    {
+        if (_start + Count + extra > _tasks.Length)
+        {
+            Compact(extra);
+        }
+
+        return new Span<int>(_tasks, _start, Count + extra);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Compact(int extra)
+    {
+        int[] tasks = Count + extra > _tasks.Length ? new int[_tasks.Length * 2] : _tasks;
+        _tasks.AsSpan(_start, Count).CopyTo(tasks);
+        _tasks = tasks;
+        _start = 0;
+    }
+
+    /// <summary>CPython's <c>bisect_right</c> of the key (<paramref name="pre"/>, <paramref name="arrival"/>).</summary>
+    private int Search(int pre, long arrival, RequestTable r, int selections)
+    {
+        ReadOnlySpan<int> tasks = AsSpan();
+        long[] arrivals = r.Arrival;
+        int lo = 0, hi = tasks.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >> 1;
+            int other = tasks[mid];
             int otherPre = Simulator.SimPreemptions(r, other, selections);
-            long otherArrival = r.Arrival[other >> 1];
+            long otherArrival = arrivals[other >> 1];
             if (pre < otherPre || (pre == otherPre && arrival < otherArrival))
             {
                 hi = mid;
@@ -40,46 +135,64 @@ internal sealed class SimPendingQueue
             }
         }
 
-        if (Count == _tasks.Length)
-        {
-            Array.Resize(ref _tasks, _tasks.Length * 2);
-        }
-
-        _tasks.AsSpan(lo, Count - lo).CopyTo(_tasks.AsSpan(lo + 1));
-        _tasks[lo] = task;
-        Count++;
+        return lo;
     }
 
     /// <summary>Removes the <paramref name="count"/> tasks a batch selection just took (a prompt task whose request is
     /// now prompting, a token task whose request is now decoding), keeping the order of the rest: what removing each
-    /// one would give, in one pass that stops at the last of them.</summary>
+    /// one would give, in one pass that stops at the last of them (no shift when they were the first ones).</summary>
     public void RemoveTaken(RequestTable r, int count)
     {
+        Span<int> tasks = _tasks.AsSpan(_start, Count);
+        RequestPhase[] phases = r.Phase;
         int kept = 0, i = 0;
-        for (; i < Count && count > 0; i++)
+        for (; i < tasks.Length && count > 0; i++)
         {
-            int task = _tasks[i];
-            RequestPhase phase = r.Phase[task >> 1];
+            int task = tasks[i];
+            RequestPhase phase = phases[task >> 1];
             if ((task & 1) == 0 ? phase == RequestPhase.Prompting : phase == RequestPhase.Decoding)
             {
                 count--;
                 continue;
             }
 
-            _tasks[kept++] = task;
+            tasks[kept++] = task;
         }
 
-        _tasks.AsSpan(i, Count - i).CopyTo(_tasks.AsSpan(kept));
-        Count = kept + (Count - i);
+        if (kept == 0)
+        {
+            _start += i;
+        }
+        else if (kept < i)
+        {
+            tasks[i..].CopyTo(tasks[kept..]);
+        }
+
+        Count = kept + (tasks.Length - i);
+        if (Count == 0)
+        {
+            _start = 0;
+        }
     }
 
     public void Remove(int task)
     {
-        int i = _tasks.AsSpan(0, Count).IndexOf(task);
-        if (i >= 0)
+        Span<int> tasks = _tasks.AsSpan(_start, Count);
+        int i = tasks.IndexOf(task);
+        if (i == 0)
         {
+            _start++;
             Count--;
-            _tasks.AsSpan(i + 1, Count - i).CopyTo(_tasks.AsSpan(i));
+        }
+        else if (i > 0)
+        {
+            tasks[(i + 1)..].CopyTo(tasks[i..]);
+            Count--;
+        }
+
+        if (Count == 0)
+        {
+            _start = 0;
         }
     }
 }
@@ -252,11 +365,81 @@ public sealed partial class Simulator
             _recount[PromptTask(slot)] = _recount[TokenTask(slot)] = 0; // a recycled slot
         }
 
-        SimTaskArrival(p, PromptTask(slot), newRequest: true);
-        if (p == t)
+        if (p != t)
         {
-            SimTaskArrival(p, TokenTask(slot), newRequest: false);
+            SimTaskArrival(p, PromptTask(slot), newRequest: true);
+            return;
         }
+
+        long kvPerToken = p.Spec.KvBytesPerToken, capacity = p.Spec.KvCapacityBytes;
+        if (!p.Busy && p.KvUsed + ((_r.Input[slot] + 1L) * kvPerToken) <= capacity)
+        {
+            if (p.SimPool.Count == 0 && _recount is null && p.Spec.Limits.MaxPreemptions > 0 && p.Spec.Limits.MaxBatchRequests > 0)
+            {
+                SimStartAlone(p, slot);
+                return;
+            }
+
+            // The prompt's arrival starts a batch selection before the token task arrives.
+            SimTaskArrival(p, PromptTask(slot), newRequest: true);
+            SimTaskArrival(p, TokenTask(slot), newRequest: false);
+            return;
+        }
+
+        // Neither task's arrival changes the instance before the other's: both join, then task_arrival's rules run
+        // (a busy instance's decode run is cut once, by whichever task could join the next batch).
+        SimPoolInsert(p, slot);
+        _r.PendingSince[slot] = p.SimSelections; // its first task waits from now
+        p.SimPending.InsertPair(PromptTask(slot), TokenTask(slot), _r, p.SimSelections);
+        p.SimPrompts.Enqueue(slot);
+        if (!p.Busy)
+        {
+            if (p.KvUsed + ((_r.Output[slot] - 1L) * kvPerToken) <= capacity)
+            {
+                StartIterationSim(p);
+            }
+
+            return;
+        }
+
+        BatchLimits limits = p.Spec.Limits;
+        int count = p.Batch.Count + p.BatchPrompts.Count;
+        bool tokenJoins = count < limits.MaxBatchRequests && p.BatchTokens + 1 <= limits.MaxBatchTokens; // implied by the prompt joining
+        bool promptPreempts = p.BatchPrompts.Count < count && p.BatchTokens - p.Batch.Count + _r.Input[slot] <= limits.MaxBatchTokens;
+        if (tokenJoins || promptPreempts)
+        {
+            SimPause(p);
+        }
+    }
+
+    /// <summary>
+    /// A new request on an idle instance that holds nothing else, its prompt's memory free: what its two
+    /// <c>task_arrival</c>s do, without the general batch selection — the selection the prompt starts takes the prompt
+    /// alone (step 2: a fresh task is under <c>max_preemptions</c>, and the first task of a batch always fits its
+    /// token limit), then the token task joins the pending queue (the run, a prompt iteration, is not cut).
+    /// </summary>
+    private void SimStartAlone(InstanceState s, int slot)
+    {
+        RequestTable r = _r;
+        int clock = s.SimSelections;
+        s.SimPool.Add(slot);
+        r.PendingSince[slot] = clock + 1; // the prompt waited no selection; its token task waits from the next
+        long need = (r.Input[slot] + 1L) * s.Spec.KvBytesPerToken;
+        s.KvUsed += need;
+        r.KvBytes[slot] += need;
+        r.Phase[slot] = RequestPhase.Prompting;
+        r.PromptStart[slot] = _now;
+        s.BatchPrompts.Add(slot);
+        s.SimSelections = clock + 1;
+        if (s.KvUsed > s.KvPeak)
+        {
+            s.KvPeak = s.KvUsed;
+        }
+
+        s.BatchTokens = r.Input[slot];
+        Timeline?.OnIterationStart(_now, s.Index, 1, r.Input[slot], s.BatchPrompts.Count, s.KvUsed);
+        ScheduleIteration(s, 1);
+        s.SimPending.Insert(TokenTask(slot), r, s.SimSelections);
     }
 
     /// <summary><c>SplitwiseInstance.task_arrival</c>: the task joins the pool and pending queue; an idle instance
@@ -274,7 +457,7 @@ public sealed partial class Simulator
         s.SimPending.Insert(task, _r, s.SimSelections);
         if (!IsTokenTask(task))
         {
-            s.SimPrompts.Add(slot);
+            s.SimPrompts.Enqueue(slot);
         }
 
         if (!s.Busy)
@@ -318,16 +501,23 @@ public sealed partial class Simulator
     }
 
     /// <summary><c>bisect.insort(pending_requests, request, key=arrival)</c>: after requests of equal arrival.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // once per request; almost always an append
     private void SimPoolInsert(InstanceState s, int slot)
     {
         IntList pool = s.SimPool;
-        long arrival = _r.Arrival[slot];
-        if (pool.Count == 0 || arrival >= _r.Arrival[pool[pool.Count - 1]])
+        long[] arrivals = _r.Arrival;
+        long arrival = arrivals[slot];
+        if (pool.Count == 0 || arrival >= arrivals[pool[pool.Count - 1]])
         {
             pool.Add(slot); // the usual case, an arrival after every request here
             return;
         }
 
+        SimPoolInsertBefore(pool, slot, arrival);
+    }
+
+    private void SimPoolInsertBefore(IntList pool, int slot, long arrival)
+    {
         int lo = 0, hi = pool.Count;
         while (lo < hi)
         {
@@ -356,105 +546,142 @@ public sealed partial class Simulator
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void StartIterationSim(InstanceState s)
     {
+        if (s.SimPool.Count == 0 && _recount is null)
+        {
+            // Nothing here (every queue and the batch hold pool requests only): an empty selection.
+            s.SimSelections++;
+            if (s.KvUsed > s.KvPeak)
+            {
+                s.KvPeak = s.KvUsed;
+            }
+
+            s.BatchTokens = 0;
+            Timeline?.OnIterationStart(_now, s.Index, 0, 0, s.BatchPrompts.Count, s.KvUsed);
+            s.Busy = false;
+            _scheduler.OnInstanceIdle(s.Index);
+            return;
+        }
+
         BatchLimits limits = s.Spec.Limits;
         int maxReq = limits.MaxBatchRequests, maxTok = limits.MaxBatchTokens, maxPre = limits.MaxPreemptions;
-        long capacity = s.Spec.KvCapacityBytes;
+        long capacity = s.Spec.KvCapacityBytes, kvPerToken = s.Spec.KvBytesPerToken;
         RequestTable r = _r;
+        RequestPhase[] phase = r.Phase;
+        int[] stamps = r.BatchStamp, input = r.Input, output = r.Output;
         int stamp = ++_batchStamp;
         int size = 0, tokens = 0;
         long memory = s.KvUsed;
-        IntList added = s.Scratch; // tasks joining the batch, in selection order
+        IntList added = s.Scratch; // tasks joining the batch, in selection order (each stamped, counted in size and tokens)
         added.Clear();
 
         // 1. Tasks preempted too many times, from the head of the pending queue; stops at the first under the limit.
         SimPendingQueue pending = s.SimPending;
         int clock = s.SimSelections;
-        for (int i = 0; i < pending.Count; i++)
+        ReadOnlySpan<int> queued = pending.AsSpan();
+        for (int i = 0; i < queued.Length; i++)
         {
-            int task = pending[i];
+            int task = queued[i];
             int slot = task >> 1;
             if (SimPreemptions(r, task, clock) < maxPre)
             {
                 break;
             }
 
-            int tpi = SimTokensPerIteration(task);
+            bool token = IsTokenTask(task);
+            int tpi = token ? 1 : input[slot];
             if (size == maxReq || (size > 0 && tokens + tpi > maxTok))
             {
                 break;
             }
 
-            if (r.BatchStamp[slot] == stamp || (IsTokenTask(task) && r.Phase[slot] is RequestPhase.QueuedPrompt))
+            if (stamps[slot] == stamp || (token && phase[slot] is RequestPhase.QueuedPrompt))
             {
                 continue; // the request is in the batch already (or, with max_preemptions 0, its prompt is not done)
             }
 
-            if (IsTokenTask(task) && r.Phase[slot] == RequestPhase.Blocked)
+            if (!token || phase[slot] != RequestPhase.Blocked)
             {
-                Take(task, tpi);
+                long need = (token ? output[slot] - 1L : input[slot] + 1L) * kvPerToken;
+                if (need + memory > capacity)
+                {
+                    continue;
+                }
+
+                memory += need;
             }
-            else if (SimTaskMemory(s, task) + memory <= capacity)
-            {
-                memory += SimTaskMemory(s, task);
-                Take(task, tpi);
-            }
+
+            stamps[slot] = stamp;
+            added.Add(task);
+            size++;
+            tokens += tpi;
         }
 
         // 2. Queued prompts, FCFS.
-        IntList prompts = s.SimPrompts;
+        IntQueue prompts = s.SimPrompts;
         for (int i = 0; i < prompts.Count; i++)
         {
             int slot = prompts[i];
-            int p = r.Input[slot];
+            int p = input[slot];
             if (size == maxReq || (size > 0 && tokens + p > maxTok))
             {
                 break;
             }
 
-            if (r.BatchStamp[slot] == stamp)
+            if (stamps[slot] == stamp)
             {
                 continue;
             }
 
-            long need = SimTaskMemory(s, PromptTask(slot));
+            long need = (p + 1L) * kvPerToken;
             if (need + memory > capacity)
             {
                 break;
             }
 
             memory += need;
-            Take(PromptTask(slot), p);
+            stamps[slot] = stamp;
+            added.Add(PromptTask(slot));
+            size++;
+            tokens += p;
         }
 
         // 3. Preempted decodes, in preemption order.
         IntList blocked = s.Blocked;
-        for (int i = 0; i < blocked.Count; i++)
+        ReadOnlySpan<int> blockedSlots = blocked.AsSpan();
+        for (int i = 0; i < blockedSlots.Length; i++)
         {
-            int slot = blocked[i];
+            int slot = blockedSlots[i];
             if (size == maxReq || (size > 0 && tokens + 1 > maxTok))
             {
                 break;
             }
 
-            if (r.BatchStamp[slot] != stamp)
+            if (stamps[slot] != stamp)
             {
-                Take(TokenTask(slot), 1);
+                stamps[slot] = stamp;
+                added.Add(TokenTask(slot));
+                size++;
+                tokens++;
             }
         }
 
-        // 4. The running decodes, in the order they joined the batch.
+        // 4. The running decodes, in the order they joined the batch; those from the first that does not fit on are
+        // left out (nothing after it fits in step 5 either).
         IntList batch = s.Batch;
-        for (int i = 0; i < batch.Count; i++)
+        ReadOnlySpan<int> running = batch.AsSpan();
+        int leftOut = running.Length;
+        for (int i = 0; i < running.Length; i++)
         {
-            int slot = batch[i];
+            int slot = running[i];
             if (size == maxReq || (size > 0 && tokens + 1 > maxTok))
             {
+                leftOut = i;
                 break;
             }
 
-            if (r.BatchStamp[slot] != stamp)
+            if (stamps[slot] != stamp)
             {
-                r.BatchStamp[slot] = stamp;
+                stamps[slot] = stamp;
                 size++;
                 tokens++;
             }
@@ -463,55 +690,58 @@ public sealed partial class Simulator
         // 5. The pool in arrival order, each request's first task here; stops at the first that does not fit (a
         // queued prompt over the token limit stops it too, so later waiting decodes wait).
         IntList pool = s.SimPool;
-        for (int i = 0; i < pool.Count; i++)
+        ReadOnlySpan<int> poolSlots = pool.AsSpan();
+        for (int i = 0; i < poolSlots.Length; i++)
         {
             if (size == maxReq)
             {
                 break;
             }
 
-            int slot = pool[i];
-            if (r.BatchStamp[slot] == stamp)
+            int slot = poolSlots[i];
+            if (stamps[slot] == stamp)
             {
                 continue;
             }
 
-            int task = SimFirstTask(slot);
-            int tpi = SimTokensPerIteration(task);
+            RequestPhase ph = phase[slot];
+            bool token = ph is not (RequestPhase.QueuedPrompt or RequestPhase.Prompting); // SimFirstTask
+            int tpi = token ? 1 : input[slot];
             if (size > 0 && tokens + tpi > maxTok)
             {
                 break;
             }
 
-            if (IsTokenTask(task) && r.Phase[slot] == RequestPhase.Blocked)
+            if (!token || ph != RequestPhase.Blocked)
             {
-                Take(task, tpi);
-                continue;
+                long need = (token ? output[slot] - 1L : input[slot] + 1L) * kvPerToken;
+                if (need + memory > capacity)
+                {
+                    break;
+                }
+
+                memory += need;
             }
 
-            long need = SimTaskMemory(s, task);
-            if (need + memory > capacity)
-            {
-                break;
-            }
-
-            memory += need;
-            Take(task, tpi);
+            stamps[slot] = stamp;
+            added.Add(token ? TokenTask(slot) : PromptTask(slot));
+            size++;
+            tokens += tpi;
         }
 
         // Running decodes left out are preempted: back into the pending queue (keyed by their count now) before the
-        // new tasks leave it, as start_iteration does.
-        int kept = 0;
-        for (int i = 0; i < batch.Count; i++)
+        // new tasks leave it, as start_iteration does. (Those before leftOut were all stamped in step 4.)
+        int kept = leftOut;
+        for (int i = leftOut; i < batch.Count; i++)
         {
             int slot = batch[i];
-            if (r.BatchStamp[slot] == stamp)
+            if (stamps[slot] == stamp)
             {
                 batch[kept++] = slot;
             }
             else
             {
-                r.Phase[slot] = RequestPhase.Blocked;
+                phase[slot] = RequestPhase.Blocked;
                 r.PendingSince[slot] = clock; // it waits from this selection on
                 blocked.Add(slot);
                 pending.Insert(TokenTask(slot), r, clock);
@@ -523,8 +753,8 @@ public sealed partial class Simulator
 
         // The new tasks leave the queues and join the batch (after the decodes already running).
         IntList batchPrompts = s.BatchPrompts;
-        long kvPerToken = s.Spec.KvBytesPerToken;
         int takenPrompts = 0, takenBlocked = 0;
+        long kvUsed = s.KvUsed;
         for (int i = 0; i < added.Count; i++)
         {
             int task = added[i];
@@ -534,36 +764,48 @@ public sealed partial class Simulator
                 takenPrompts++;
                 r.PromptPreemptions[slot] += clock - r.PendingSince[slot]; // it stops waiting
                 r.PendingSince[slot] = clock + 1; // its token task here waits from the selection after its prompt
-                long need = (r.Input[slot] + 1L) * kvPerToken;
-                s.KvUsed += need;
+                long need = (input[slot] + 1L) * kvPerToken;
+                kvUsed += need;
                 r.KvBytes[slot] += need;
-                r.Phase[slot] = RequestPhase.Prompting;
+                phase[slot] = RequestPhase.Prompting;
                 r.PromptStart[slot] = _now;
                 batchPrompts.Add(slot);
                 continue;
             }
 
             r.Preemptions[slot] += clock - r.PendingSince[slot]; // it stops waiting (every token task taken was waiting)
-            if (r.Phase[slot] == RequestPhase.Blocked)
+            if (phase[slot] == RequestPhase.Blocked)
             {
                 takenBlocked++; // run_after_preempt: its memory was kept
             }
             else
             {
-                long need = (r.Output[slot] - 1L) * kvPerToken; // TokenTask.run allocates token_size tokens
-                s.KvUsed += need;
+                long need = (output[slot] - 1L) * kvPerToken; // TokenTask.run allocates token_size tokens
+                kvUsed += need;
                 r.KvBytes[slot] += need;
                 r.TokenStart[slot] = _now;
             }
 
-            r.Phase[slot] = RequestPhase.Decoding;
+            phase[slot] = RequestPhase.Decoding;
             batch.Add(slot);
         }
 
+        s.KvUsed = kvUsed;
+
         // ... and leave the pending queue, the prompt queue and the preempted list (their phases say which).
-        pending.RemoveTaken(r, added.Count);
-        RemoveInPhase(prompts, RequestPhase.Prompting, takenPrompts);
-        RemoveInPhase(blocked, RequestPhase.Decoding, takenBlocked);
+        if (added.Count > 0)
+        {
+            pending.RemoveTaken(r, added.Count);
+            if (takenPrompts > 0)
+            {
+                RemoveTakenPrompts(prompts, takenPrompts);
+            }
+
+            if (takenBlocked > 0)
+            {
+                RemoveInPhase(blocked, RequestPhase.Decoding, takenBlocked);
+            }
+        }
 
         // Every request here whose first task is not in the batch counts a preemption (queued prompts too): the
         // selection clock ticks, and every task still waiting gains one when its count is read.
@@ -573,13 +815,13 @@ public sealed partial class Simulator
             RecountPreemptions(s, stamp);
         }
 
-        if (s.KvUsed > s.KvPeak)
+        if (kvUsed > s.KvPeak)
         {
-            s.KvPeak = s.KvUsed;
+            s.KvPeak = kvUsed;
         }
 
         s.BatchTokens = tokens;
-        Timeline?.OnIterationStart(_now, s.Index, size, tokens, batchPrompts.Count, s.KvUsed);
+        Timeline?.OnIterationStart(_now, s.Index, size, tokens, batchPrompts.Count, kvUsed);
         if (size == 0)
         {
             s.Busy = false;
@@ -592,13 +834,30 @@ public sealed partial class Simulator
         }
 
         ScheduleIteration(s, size);
+    }
 
-        void Take(int task, int tpi)
+    /// <summary>Removes from the prompt queue the <paramref name="count"/> prompts a selection took, keeping the order
+    /// of the rest: those at its head leave from the head (step 2 takes them in order); any others (taken in step 1)
+    /// in one rotation of the queue.</summary>
+    private void RemoveTakenPrompts(IntQueue prompts, int count)
+    {
+        RequestPhase[] phases = _r.Phase;
+        while (count > 0 && phases[prompts.Peek()] == RequestPhase.Prompting)
         {
-            r.BatchStamp[task >> 1] = stamp;
-            added.Add(task);
-            size++;
-            tokens += tpi;
+            prompts.Dequeue();
+            count--;
+        }
+
+        for (int n = count > 0 ? prompts.Count : 0; n > 0; n--)
+        {
+            int slot = prompts.Dequeue();
+            if (count > 0 && phases[slot] == RequestPhase.Prompting)
+            {
+                count--;
+                continue;
+            }
+
+            prompts.Enqueue(slot);
         }
     }
 

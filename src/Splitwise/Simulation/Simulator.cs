@@ -711,6 +711,7 @@ public sealed partial class Simulator
     /// <summary>A decode run of <paramref name="n"/> iterations, the first ending at <paramref name="firstEnd"/>, gave the
     /// request <paramref name="n"/> tokens: its largest gap (the first from its last token, then one iteration each),
     /// its second token's time, and its count.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // once per decode per run: the run-end loops' body
     private void AddDecodeTokens(InstanceState s, int slot, int n, long firstEnd)
     {
         RequestTable r = _r;
@@ -1028,12 +1029,9 @@ public sealed partial class Simulator
             s.KvPeak = s.KvUsed;
         }
 
-        // The new decode list becomes the batch (swap the lists' roles by copying: both are small).
+        // The new decode list becomes the batch (one block copy).
         batch.Clear();
-        for (int i = 0; i < next.Count; i++)
-        {
-            batch.Add(next[i]);
-        }
+        batch.AddRange(next.AsSpan());
 
         s.BatchTokens = tokens;
         Timeline?.OnIterationStart(_now, s.Index, size, tokens, prompts.Count, s.KvUsed);
@@ -1048,6 +1046,7 @@ public sealed partial class Simulator
 
     /// <summary>Prices the selected batch and schedules its end: one iteration when it has prompts, else a run of
     /// decode iterations until its first request finishes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     private void ScheduleIteration(InstanceState s, int size)
     {
         RequestTable r = _r;
