@@ -341,6 +341,28 @@ public class RenderingTests
         Assert.InRange(((mMin + mMax) / 2.0) - 100, -2, 2);
     }
 
+    [Fact]
+    public void Text_has_the_same_ink_at_every_subpixel_position_and_drawn_from_outlines_at_the_canvas_edge()
+    {
+        // Mid-canvas glyphs come from the cache of quarter-pixel positions; a glyph touching the edge is drawn from its
+        // outlines. Coverage is area: the ink must not depend on the path or the position beyond the rounding of coverage
+        // to 1/16 (±2 % here); a glyph lost or added would be ±9 %.
+        TrueTypeFont font = RequireFont();
+        var black = new Rgb(0, 0, 0);
+        double InkAt(double x, bool rotated) =>
+            Ink(Rasterizer.Render(new ChartScene(300, 300, (0, 0, 300, 300), [new SceneText(black, x, 150, "Tail 0.25 s", 13, TextAnchor.Start, Bold: true, Rotated: rotated)]), font));
+
+        double reference = InkAt(100, rotated: false);
+        Assert.True(reference > 50, $"ink {reference}");
+        for (int k = 0; k < 16; k++)
+        {
+            Assert.Equal(reference, InkAt(100 + (k / 16.0), rotated: false), reference * 0.03);
+            Assert.Equal(reference, InkAt(100 + (k / 16.0), rotated: true), reference * 0.03);
+        }
+
+        Assert.Equal(reference, InkAt(0.4, rotated: false), reference * 0.03); // the first glyph at the edge: outlines
+    }
+
     private static TrueTypeFont RequireFont()
     {
         string? path = FigureRenderer.FontPath;
