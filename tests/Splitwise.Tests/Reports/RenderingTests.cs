@@ -122,6 +122,26 @@ public class RenderingTests
     }
 
     [Fact]
+    public void Svg_numbers_are_written_exactly_as_the_0_hash_hash_format_writes_them()
+    {
+        var rng = new Random(20261202);
+        var values = new List<double> { 0, -0.0, -0.001, -0.005, 0.005, 1.005, 2.675, 0.125, -0.125, 999_999.995, 1e6, 1e7 + 0.005, double.NaN, 1e-12 };
+        for (int i = 0; i < 20_000; i++)
+        {
+            values.Add((rng.NextDouble() - 0.3) * 1000);
+            values.Add(Math.Round((rng.NextDouble() - 0.2) * 100_000) / 1000); // x.xx5 midpoints, where rounding is delicate
+            values.Add(rng.Next(-4000, 4000) / 8.0);
+        }
+
+        var h = new System.Text.StringBuilder();
+        foreach (double v in values)
+        {
+            h.Clear();
+            Assert.Equal(v.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), SvgWriter.Number(h, v).ToString());
+        }
+    }
+
+    [Fact]
     public void A_pixel_aligned_rectangle_covers_exactly_its_pixels_and_a_half_pixel_edge_blends_half()
     {
         var scene = new ChartScene(10, 10, (0, 0, 10, 10),
