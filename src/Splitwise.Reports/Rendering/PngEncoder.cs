@@ -48,7 +48,8 @@ public static class PngEncoder
     /// <param name="palette">RGB as 0xRRGGBB per index.</param>
     /// <param name="width">Width in pixels.</param>
     /// <param name="height">Height in pixels.</param>
-    public static byte[] EncodeIndexed(ReadOnlySpan<ushort> pixels, ReadOnlySpan<int> palette, int width, int height)
+    /// <param name="scratch">Buffers reused across calls (a canvas keeps one); null: rented per call.</param>
+    public static byte[] EncodeIndexed(ReadOnlySpan<ushort> pixels, ReadOnlySpan<int> palette, int width, int height, Scratch? scratch = null)
     {
         if (pixels.Length != width * height)
         {
@@ -77,7 +78,7 @@ public static class PngEncoder
 
         bool indexed = colours <= 256;
         int bytesPerPixel = indexed ? 1 : 3, rowBytes = (width * bytesPerPixel) + 1;
-        byte[] raw = ArrayPool<byte>.Shared.Rent(rowBytes * height);
+        byte[] raw = scratch?.Raw(rowBytes * height) ?? ArrayPool<byte>.Shared.Rent(rowBytes * height);
         byte[]? plte = null;
         if (indexed)
         {
@@ -118,16 +119,39 @@ public static class PngEncoder
             }
         }
 
-        byte[] png = Write(raw.AsSpan(0, rowBytes * height), width, height, plte, bytesPerPixel);
-        ArrayPool<byte>.Shared.Return(raw);
+        byte[] png = Write(raw.AsSpan(0, rowBytes * height), width, height, plte, bytesPerPixel, scratch);
+        if (scratch is null)
+        {
+            ArrayPool<byte>.Shared.Return(raw);
+        }
+
         return png;
     }
 
-    /// <summary>The PNG of <paramref name="raw"/> (rows, each a filter byte and the row's bytes).</summary>
-    private static byte[] Write(ReadOnlySpan<byte> raw, int width, int height, byte[]? palette, int bytesPerPixel)
+    /// <summary>An encoder's buffers, kept by a canvas so that each figure does not fault in fresh pages.</summary>
+    public sealed class Scratch
     {
-        // Worst case of the fixed-code deflate: 9 bits a byte.
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(64 + (palette?.Length ?? 0) + (raw.Length / 8 * 9) + 64);
+        private byte[] _raw = [], _output = [];
+
+        /// <summary>Allocates and touches the buffers for an indexed width × height image up front (an RGB one grows them).</summary>
+        public void Reserve(int width, int height)
+        {
+            Raw((width + 1) * height).AsSpan().Clear();
+            Output((width + 1) * height).AsSpan().Clear();
+        }
+
+        internal byte[] Raw(int length) => _raw.Length >= length ? _raw : _raw = new byte[length];
+
+        internal byte[] Output(int rawLength) => OutputLength(rawLength) <= _output.Length ? _output : _output = new byte[OutputLength(rawLength)];
+
+        // Worst case of the fixed-code deflate, 9 bits a byte, and the chunks around it.
+        internal static int OutputLength(int rawLength) => 64 + (256 * 3) + (rawLength / 8 * 9) + 64;
+    }
+
+    /// <summary>The PNG of <paramref name="raw"/> (rows, each a filter byte and the row's bytes).</summary>
+    private static byte[] Write(ReadOnlySpan<byte> raw, int width, int height, byte[]? palette, int bytesPerPixel, Scratch? scratch = null)
+    {
+        byte[] buffer = scratch?.Output(raw.Length) ?? ArrayPool<byte>.Shared.Rent(Scratch.OutputLength(raw.Length));
         var output = new Span<byte>(buffer);
         int at = 0;
         ReadOnlySpan<byte> signature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
@@ -153,7 +177,11 @@ public static class PngEncoder
         at += 12 + length;
         at = Chunk(output, at, "IEND"u8, []);
         byte[] png = output[..at].ToArray();
-        ArrayPool<byte>.Shared.Return(buffer);
+        if (scratch is null)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
         return png;
     }
 

@@ -55,8 +55,11 @@ public sealed class Rasterizer
         // Written now, not on first use: a fresh array's pages are mapped on the first write, and on a multi-threaded
         // process each such fault flushes the other cores' TLBs.
         _acc.AsSpan().Clear();
+        _encoder.Reserve(width, height);
         Clear();
     }
+
+    private readonly PngEncoder.Scratch _encoder = new();
 
     private static readonly System.Collections.Concurrent.ConcurrentBag<Rasterizer> s_pool = [];
 
@@ -76,7 +79,7 @@ public sealed class Rasterizer
         ArgumentNullException.ThrowIfNull(scene);
         Rasterizer r = Rent(scene.Width, scene.Height, font);
         r.DrawScene(scene);
-        byte[] png = PngEncoder.EncodeIndexed(r._pixels, r._palette.AsSpan(0, r._colours), scene.Width, scene.Height);
+        byte[] png = PngEncoder.EncodeIndexed(r._pixels, r._palette.AsSpan(0, r._colours), scene.Width, scene.Height, r._encoder);
         s_pool.Add(r); // only after a finished drawing: an exception could leave the accumulator dirty
         return png;
     }
