@@ -38,7 +38,7 @@ public static class FigureRenderer
 
     /// <summary>Does the report's set-up work ahead of time, for a thread that would otherwise idle (simulate calls it
     /// while the single-threaded simulation runs): reads the font and flattens its printable ASCII glyphs, and pools a
-    /// canvas per core.</summary>
+    /// canvas per drawing thread.</summary>
     public static void Prewarm()
     {
         TrueTypeFont? font = s_font.Value.Font;
@@ -50,7 +50,7 @@ public static class FigureRenderer
             }
         }
 
-        Rasterizer.Prewarm(Width, Height, font, Environment.ProcessorCount);
+        Rasterizer.Prewarm(Width, Height, font, Math.Min(Environment.ProcessorCount, 4)); // ReportPage draws on at most four threads
     }
 
     public static byte[] RenderPng(ChartScene scene)

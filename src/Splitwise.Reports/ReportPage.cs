@@ -83,17 +83,18 @@ public static class ReportPage
 
     /// <summary>Renders each figure to PNG and SVG in <paramref name="directory"/> (atomically) and writes the page as
     /// <c>report.html</c>; returns the paths written, the report last.</summary>
-    /// <remarks>The PNGs are drawn on the thread pool while this thread writes the SVGs and the page (which embeds the SVGs).</remarks>
+    /// <remarks>The PNGs are drawn on other cores while this thread writes the SVGs and builds the page (which embeds the SVGs).</remarks>
     public static IReadOnlyList<string> Write(string directory, IReadOnlyList<Figure> figures, Func<IReadOnlyList<(Figure Figure, string Svg)>, string> page)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(figures);
         ArgumentNullException.ThrowIfNull(page);
         var written = new List<string>();
-        (IReadOnlyList<(Figure Figure, string Svg)> rendered, Task pngs) = StartFigures(directory, figures, written);
+        using var pngs = new PngJob(directory, figures);
+        IReadOnlyList<(Figure Figure, string Svg)> rendered = pngs.WriteSvgs(written);
         string report = Path.Combine(directory, AnalyzeReport.ReportFileName);
         string html = page(rendered);
-        pngs.GetAwaiter().GetResult();
+        pngs.Finish();
         IO.AtomicFile.WriteAllText(report, html);
         written.Add(report);
         return written;
@@ -103,33 +104,94 @@ public static class ReportPage
     /// atomically; adds the paths to <paramref name="written"/> and returns the figures with their SVG text, for embedding.</summary>
     public static IReadOnlyList<(Figure Figure, string Svg)> WriteFigures(string directory, IReadOnlyList<Figure> figures, List<string>? written = null)
     {
-        (IReadOnlyList<(Figure Figure, string Svg)> rendered, Task pngs) = StartFigures(directory, figures, written);
-        pngs.GetAwaiter().GetResult();
+        using var pngs = new PngJob(directory, figures);
+        IReadOnlyList<(Figure Figure, string Svg)> rendered = pngs.WriteSvgs(written);
+        pngs.Finish();
         return rendered;
     }
 
-    /// <summary>Lays each figure out once; draws the PNGs in parallel on the thread pool (the returned task) while this
-    /// thread writes the SVGs. Paths are listed in figure order (PNG, SVG), whatever order the work finishes in.</summary>
-    private static (IReadOnlyList<(Figure Figure, string Svg)> Rendered, Task Pngs) StartFigures(string directory, IReadOnlyList<Figure> figures, List<string>? written)
+    /// <summary>
+    /// The figures laid out once; their PNGs drawn by up to three pool threads (at most one fewer than the cores) taking
+    /// figures in turn, while the calling thread writes the SVGs, and by the calling thread too once it calls
+    /// <see cref="Finish"/>. Every file is written by the calling thread: threads creating files in one directory contend
+    /// for its lock, which costs more than it saves.
+    /// </summary>
+    private sealed class PngJob : IDisposable
     {
-        ArgumentNullException.ThrowIfNull(directory);
-        ArgumentNullException.ThrowIfNull(figures);
-        Directory.CreateDirectory(directory);
-        Rendering.ChartScene[] scenes = [.. figures.Select(f => Rendering.ChartLayout.Build(f, FigureRenderer.Width, FigureRenderer.Height))];
-        string PngPath(int i) => Path.Combine(directory, figures[i].Id + ".png");
-        Task pngs = Task.Run(() => Parallel.For(0, scenes.Length, i => IO.AtomicFile.WriteAllBytes(PngPath(i), FigureRenderer.RenderPng(scenes[i]))));
-        var rendered = new (Figure, string)[figures.Count];
-        for (int i = 0; i < figures.Count; i++)
+        private readonly string _directory;
+        private readonly IReadOnlyList<Figure> _figures;
+        private readonly Rendering.ChartScene[] _scenes;
+        private readonly byte[]?[] _pngs;
+        private readonly Task[] _workers;
+        private int _next = -1;
+
+        public PngJob(string directory, IReadOnlyList<Figure> figures)
         {
-            string svg = Rendering.SvgWriter.Write(scenes[i]);
-            string svgPath = Path.Combine(directory, figures[i].Id + ".svg");
-            IO.AtomicFile.WriteAllText(svgPath, svg);
-            rendered[i] = (figures[i], svg);
-            written?.Add(PngPath(i));
-            written?.Add(svgPath);
+            ArgumentNullException.ThrowIfNull(directory);
+            ArgumentNullException.ThrowIfNull(figures);
+            Directory.CreateDirectory(directory);
+            (_directory, _figures) = (directory, figures);
+            _scenes = [.. figures.Select(f => Rendering.ChartLayout.Build(f, FigureRenderer.Width, FigureRenderer.Height))];
+            _pngs = new byte[]?[figures.Count];
+            int workers = Math.Min(Math.Min(Environment.ProcessorCount - 1, 3), figures.Count - 1);
+            _workers = [.. Enumerable.Range(0, Math.Max(0, workers)).Select(_ => Task.Run(Render))];
         }
 
-        return (rendered, pngs);
+        /// <summary>Writes the SVGs, adding the PNG and SVG paths in figure order; returns the figures with their SVG text.</summary>
+        public IReadOnlyList<(Figure Figure, string Svg)> WriteSvgs(List<string>? written)
+        {
+            var rendered = new (Figure, string)[_figures.Count];
+            for (int i = 0; i < _figures.Count; i++)
+            {
+                string svg = Rendering.SvgWriter.Write(_scenes[i]);
+                string svgPath = Path.Combine(_directory, _figures[i].Id + ".svg");
+                IO.AtomicFile.WriteAllText(svgPath, svg);
+                rendered[i] = (_figures[i], svg);
+                written?.Add(PngPath(i));
+                written?.Add(svgPath);
+            }
+
+            return rendered;
+        }
+
+        /// <summary>Draws what the workers have not taken, waits for them and writes the PNGs.</summary>
+        public void Finish()
+        {
+            Render();
+            Task.WaitAll(_workers);
+            for (int i = 0; i < _pngs.Length; i++)
+            {
+                byte[] png = _pngs[i]!;
+                IO.AtomicFile.Write(PngPath(i), s => s.Write(png));
+            }
+        }
+
+        /// <summary>Lets the workers end early when the caller failed before <see cref="Finish"/>.</summary>
+        public void Dispose()
+        {
+            Interlocked.Exchange(ref _next, int.MaxValue / 2);
+            foreach (Task worker in _workers)
+            {
+                try
+                {
+                    worker.Wait();
+                }
+                catch (AggregateException)
+                {
+                    // Finish has thrown it already, or the caller is failing with an exception of its own.
+                }
+            }
+        }
+
+        private string PngPath(int i) => Path.Combine(_directory, _figures[i].Id + ".png");
+
+        private void Render()
+        {
+            for (int i = Interlocked.Increment(ref _next); i < _scenes.Length; i = Interlocked.Increment(ref _next))
+            {
+                _pngs[i] = FigureRenderer.RenderPng(_scenes[i]);
+            }
+        }
     }
 
     /// <summary>The figures as HTML (embedded SVGs with links to the files), for pages built elsewhere.</summary>

@@ -1,16 +1,20 @@
+using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Compression;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Splitwise.Reports.Rendering;
 
 /// <summary>
-/// Encodes RGB pixels as a PNG: indexed colour (one byte a pixel, PLTE in first-seen order) when the image has at most
-/// 256 colours, as chart images usually do, else 8-bit RGB; no filter, zlib at its fastest level.
+/// Encodes pixels as a PNG: indexed colour (one byte a pixel) when the image has at most 256 colours, as chart images
+/// usually do, else 8-bit RGB; no filter. The zlib stream is written here (<see cref="Deflate"/>), not by zlib.
 /// </summary>
-/// <remarks>Deterministic (the palette order is the scan order). Cost is dominated by deflate over 1 or 3 bytes a pixel.</remarks>
+/// <remarks>Deterministic. Cost: one pass to lay the rows out, one pass of the match search (vectorised prefix
+/// compares), Adler-32 and CRC-32 — well under a millisecond for a 900 × 500 chart.</remarks>
 public static class PngEncoder
 {
-    /// <param name="rgb">The pixels, 3 bytes each, row by row.</param>
+    /// <summary>Encodes RGB pixels (3 bytes each, row by row); the palette, when there is one, is in first-seen order.</summary>
+    /// <param name="rgb">The pixels.</param>
     /// <param name="width">Width in pixels.</param>
     /// <param name="height">Height in pixels.</param>
     /// <param name="scratch">Optional buffer of at least width × height bytes for the indices, reused across calls.</param>
@@ -22,44 +26,195 @@ public static class PngEncoder
             throw new ArgumentException($"expected {width * height * 3} bytes of RGB, got {rgb.Length}", nameof(rgb));
         }
 
-        byte[] raw = scratch is not null && scratch.Length >= width * height ? scratch : new byte[width * height];
-        byte[]? palette = TryIndex(rgb, width * height, raw);
-        int stride = palette is null ? width * 3 : width;
-        using var output = new MemoryStream((width * height / 8) + 1024);
-        output.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
+        byte[] indices = scratch is not null && scratch.Length >= width * height ? scratch : new byte[width * height];
+        byte[]? palette = TryIndex(rgb, width * height, indices);
+        int bytesPerPixel = palette is null ? 3 : 1, rowBytes = (width * bytesPerPixel) + 1;
+        byte[] raw = ArrayPool<byte>.Shared.Rent(rowBytes * height);
+        for (int y = 0; y < height; y++)
+        {
+            raw[y * rowBytes] = 0; // filter: none
+            ReadOnlySpan<byte> source = palette is null ? rgb.AsSpan(y * width * 3, width * 3) : indices.AsSpan(y * width, width);
+            source.CopyTo(raw.AsSpan((y * rowBytes) + 1));
+        }
+
+        byte[] png = Write(raw.AsSpan(0, rowBytes * height), width, height, palette, bytesPerPixel);
+        ArrayPool<byte>.Shared.Return(raw);
+        return png;
+    }
+
+    /// <summary>Encodes a canvas of palette indices (<see cref="Rasterizer"/>'s): indexed when at most 256 of the
+    /// palette's colours are used (unused entries are dropped then, keeping the palette's order), else RGB.</summary>
+    /// <param name="pixels">Palette index per pixel, row by row.</param>
+    /// <param name="palette">RGB as 0xRRGGBB per index.</param>
+    /// <param name="width">Width in pixels.</param>
+    /// <param name="height">Height in pixels.</param>
+    /// <param name="scratch">Buffers reused across calls (a canvas keeps one); null: rented per call.</param>
+    public static byte[] EncodeIndexed(ReadOnlySpan<ushort> pixels, ReadOnlySpan<int> palette, int width, int height, Scratch? scratch = null)
+    {
+        if (pixels.Length != width * height)
+        {
+            throw new ArgumentException($"expected {width * height} pixels, got {pixels.Length}", nameof(pixels));
+        }
+
+        int[]? remap = null;
+        int colours = palette.Length;
+        if (colours > 256)
+        {
+            // Blending can leave colours in the palette that no pixel kept: count the ones in use.
+            remap = new int[colours];
+            foreach (ushort p in pixels)
+            {
+                remap[p] = 1;
+            }
+
+            int used = 0;
+            for (int i = 0; i < colours; i++)
+            {
+                remap[i] = remap[i] == 0 ? -1 : used++;
+            }
+
+            colours = used;
+        }
+
+        bool indexed = colours <= 256;
+        int bytesPerPixel = indexed ? 1 : 3, rowBytes = (width * bytesPerPixel) + 1;
+        byte[] raw = scratch?.Raw(rowBytes * height) ?? ArrayPool<byte>.Shared.Rent(rowBytes * height);
+        byte[]? plte = null;
+        if (indexed)
+        {
+            plte = new byte[3 * colours];
+            for (int i = 0; i < palette.Length; i++)
+            {
+                int k = remap is null ? i : remap[i];
+                if (k >= 0)
+                {
+                    (plte[3 * k], plte[(3 * k) + 1], plte[(3 * k) + 2]) = ((byte)(palette[i] >> 16), (byte)(palette[i] >> 8), (byte)palette[i]);
+                }
+            }
+        }
+
+        for (int y = 0; y < height; y++)
+        {
+            Span<byte> row = raw.AsSpan(y * rowBytes, rowBytes);
+            row[0] = 0; // filter: none
+            ReadOnlySpan<ushort> source = pixels.Slice(y * width, width);
+            if (!indexed)
+            {
+                for (int x = 0; x < width; x++)
+                {
+                    int c = palette[source[x]];
+                    (row[1 + (3 * x)], row[2 + (3 * x)], row[3 + (3 * x)]) = ((byte)(c >> 16), (byte)(c >> 8), (byte)c);
+                }
+            }
+            else if (remap is not null)
+            {
+                for (int x = 0; x < width; x++)
+                {
+                    row[1 + x] = (byte)remap[source[x]];
+                }
+            }
+            else
+            {
+                Narrow(source, row[1..]);
+            }
+        }
+
+        byte[] png = Write(raw.AsSpan(0, rowBytes * height), width, height, plte, bytesPerPixel, scratch);
+        if (scratch is null)
+        {
+            ArrayPool<byte>.Shared.Return(raw);
+        }
+
+        return png;
+    }
+
+    /// <summary>An encoder's buffers, kept by a canvas so that each figure does not fault in fresh pages.</summary>
+    public sealed class Scratch
+    {
+        private byte[] _raw = [], _output = [];
+
+        /// <summary>Allocates and touches the buffers for an indexed width × height image up front (an RGB one grows them).</summary>
+        public void Reserve(int width, int height)
+        {
+            Raw((width + 1) * height).AsSpan().Clear();
+            Output((width + 1) * height).AsSpan().Clear();
+        }
+
+        internal byte[] Raw(int length) => _raw.Length >= length ? _raw : _raw = new byte[length];
+
+        internal byte[] Output(int rawLength) => OutputLength(rawLength) <= _output.Length ? _output : _output = new byte[OutputLength(rawLength)];
+
+        // Worst case of the fixed-code deflate, 9 bits a byte, and the chunks around it.
+        internal static int OutputLength(int rawLength) => 64 + (256 * 3) + (rawLength / 8 * 9) + 64;
+    }
+
+    /// <summary>The PNG of <paramref name="raw"/> (rows, each a filter byte and the row's bytes).</summary>
+    private static byte[] Write(ReadOnlySpan<byte> raw, int width, int height, byte[]? palette, int bytesPerPixel, Scratch? scratch = null)
+    {
+        byte[] buffer = scratch?.Output(raw.Length) ?? ArrayPool<byte>.Shared.Rent(Scratch.OutputLength(raw.Length));
+        var output = new Span<byte>(buffer);
+        int at = 0;
+        ReadOnlySpan<byte> signature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
+        signature.CopyTo(output);
+        at += signature.Length;
         Span<byte> ihdr = stackalloc byte[13];
         BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
         BinaryPrimitives.WriteInt32BigEndian(ihdr[4..], height);
         ihdr[8] = 8; // bit depth
         ihdr[9] = (byte)(palette is null ? 2 : 3); // RGB or indexed
-        Chunk(output, "IHDR"u8, ihdr);
+        at = Chunk(output, at, "IHDR"u8, ihdr);
         if (palette is not null)
         {
-            Chunk(output, "PLTE"u8, palette);
+            at = Chunk(output, at, "PLTE"u8, palette);
         }
 
-        using var idat = new MemoryStream((width * height / 8) + 1024);
-        using (var z = new ZLibStream(idat, CompressionLevel.Fastest, leaveOpen: true))
+        // IDAT: the chunk's data is written in place, then its length and CRC around it.
+        int length = Deflate.Compress(raw, width * bytesPerPixel + 1, bytesPerPixel, output[(at + 8)..]);
+        BinaryPrimitives.WriteInt32BigEndian(output[at..], length);
+        "IDAT"u8.CopyTo(output[(at + 4)..]);
+        uint crc = Crc32.Update(0xFFFFFFFFu, output.Slice(at + 4, 4 + length)) ^ 0xFFFFFFFFu;
+        BinaryPrimitives.WriteUInt32BigEndian(output[(at + 8 + length)..], crc);
+        at += 12 + length;
+        at = Chunk(output, at, "IEND"u8, []);
+        byte[] png = output[..at].ToArray();
+        if (scratch is null)
         {
-            byte[] line = new byte[stride + 1]; // filter byte 0 (none), then the row
-            for (int y = 0; y < height; y++)
-            {
-                if (palette is null)
-                {
-                    Buffer.BlockCopy(rgb, y * stride, line, 1, stride);
-                }
-                else
-                {
-                    Buffer.BlockCopy(raw, y * stride, line, 1, stride);
-                }
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
 
-                z.Write(line);
+        return png;
+    }
+
+    private static int Chunk(Span<byte> output, int at, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
+    {
+        BinaryPrimitives.WriteInt32BigEndian(output[at..], data.Length);
+        type.CopyTo(output[(at + 4)..]);
+        data.CopyTo(output[(at + 8)..]);
+        uint crc = Crc32.Update(0xFFFFFFFFu, output.Slice(at + 4, 4 + data.Length)) ^ 0xFFFFFFFFu;
+        BinaryPrimitives.WriteUInt32BigEndian(output[(at + 8 + data.Length)..], crc);
+        return at + 12 + data.Length;
+    }
+
+    /// <summary>Indices below 256 to bytes.</summary>
+    private static void Narrow(ReadOnlySpan<ushort> source, Span<byte> destination)
+    {
+        int x = 0;
+        if (Sse2.IsSupported)
+        {
+            ref ushort s = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(source);
+            ref byte d = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(destination);
+            for (; x + 16 <= source.Length; x += 16)
+            {
+                Vector128<short> a = Vector128.LoadUnsafe(ref s, (nuint)x).AsInt16();
+                Vector128<short> b = Vector128.LoadUnsafe(ref s, (nuint)(x + 8)).AsInt16();
+                Sse2.PackUnsignedSaturate(a, b).StoreUnsafe(ref d, (nuint)x);
             }
         }
 
-        Chunk(output, "IDAT"u8, idat.GetBuffer().AsSpan(0, (int)idat.Length));
-        Chunk(output, "IEND"u8, []);
-        return output.ToArray();
+        for (; x < source.Length; x++)
+        {
+            destination[x] = (byte)source[x];
+        }
     }
 
     /// <summary>The palette (RGB triples; white first) with the indices written into <paramref name="indices"/>, or
@@ -130,30 +285,25 @@ public static class PngEncoder
         static int Slot(int c) => (int)((uint)(c * -1640531535) >> 22);
     }
 
-    private static void Chunk(Stream output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
-    {
-        Span<byte> header = stackalloc byte[8];
-        BinaryPrimitives.WriteInt32BigEndian(header, data.Length);
-        type.CopyTo(header[4..]);
-        output.Write(header);
-        output.Write(data);
-        uint crc = Crc32.Update(Crc32.Update(0xFFFFFFFFu, type), data) ^ 0xFFFFFFFFu;
-        Span<byte> tail = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(tail, crc);
-        output.Write(tail);
-    }
-
-    /// <summary>The CRC-32 of PNG chunks (ISO 3309, polynomial 0xEDB88320), table-driven.</summary>
+    /// <summary>The CRC-32 of PNG chunks (ISO 3309, polynomial 0xEDB88320), slicing by 8 bytes.</summary>
     internal static class Crc32
     {
         private static readonly uint[] s_table = Table();
 
         public static uint Update(uint crc, ReadOnlySpan<byte> data)
         {
-            uint[] t = s_table;
+            ReadOnlySpan<uint> t = s_table;
+            while (data.Length >= 8)
+            {
+                uint lo = BinaryPrimitives.ReadUInt32LittleEndian(data) ^ crc, hi = BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
+                crc = t[(7 * 256) + (int)(lo & 0xFF)] ^ t[(6 * 256) + (int)((lo >> 8) & 0xFF)] ^ t[(5 * 256) + (int)((lo >> 16) & 0xFF)] ^ t[(4 * 256) + (int)(lo >> 24)]
+                    ^ t[(3 * 256) + (int)(hi & 0xFF)] ^ t[(2 * 256) + (int)((hi >> 8) & 0xFF)] ^ t[256 + (int)((hi >> 16) & 0xFF)] ^ t[(int)(hi >> 24)];
+                data = data[8..];
+            }
+
             foreach (byte b in data)
             {
-                crc = t[(crc ^ b) & 0xFF] ^ (crc >> 8);
+                crc = t[(int)((crc ^ b) & 0xFF)] ^ (crc >> 8);
             }
 
             return crc;
@@ -161,7 +311,7 @@ public static class PngEncoder
 
         private static uint[] Table()
         {
-            var t = new uint[256];
+            var t = new uint[8 * 256];
             for (uint n = 0; n < 256; n++)
             {
                 uint c = n;
@@ -171,6 +321,15 @@ public static class PngEncoder
                 }
 
                 t[n] = c;
+            }
+
+            for (int s = 1; s < 8; s++)
+            {
+                for (int n = 0; n < 256; n++)
+                {
+                    uint prev = t[((s - 1) * 256) + n];
+                    t[(s * 256) + n] = t[(int)(prev & 0xFF)] ^ (prev >> 8);
+                }
             }
 
             return t;

@@ -1,48 +1,67 @@
+using System.Runtime.InteropServices;
+
 namespace Splitwise.Reports.Rendering;
 
 /// <summary>
-/// Draws a <see cref="ChartScene"/> into RGB pixels: every shape is a set of closed polygons (a stroked line is one
-/// quad per segment plus a disc per joint; text is its glyph outlines) filled with exact-area anti-aliasing, then
-/// blended over the canvas once, so a shape's own overlaps never double its opacity.
+/// Draws a <see cref="ChartScene"/> into pixels: every shape is a set of closed polygons (a stroked line is one quad per
+/// segment plus a bevel per joint; text is its glyph outlines) filled with exact-area anti-aliasing, then blended over
+/// the canvas once, so a shape's own overlaps never double its opacity.
 /// </summary>
 /// <remarks>
-/// Coverage is accumulated as signed area per cell and summed along each row (the algorithm of Raph Levien's
-/// font-rs), only over the cells each row's edges touched. Cost: O(edge length + touched cells) per shape.
-/// Deterministic: the same scene gives the same bytes.
+/// <para>Coverage is accumulated as signed area per cell and summed along each row (the algorithm of Raph Levien's
+/// font-rs), only over the cells each row's edges touched. Cost: O(edge length + touched cells) per shape.</para>
+/// <para>The canvas holds a palette index per pixel, not RGB: coverage is rounded to 1/16, so blending colour c over
+/// pixel colour p at level k always gives the same colour, looked up once per (p, k) for the shape's colour and then
+/// read from a table; fully covered pixels take c's index directly. A chart has a few hundred colours, so the PNG is
+/// written from the indices with no RGB pass and no indexing pass (<see cref="PngEncoder.EncodeIndexed"/>).</para>
+/// <para>Deterministic: the same scene gives the same pixels and the same bytes.</para>
 /// </remarks>
 public sealed class Rasterizer
 {
+    private const int CoverageLevels = 16;
+
     private readonly int _width, _height, _stride;
-    private readonly byte[] _rgb;
-    private readonly byte[] _indices;
+    private readonly ushort[] _pixels; // palette index per pixel, row by row
     private readonly float[] _acc;
     private readonly int[] _rowMin, _rowMax;
     private int _yMin, _yMax;
     private readonly TrueTypeFont? _font;
+
+    // The palette: RGB (0xRRGGBB) per index, white first, and its reverse lookup.
+    private int[] _palette = new int[256];
+    private int _colours;
+    private readonly Dictionary<int, ushort> _paletteIndex = [];
+
+    // Blends of the current colour: _blendTo[p * 16 + k] is the index of colour _colour blended over palette colour p
+    // at level k, valid when _blendStamp[...] == _stamp (a new colour bumps the stamp instead of clearing the table).
+    private ushort[] _blendTo = new ushort[256 * CoverageLevels];
+    private int[] _blendStamp = new int[256 * CoverageLevels];
+    private int _stamp;
+    private int _colour = -1;
+    private ushort _colourIndex;
 
     public Rasterizer(int width, int height, TrueTypeFont? font)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(width);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(height);
         (_width, _height, _stride, _font) = (width, height, width + 3, font);
-        _rgb = new byte[width * height * 3];
-        Array.Fill(_rgb, (byte)255);
-        _indices = new byte[width * height];
-        _indices.AsSpan().Clear(); // touched now, not on first use
+        _pixels = new ushort[width * height];
         _acc = new float[_stride * height];
         _rowMin = new int[height];
         _rowMax = new int[height];
         Array.Fill(_rowMin, int.MaxValue);
         Array.Fill(_rowMax, -1);
         (_yMin, _yMax) = (int.MaxValue, -1);
+        // Written now, not on first use: a fresh array's pages are mapped on the first write, and on a multi-threaded
+        // process each such fault flushes the other cores' TLBs.
+        _acc.AsSpan().Clear();
+        _encoder.Reserve(width, height);
+        Clear();
     }
 
-    /// <summary>The pixels, 3 bytes (R, G, B) each, row by row from the top.</summary>
-    public byte[] Pixels => _rgb;
+    private readonly PngEncoder.Scratch _encoder = new();
 
     private static readonly System.Collections.Concurrent.ConcurrentBag<Rasterizer> s_pool = [];
-
-    private bool _dirty;
 
     /// <summary>Puts canvases of the given size into the pool, their pages touched, so the first figures do not pay for
     /// fresh memory (<see cref="FigureRenderer.Prewarm"/> calls this while the simulation runs).</summary>
@@ -54,56 +73,81 @@ public sealed class Rasterizer
         }
     }
 
-    /// <summary>Renders the scene and encodes it as a PNG, on a pooled canvas (no 3 MB of fresh buffers per figure).</summary>
+    /// <summary>Renders the scene and encodes it as a PNG, on a pooled canvas (no fresh buffers per figure).</summary>
     public static byte[] RenderPng(ChartScene scene, TrueTypeFont? font)
     {
         ArgumentNullException.ThrowIfNull(scene);
+        Rasterizer r = Rent(scene.Width, scene.Height, font);
+        r.DrawScene(scene);
+        byte[] png = PngEncoder.EncodeIndexed(r._pixels, r._palette.AsSpan(0, r._colours), scene.Width, scene.Height, r._encoder);
+        s_pool.Add(r); // only after a finished drawing: an exception could leave the accumulator dirty
+        return png;
+    }
+
+    /// <summary>Renders the scene onto a white canvas; <paramref name="font"/> draws the text (null: no text). Returns
+    /// the pixels, 3 bytes (R, G, B) each, row by row from the top.</summary>
+    public static byte[] Render(ChartScene scene, TrueTypeFont? font)
+    {
+        ArgumentNullException.ThrowIfNull(scene);
+        var r = new Rasterizer(scene.Width, scene.Height, font);
+        r.DrawScene(scene);
+        byte[] rgb = new byte[r._pixels.Length * 3];
+        for (int i = 0; i < r._pixels.Length; i++)
+        {
+            int c = r._palette[r._pixels[i]];
+            (rgb[3 * i], rgb[(3 * i) + 1], rgb[(3 * i) + 2]) = ((byte)(c >> 16), (byte)(c >> 8), (byte)c);
+        }
+
+        return rgb;
+    }
+
+    private static Rasterizer Rent(int width, int height, TrueTypeFont? font)
+    {
         Rasterizer? r = null;
-        var mismatched = new List<Rasterizer>();
+        List<Rasterizer>? mismatched = null;
         while (s_pool.TryTake(out Rasterizer? c))
         {
-            if (c._width == scene.Width && c._height == scene.Height && c._font == font)
+            if (c._width == width && c._height == height && c._font == font)
             {
                 r = c;
                 break;
             }
 
-            mismatched.Add(c);
+            (mismatched ??= []).Add(c);
         }
 
-        foreach (Rasterizer m in mismatched)
+        foreach (Rasterizer m in mismatched ?? [])
         {
             s_pool.Add(m);
         }
 
-        r ??= new Rasterizer(scene.Width, scene.Height, font);
-        if (r._dirty)
+        if (r is null)
         {
-            Array.Fill(r._rgb, (byte)255);
+            return new Rasterizer(width, height, font);
         }
 
-        r._dirty = true;
-        foreach (SceneShape shape in scene.Shapes)
-        {
-            r.Draw(shape, scene.Plot);
-        }
-
-        byte[] png = PngEncoder.Encode(r._rgb, scene.Width, scene.Height, r._indices);
-        s_pool.Add(r); // only after a finished drawing: an exception could leave the accumulator dirty
-        return png;
+        r.Clear();
+        return r;
     }
 
-    /// <summary>Renders the scene onto a white canvas; <paramref name="font"/> draws the text (null: no text).</summary>
-    public static byte[] Render(ChartScene scene, TrueTypeFont? font)
+    /// <summary>A white canvas and a palette of white alone.</summary>
+    private void Clear()
     {
-        ArgumentNullException.ThrowIfNull(scene);
-        var r = new Rasterizer(scene.Width, scene.Height, font);
+        _pixels.AsSpan().Clear();
+        _paletteIndex.Clear();
+        _palette[0] = 0xFFFFFF;
+        _paletteIndex.Add(0xFFFFFF, 0);
+        _colours = 1;
+        _colour = -1;
+        _stamp++;
+    }
+
+    private void DrawScene(ChartScene scene)
+    {
         foreach (SceneShape shape in scene.Shapes)
         {
-            r.Draw(shape, scene.Plot);
+            Draw(shape, scene.Plot);
         }
-
-        return r.Pixels;
     }
 
     private void Draw(SceneShape shape, (double Left, double Top, double Right, double Bottom) plot)
@@ -160,7 +204,8 @@ public sealed class Rasterizer
         Fill(shape.Color, shape.Opacity, cl, ct, cr, cb);
     }
 
-    /// <summary>An axis-aligned rectangle, blended directly: each pixel's coverage is its overlap with the rectangle.</summary>
+    /// <summary>An axis-aligned rectangle, blended directly: each pixel's coverage is its overlap with the rectangle;
+    /// runs of whole pixels at full opacity are filled with the colour's index.</summary>
     private void Rect(double x0, double y0, double x1, double y1, Rgb color, float alpha)
     {
         (x0, y0, x1, y1) = (Math.Max(x0, 0), Math.Max(y0, 0), Math.Min(x1, _width), Math.Min(y1, _height));
@@ -169,24 +214,41 @@ public sealed class Rasterizer
             return;
         }
 
+        UseColour(color);
         int xa = (int)x0, xb = (int)Math.Ceiling(x1), ya = (int)y0, yb = (int)Math.Ceiling(y1);
         Span<float> cx = xb - xa <= 4096 ? stackalloc float[xb - xa] : new float[xb - xa];
+        int fullFrom = cx.Length, fullTo = 0; // the columns of whole coverage, [fullFrom, fullTo)
         for (int x = xa; x < xb; x++)
         {
-            cx[x - xa] = (float)(Math.Min(x1, x + 1) - Math.Max(x0, x));
+            float c = (float)(Math.Min(x1, x + 1) - Math.Max(x0, x));
+            cx[x - xa] = c;
+            if (c == 1)
+            {
+                fullFrom = Math.Min(fullFrom, x - xa);
+                fullTo = x - xa + 1;
+            }
         }
 
         for (int y = ya; y < yb; y++)
         {
             float cy = (float)(Math.Min(y1, y + 1) - Math.Max(y0, y)) * alpha;
-            int p = ((y * _width) + xa) * 3;
-            for (int x = 0; x < cx.Length; x++, p += 3)
+            int row = (y * _width) + xa;
+            int x = 0;
+            if (cy == 1 && fullTo > fullFrom)
             {
-                float coverage = cx[x] * cy;
-                if (coverage >= 1f / 512)
+                // Whole pixels (coverage 1 between the partial ends) take the colour itself, whatever was under them.
+                for (; x < fullFrom; x++)
                 {
-                    Blend(p, color, coverage);
+                    BlendAt(row + x, cx[x]);
                 }
+
+                _pixels.AsSpan(row + fullFrom, fullTo - fullFrom).Fill(_colourIndex);
+                x = fullTo;
+            }
+
+            for (; x < cx.Length; x++)
+            {
+                BlendAt(row + x, cx[x] * cy);
             }
         }
     }
@@ -314,34 +376,158 @@ public sealed class Rasterizer
 
         float bold = text.Bold ? (float)(text.Size * 0.06) : 0;
         float start = text.Anchor switch { TextAnchor.Middle => -(advance + bold) / 2, TextAnchor.End => -(advance + bold), _ => 0 };
-        double x0 = text.X, y0 = text.Y;
         float pen = start;
-        double[] buffer = [];
         foreach (int g in glyphs)
         {
-            foreach (float[] contour in _font.Outline(g))
+            if (_font.Outline(g).Length > 0 && !AddCachedGlyph(g, text, scale, bold, pen))
             {
-                int count = contour.Length / 2;
-                if (buffer.Length < contour.Length)
-                {
-                    buffer = new double[contour.Length * 2];
-                }
-                for (int pass = 0; pass < (bold > 0 ? 2 : 1); pass++)
-                {
-                    float shift = pen + (pass * bold);
-                    for (int i = 0; i < count; i++)
-                    {
-                        // Font units are y up; the canvas is y down. Rotated: (u, v) → (v, −u) about the anchor.
-                        double u = shift + (contour[2 * i] * scale), v = -contour[(2 * i) + 1] * scale;
-                        (buffer[2 * i], buffer[(2 * i) + 1]) = text.Rotated ? (x0 + v, y0 - u) : (x0 + u, y0 + v);
-                    }
-
-                    Polygon(buffer.AsSpan(0, contour.Length));
-                }
+                AddGlyph(_font, g, scale, bold, text.X, text.Y, pen, text.Rotated);
             }
 
             pen += _font.Advance(g) * scale;
         }
+    }
+
+    /// <summary>Adds glyph <paramref name="g"/>'s outlines (and a second pass <paramref name="bold"/> px along for
+    /// bold) to the current shape, its pen <paramref name="pen"/> px along the baseline from (x0, y0).</summary>
+    private void AddGlyph(TrueTypeFont font, int g, float scale, float bold, double x0, double y0, float pen, bool rotated)
+    {
+        Span<double> buffer = stackalloc double[256];
+        foreach (float[] contour in font.Outline(g))
+        {
+            int count = contour.Length / 2;
+            if (buffer.Length < contour.Length)
+            {
+                buffer = new double[contour.Length];
+            }
+
+            for (int pass = 0; pass < (bold > 0 ? 2 : 1); pass++)
+            {
+                float shift = pen + (pass * bold);
+                for (int i = 0; i < count; i++)
+                {
+                    // Font units are y up; the canvas is y down. Rotated: (u, v) → (v, −u) about the anchor.
+                    double u = shift + (contour[2 * i] * scale), v = -contour[(2 * i) + 1] * scale;
+                    (buffer[2 * i], buffer[(2 * i) + 1]) = rotated ? (x0 + v, y0 - u) : (x0 + u, y0 + v);
+                }
+
+                Polygon(buffer[..contour.Length]);
+            }
+        }
+    }
+
+    /// <summary>Glyph cells already accumulated, per font, glyph, size, style and quarter-pixel position.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<GlyphKey, GlyphCells> s_glyphs = new();
+
+    private Rasterizer? _glyphScratch;
+
+    private readonly record struct GlyphKey(TrueTypeFont Font, int Glyph, double Size, bool Bold, bool Rotated, int Qx, int Qy);
+
+    /// <summary>A glyph's accumulated signed areas (what <see cref="Edge"/> leaves for it), rows
+    /// <see cref="Top"/>.. relative to its pen position's whole pixel, each row's cells from <c>Lo[r]</c> to <c>Hi[r]</c>.</summary>
+    private sealed record GlyphCells(int Top, int Width, int[] Lo, int[] Hi, float[] Cells);
+
+    /// <summary>
+    /// Adds a glyph from the cache: its cells as accumulated once at the nearest quarter-pixel position, added to the
+    /// accumulator like a stamp (signed areas add, so overlapping glyphs combine as if drawn from outlines). False when
+    /// the glyph would reach the canvas' edge (the outlines are clamped there), leaving the caller to draw it.
+    /// </summary>
+    /// <remarks>Text is the same few characters in every figure; this draws each once per position class instead of
+    /// per use. The glyph moves by at most 1/8 px from its exact place.</remarks>
+    private bool AddCachedGlyph(int g, SceneText text, float scale, float bold, float pen)
+    {
+        TrueTypeFont font = _font!;
+        (double ox, double oy) = text.Rotated ? (text.X, text.Y - pen) : (text.X + pen, text.Y);
+        double fx = Math.Floor(ox), fy = Math.Floor(oy);
+        int qx = (int)Math.Round((ox - fx) * 4), qy = (int)Math.Round((oy - fy) * 4);
+        (int ix, int iy) = ((int)fx + (qx >> 2), (int)fy + (qy >> 2)); // a position that rounds up to 4/4 is the next pixel's 0
+        var key = new GlyphKey(font, g, text.Size, text.Bold, text.Rotated, qx & 3, qy & 3);
+        if (!s_glyphs.TryGetValue(key, out GlyphCells? cells))
+        {
+            cells = BuildGlyph(key, scale, bold);
+            if (cells is null)
+            {
+                return false;
+            }
+
+            s_glyphs.TryAdd(key, cells);
+        }
+
+        int rows = cells.Lo.Length;
+        if (iy + cells.Top < 0 || iy + cells.Top + rows > _height || ix - cells.Width < 0 || ix + cells.Width >= _width)
+        {
+            return false;
+        }
+
+        float[] acc = _acc;
+        for (int r = 0, at = 0; r < rows; r++)
+        {
+            int y = iy + cells.Top + r, lo = ix + cells.Lo[r], hi = ix + cells.Hi[r];
+            if (hi < lo)
+            {
+                continue;
+            }
+
+            Span<float> target = acc.AsSpan((y * _stride) + lo, hi - lo + 1);
+            ReadOnlySpan<float> source = cells.Cells.AsSpan(at, hi - lo + 1);
+            for (int i = 0; i < target.Length; i++)
+            {
+                target[i] += source[i];
+            }
+
+            at += hi - lo + 1;
+            _rowMin[y] = Math.Min(_rowMin[y], lo);
+            _rowMax[y] = Math.Max(_rowMax[y], hi);
+            _yMin = Math.Min(_yMin, y);
+            _yMax = Math.Max(_yMax, y);
+        }
+
+        return true;
+    }
+
+    /// <summary>Accumulates the glyph alone on a scratch canvas, its pen at (P + qx/4, P + qy/4), and keeps the cells;
+    /// null when it does not fit the scratch canvas.</summary>
+    private GlyphCells? BuildGlyph(GlyphKey key, float scale, float bold)
+    {
+        int pad = (int)Math.Ceiling((key.Size * 2) + bold) + 2, size = (2 * pad) + 2;
+        if (_glyphScratch is null || _glyphScratch._width < size)
+        {
+            _glyphScratch = new Rasterizer(Math.Max(size, 64), Math.Max(size, 64), null);
+        }
+
+        Rasterizer s = _glyphScratch;
+        s.AddGlyph(key.Font, key.Glyph, scale, bold, pad + (key.Qx / 4.0), pad + (key.Qy / 4.0), 0, key.Rotated);
+        bool fits = s._yMin >= 1 && s._yMax < s._height - 1;
+        int top = s._yMin, rows = fits ? s._yMax - s._yMin + 1 : 0, width = 0;
+        var lo = new int[rows];
+        var hi = new int[rows];
+        var cells = new List<float>();
+        for (int y = s._yMin; y <= s._yMax; y++)
+        {
+            int a = s._rowMin[y], b = s._rowMax[y];
+            if (b >= 0)
+            {
+                fits &= a >= 1 && b < s._width - 1;
+                if (fits)
+                {
+                    (lo[y - top], hi[y - top]) = (a - pad, b - pad);
+                    width = Math.Max(width, Math.Max(pad - a, b - pad) + 1);
+                    cells.AddRange(s._acc.AsSpan((y * s._stride) + a, b - a + 1));
+                }
+
+                s._acc.AsSpan((y * s._stride) + a, b - a + 1).Clear();
+            }
+            else if (fits)
+            {
+                (lo[y - top], hi[y - top]) = (0, -1);
+            }
+
+            s._rowMin[y] = int.MaxValue;
+            s._rowMax[y] = -1;
+        }
+
+        (s._yMin, s._yMax) = (int.MaxValue, -1);
+        return fits ? new GlyphCells(top - pad, width, lo, hi, [.. cells]) : null;
     }
 
     /// <summary>Adds a closed polygon (x, y pairs) to the current shape.</summary>
@@ -358,12 +544,13 @@ public sealed class Rasterizer
     /// <summary>Accumulates one edge's signed area (font-rs's <c>draw_line</c>); x is clamped to the canvas.</summary>
     private void Edge(double ax, double ay, double bx, double by)
     {
-        if (ay == by)
+        float x0p = (float)Math.Clamp(ax, 0, _width), y0p = (float)ay, x1p = (float)Math.Clamp(bx, 0, _width), y1p = (float)by;
+        // Compared as floats: two ends a hair apart in double can round to the same float, and dx/dy would be 0/0.
+        if (y0p == y1p)
         {
             return;
         }
 
-        float x0p = (float)Math.Clamp(ax, 0, _width), y0p = (float)ay, x1p = (float)Math.Clamp(bx, 0, _width), y1p = (float)by;
         float dir = 1;
         if (y0p > y1p)
         {
@@ -460,6 +647,7 @@ public sealed class Rasterizer
         int clipT = Math.Max(0, (int)Math.Floor(ct)), clipB = Math.Min(_height, (int)Math.Ceiling(cb));
         float alpha = (float)opacity;
         float[] acc = _acc;
+        UseColour(color);
         for (int y = _yMin; y <= _yMax; y++)
         {
             int lo = _rowMin[y], hi = _rowMax[y];
@@ -468,25 +656,37 @@ public sealed class Rasterizer
                 continue;
             }
 
-            int row = y * _stride;
+            int row = y * _stride, pixels = y * _width;
             bool visible = y >= clipT && y < clipB;
             float sum = 0;
             for (int x = lo; x <= hi; x++)
             {
-                sum += acc[row + x];
-                acc[row + x] = 0;
+                float a = acc[row + x];
+                if (a != 0)
+                {
+                    sum += a;
+                    acc[row + x] = 0;
+                }
+                else if (MathF.Abs(sum) * alpha < 1f / 32)
+                {
+                    // Nothing to paint (the coverage rounds to 0) until the next cell an edge touched: skip to it. Most
+                    // of a row's span is such gaps when one fill holds many crossings (a jagged line, a text).
+                    int next = MemoryMarshal.Cast<float, int>(acc.AsSpan(row + x + 1, hi - x)).IndexOfAnyExcept(0);
+                    if (next < 0)
+                    {
+                        break;
+                    }
+
+                    x += next;
+                    continue;
+                }
+
                 if (!visible || x < clipL || x >= clipR)
                 {
                     continue;
                 }
 
-                float coverage = MathF.Min(1, MathF.Abs(sum)) * alpha;
-                if (coverage < 1f / 512)
-                {
-                    continue;
-                }
-
-                Blend(((y * _width) + x) * 3, color, coverage);
+                BlendAt(pixels + x, MathF.Min(1, MathF.Abs(sum)) * alpha);
             }
 
             _rowMin[y] = int.MaxValue;
@@ -496,22 +696,100 @@ public sealed class Rasterizer
         (_yMin, _yMax) = (int.MaxValue, -1);
     }
 
-    /// <summary>Blends a colour over pixel <paramref name="p"/> (its byte offset) with a coverage rounded to 1/16: the
-    /// few blend levels keep a chart within 256 colours, so its PNG is indexed (a third of the bytes to deflate).</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private void Blend(int p, Rgb color, float coverage)
+    /// <summary>Makes <paramref name="color"/> the colour <see cref="BlendAt"/> paints with.</summary>
+    private void UseColour(Rgb color)
     {
-        float a = MathF.Round(coverage * CoverageLevels) * (1f / CoverageLevels);
-        if (a <= 0)
+        int c = (color.R << 16) | (color.G << 8) | color.B;
+        if (c != _colour)
+        {
+            (_colour, _colourIndex) = (c, IndexOf(c));
+            _stamp++;
+        }
+    }
+
+    /// <summary>Blends the current colour over pixel <paramref name="p"/> with a coverage rounded to 1/16 (coverage below
+    /// 1/512 leaves it alone).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void BlendAt(int p, float coverage)
+    {
+        if (coverage < 1f / 512)
         {
             return;
         }
 
-        byte[] rgb = _rgb;
-        rgb[p] = (byte)(rgb[p] + ((color.R - rgb[p]) * a) + 0.5f);
-        rgb[p + 1] = (byte)(rgb[p + 1] + ((color.G - rgb[p + 1]) * a) + 0.5f);
-        rgb[p + 2] = (byte)(rgb[p + 2] + ((color.B - rgb[p + 2]) * a) + 0.5f);
+        int level = (int)MathF.Round(coverage * CoverageLevels);
+        if (level >= CoverageLevels)
+        {
+            _pixels[p] = _colourIndex;
+        }
+        else if (level > 0)
+        {
+            int key = (_pixels[p] * CoverageLevels) + level;
+            _pixels[p] = _blendStamp[key] == _stamp ? _blendTo[key] : Blended(key, level);
+        }
     }
 
-    private const int CoverageLevels = 16;
+    /// <summary>The palette index of the current colour over palette colour key / 16 at <paramref name="level"/>
+    /// sixteenths, remembered for the current colour.</summary>
+    private ushort Blended(int key, int level)
+    {
+        int under = _palette[key / CoverageLevels];
+        float a = level * (1f / CoverageLevels);
+        int r = Channel(under >> 16, _colour >> 16, a), g = Channel(under >> 8, _colour >> 8, a), b = Channel(under, _colour, a);
+        ushort index = IndexOf((r << 16) | (g << 8) | b);
+        _blendTo[key] = index;
+        _blendStamp[key] = _stamp;
+        return index;
+
+        static int Channel(int under, int over, float a)
+        {
+            (under, over) = (under & 0xFF, over & 0xFF);
+            return (byte)(under + ((over - under) * a) + 0.5f);
+        }
+    }
+
+    /// <summary>The palette index of RGB colour <paramref name="c"/>, added when new. Past 65,536 colours (no chart
+    /// comes near: a few hundred is usual) a new colour takes the nearest one's index instead.</summary>
+    private ushort IndexOf(int c)
+    {
+        if (_paletteIndex.TryGetValue(c, out ushort index))
+        {
+            return index;
+        }
+
+        if (_colours > ushort.MaxValue)
+        {
+            return Nearest(c);
+        }
+
+        index = (ushort)_colours++;
+        if (index == _palette.Length)
+        {
+            Array.Resize(ref _palette, 2 * index);
+            Array.Resize(ref _blendTo, 2 * index * CoverageLevels);
+            Array.Resize(ref _blendStamp, 2 * index * CoverageLevels);
+        }
+
+        _palette[index] = c;
+        _paletteIndex.Add(c, index);
+        return index;
+    }
+
+    private ushort Nearest(int c)
+    {
+        int best = 0;
+        long bestDistance = long.MaxValue;
+        for (int i = 0; i < _colours; i++)
+        {
+            int p = _palette[i];
+            int dr = ((p >> 16) & 0xFF) - ((c >> 16) & 0xFF), dg = ((p >> 8) & 0xFF) - ((c >> 8) & 0xFF), db = (p & 0xFF) - (c & 0xFF);
+            long d = (dr * dr) + (dg * dg) + (db * db);
+            if (d < bestDistance)
+            {
+                (best, bestDistance) = (i, d);
+            }
+        }
+
+        return (ushort)best;
+    }
 }

@@ -122,6 +122,26 @@ public class RenderingTests
     }
 
     [Fact]
+    public void Svg_numbers_are_written_exactly_as_the_0_hash_hash_format_writes_them()
+    {
+        var rng = new Random(20261202);
+        var values = new List<double> { 0, -0.0, -0.001, -0.005, 0.005, 1.005, 2.675, 0.125, -0.125, 999_999.995, 1e6, 1e7 + 0.005, double.NaN, 1e-12 };
+        for (int i = 0; i < 20_000; i++)
+        {
+            values.Add((rng.NextDouble() - 0.3) * 1000);
+            values.Add(Math.Round((rng.NextDouble() - 0.2) * 100_000) / 1000); // x.xx5 midpoints, where rounding is delicate
+            values.Add(rng.Next(-4000, 4000) / 8.0);
+        }
+
+        var h = new System.Text.StringBuilder();
+        foreach (double v in values)
+        {
+            h.Clear();
+            Assert.Equal(v.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture), SvgWriter.Number(h, v).ToString());
+        }
+    }
+
+    [Fact]
     public void A_pixel_aligned_rectangle_covers_exactly_its_pixels_and_a_half_pixel_edge_blends_half()
     {
         var scene = new ChartScene(10, 10, (0, 0, 10, 10),
@@ -201,6 +221,101 @@ public class RenderingTests
     }
 
     [Fact]
+    public void Deflate_round_trips_through_zlib_on_rows_runs_and_noise()
+    {
+        // Rows that repeat the row above, runs, repeated 3-byte pixels, and noise; lengths around the 258-byte match cap
+        // and the Adler-32 block sizes (16 bytes, 5552 bytes).
+        var rng = new Random(12);
+        foreach ((int width, int height, int bpp) in new[] { (1, 1, 1), (37, 23, 1), (900, 40, 1), (300, 30, 3), (2000, 7, 1) })
+        {
+            int rowBytes = (width * bpp) + 1;
+            byte[] data = new byte[rowBytes * height];
+            for (int y = 0; y < height; y++)
+            {
+                int row = y * rowBytes;
+                int kind = rng.Next(4);
+                for (int x = 1; x < rowBytes; x++)
+                {
+                    data[row + x] = kind switch
+                    {
+                        0 when y > 0 => data[row + x - rowBytes],
+                        1 => (byte)(x / 300),
+                        2 => (byte)(x % 3 * 80),
+                        _ => (byte)rng.Next(256),
+                    };
+                }
+            }
+
+            byte[] output = new byte[(data.Length * 9 / 8) + 64];
+            int length = Deflate.Compress(data, rowBytes, bpp, output);
+
+            using var z = new ZLibStream(new MemoryStream(output, 0, length), CompressionMode.Decompress); // checks the Adler-32 too
+            var back = new MemoryStream();
+            z.CopyTo(back);
+            Assert.Equal(data, back.ToArray());
+        }
+    }
+
+    [Fact]
+    public void Adler32_matches_the_definition_at_every_length_around_its_block_sizes()
+    {
+        var rng = new Random(3);
+        byte[] data = new byte[12_000];
+        rng.NextBytes(data);
+        Array.Fill(data, (byte)255, 6000, 6000); // long runs of the largest byte stress the lane sums
+        foreach (int n in new[] { 0, 1, 15, 16, 17, 31, 5551, 5552, 5553, 5568, 11_104, 12_000 })
+        {
+            ulong a = 1, b = 0;
+            foreach (byte v in data.AsSpan(0, n))
+            {
+                a = (a + v) % 65521;
+                b = (b + a) % 65521;
+            }
+
+            Assert.Equal((uint)((b << 16) | a), Deflate.Adler32(data.AsSpan(0, n)));
+        }
+    }
+
+    [Fact]
+    public void Indexed_canvas_drops_unused_palette_entries_and_falls_back_to_rgb_past_256_colours()
+    {
+        // 300 palette entries, 200 of them used: indexed. All 300 used: RGB.
+        int[] palette = [.. Enumerable.Range(0, 300).Select(i => 0xFFFFFF - (i * 997))];
+        ushort[] fewUsed = [.. Enumerable.Range(0, 20 * 10).Select(i => (ushort)(i % 200 * 3 / 2))];
+        ushort[] allUsed = [.. Enumerable.Range(0, 30 * 10).Select(i => (ushort)i)];
+        foreach ((ushort[] pixels, int width, int type) in new[] { (fewUsed, 20, 3), (allUsed, 30, 2) })
+        {
+            byte[] png = PngEncoder.EncodeIndexed(pixels, palette, width, 10);
+
+            byte[] rgb = Decode(png, out int colourType);
+            Assert.Equal(type, colourType);
+            for (int i = 0; i < pixels.Length; i++)
+            {
+                int c = palette[pixels[i]];
+                Assert.Equal(((byte)(c >> 16), (byte)(c >> 8), (byte)c), (rgb[3 * i], rgb[(3 * i) + 1], rgb[(3 * i) + 2]));
+            }
+        }
+    }
+
+    [Fact]
+    public void A_nearly_horizontal_edge_whose_ends_round_to_one_float_leaves_no_stray_pixels()
+    {
+        // The ends differ in double but not in float: dx/dy was 0/0, and the NaN painted the rest of the row black.
+        var scene = new ChartScene(60, 20, (0, 0, 60, 20),
+            [new SceneLine(new Rgb(31, 119, 180), 1, false, [5, 30, 30, 55], [10.3, 10.3, 10.3 + 1e-9, 10.3 + 1e-9], 1.5)]);
+
+        byte[] rgb = Rasterizer.Render(scene, null);
+
+        for (int i = 0; i < rgb.Length; i += 3)
+        {
+            Assert.False(rgb[i] == 0 && rgb[i + 1] == 0 && rgb[i + 2] == 0, $"black pixel at ({i / 3 % 60}, {i / 3 / 60})");
+        }
+
+        double red = 1 - (31 / 255.0); // Ink reads the red channel
+        Assert.InRange(Ink(rgb), 50 * 1.5 * red * 0.9, 50 * 1.5 * red * 1.1); // and the line is all there
+    }
+
+    [Fact]
     public void Png_chunk_crcs_are_the_standard_crc32()
     {
         // The CRC of the IEND chunk (type only, no data) is the well-known AE 42 60 82.
@@ -244,6 +359,28 @@ public class RenderingTests
         Assert.InRange(sMin, 100, 103);
         Assert.InRange(eMax, 96, 100);
         Assert.InRange(((mMin + mMax) / 2.0) - 100, -2, 2);
+    }
+
+    [Fact]
+    public void Text_has_the_same_ink_at_every_subpixel_position_and_drawn_from_outlines_at_the_canvas_edge()
+    {
+        // Mid-canvas glyphs come from the cache of quarter-pixel positions; a glyph touching the edge is drawn from its
+        // outlines. Coverage is area: the ink must not depend on the path or the position beyond the rounding of coverage
+        // to 1/16 (±2 % here); a glyph lost or added would be ±9 %.
+        TrueTypeFont font = RequireFont();
+        var black = new Rgb(0, 0, 0);
+        double InkAt(double x, bool rotated) =>
+            Ink(Rasterizer.Render(new ChartScene(300, 300, (0, 0, 300, 300), [new SceneText(black, x, 150, "Tail 0.25 s", 13, TextAnchor.Start, Bold: true, Rotated: rotated)]), font));
+
+        double reference = InkAt(100, rotated: false);
+        Assert.True(reference > 50, $"ink {reference}");
+        for (int k = 0; k < 16; k++)
+        {
+            Assert.Equal(reference, InkAt(100 + (k / 16.0), rotated: false), reference * 0.03);
+            Assert.Equal(reference, InkAt(100 + (k / 16.0), rotated: true), reference * 0.03);
+        }
+
+        Assert.Equal(reference, InkAt(0.4, rotated: false), reference * 0.03); // the first glyph at the edge: outlines
     }
 
     private static TrueTypeFont RequireFont()
