@@ -55,9 +55,11 @@ public class DecodeSurfaceTests
 
         var model = new ProfilePerformanceModel(curve);
         Assert.Equal(12_000_000, model.IterationNanoseconds(new BatchShape(0, 0, 2, 2 * 520)));
-        // Mixed batches keep SplitwiseSim's rule; the prompt curve is unchanged by the column.
-        Assert.Equal((long)Math.Round(curve.PredictPromptMs(130) * ProfilePerformanceModel.MixedBatchFactor * 1e6),
+        // A mixed batch: the prompt curve over its 130 tokens plus what the 2 decodes' context (mean 150) costs them on
+        // the surface: at batch 2 it rises 3 ms per 192 tokens of context (6 at 136, 9 at 328), so 150 × 3 / 192 ms.
+        Assert.Equal((long)Math.Round((curve.PredictPromptMs(130) + (150 * 3.0 / 192)) * 1e6),
             model.IterationNanoseconds(new BatchShape(128, 1, 2, 300)));
+        // The prompt curve is unchanged by the column.
         Assert.Equal([128L, 256, 512, 1024], curve.X);
     }
 
