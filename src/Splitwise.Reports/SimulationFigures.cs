@@ -65,6 +65,7 @@ public static class SimulationFigures
         figures.Add(new Figure("timeline-kv-memory", "KV memory in use, % of the pool's KV capacity", $"time ({unit})", "% of KV capacity",
             [.. t.Pools.Select((p, i) => new FigureSeries(PoolLabel(t, i), SeriesKind.Line, x,
                 [.. t.KvBytes[i].Select(v => t.PoolKvCapacityBytes[i] > 0 ? 100.0 * v / t.PoolKvCapacityBytes[i] : 0)]))]));
+        figures.Add(InstanceKv(t, x, unit));
         if (t.MixedMachines is { } mixed)
         {
             figures.Add(new Figure("timeline-mixed-pool", "Splitwise pool borrowing: machines in the mixed pool", $"time ({unit})", "machines (mean over bucket)",
@@ -74,6 +75,36 @@ public static class SimulationFigures
         figures.Add(PerInstance("instance-utilization", "Utilisation per instance (busy share of the run)", "% busy", summary, s => 100 * s.Utilization));
         figures.Add(PerInstance("instance-energy", "GPU energy per instance", "kWh", summary, s => s.EnergyKwh));
         return figures;
+    }
+
+    /// <summary>Most instances drawn one line each; a larger cluster as the spread across its instances.</summary>
+    public const int MaxInstanceLines = 12;
+
+    /// <summary>KV memory in use per instance over the run, % of its capacity (the vLLM engine's block usage): a line
+    /// per instance up to <see cref="MaxInstanceLines"/>, else the most and least used instance and the median in each
+    /// bucket.</summary>
+    public static Figure InstanceKv(SimulationTimelineData t, double[] x, string unit)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        double[][] percent = [.. t.InstanceKvBytes.Select((v, i) => v.Select(b => t.InstanceKvCapacityBytes[i] > 0 ? 100.0 * b / t.InstanceKvCapacityBytes[i] : 0).ToArray())];
+        List<FigureSeries> series;
+        if (percent.Length <= MaxInstanceLines)
+        {
+            series = [.. percent.Select((p, i) => new FigureSeries(t.Instances[i], SeriesKind.Line, x, p))];
+        }
+        else
+        {
+            double[] Across(Func<double[], double> pick) => [.. Enumerable.Range(0, t.Count).Select(b => pick([.. percent.Select(p => p[b]).Order()]))];
+            series =
+            [
+                new("most used instance", SeriesKind.Line, x, Across(v => v[^1])),
+                new("median instance", SeriesKind.Line, x, Across(v => v.Length % 2 == 1 ? v[v.Length / 2] : (v[(v.Length / 2) - 1] + v[v.Length / 2]) / 2)),
+                new("least used instance", SeriesKind.Line, x, Across(v => v[0])),
+            ];
+        }
+
+        return new Figure("timeline-kv-instances", $"KV memory in use per instance, % of its KV capacity{(percent.Length > MaxInstanceLines ? $" (spread across {percent.Length} instances)" : "")}",
+            $"time ({unit})", "% of KV capacity", series);
     }
 
     /// <summary>The CDF of a metric from its quantiles: x = value, y = percent; non-finite values are left out.</summary>

@@ -3,12 +3,13 @@ namespace Splitwise.Simulation;
 /// <summary>
 /// The time series of a run in bounded memory, for reports: arrivals, completions and rejections per bucket, and the
 /// time-weighted means of requests queued and running, machines in the mixed pool, and per pool (the instances'
-/// roles: prompt, token, mixed) the requests and tokens in the running batches and the KV memory in use.
+/// roles: prompt, token, mixed) the requests and tokens in the running batches and the KV memory in use, and the KV
+/// memory in use per instance (the vLLM engine's block usage).
 /// </summary>
 /// <remarks>
 /// <para>A fixed number of buckets (<see cref="BucketCount"/>) of equal width covers simulated time from 0. When the
 /// run outgrows them the width doubles and neighbouring buckets merge (sums add), so memory is
-/// O(buckets × (3 + 3 × pools)) whatever the run's length: a week of traffic still fits.</para>
+/// O(buckets × (3 + 3 × pools + instances)) whatever the run's length: a week of traffic still fits.</para>
 /// <para>The engine calls the hooks on its thread in simulated-time order; each costs O(1) — a gauge's change is
 /// booked against the rest of its bucket, each bucket pre-filled with the gauges' values when entered — and no
 /// allocation (the bucket arrays are allocated once). Gauges are piecewise constant between hooks: an instance's batch
@@ -28,6 +29,9 @@ public sealed class SimulationTimeline
     private readonly string[] _poolNames;
     private readonly int[] _poolInstances;
     private readonly long[] _poolCapacity;
+    private readonly long[] _instanceCapacity;
+    private readonly string[] _instanceNames;
+    private readonly int _perInstance; // the first per-instance KV gauge
     private readonly int[] _batch;
     private readonly int[] _tokens;
     private readonly long[] _kv;
@@ -97,7 +101,10 @@ public sealed class SimulationTimeline
         _batch = new int[instances.Count];
         _tokens = new int[instances.Count];
         _kv = new long[instances.Count];
-        _gauges = PerPool + (3 * names.Count);
+        _instanceCapacity = [.. instances.Select(i => i.KvCapacityBytes)];
+        _instanceNames = [.. instances.Select(i => i.Name)];
+        _perInstance = PerPool + (3 * names.Count);
+        _gauges = _perInstance + instances.Count;
         _value = new double[_gauges];
         _value[Mixed] = Math.Max(0, mixedMachines);
         _integral = new double[buckets * _gauges];
@@ -167,6 +174,7 @@ public sealed class SimulationTimeline
         Change(g, requests - _batch[instance], now);
         Change(g + 1, tokens - _tokens[instance], now);
         Change(g + 2, kvBytes - _kv[instance], now);
+        Change(_perInstance + instance, kvBytes - _kv[instance], now);
         _batch[instance] = requests;
         _tokens[instance] = tokens;
         _kv[instance] = kvBytes;
@@ -285,7 +293,12 @@ public sealed class SimulationTimeline
             [.. _poolCapacity],
             [.. Enumerable.Range(0, pools).Select(p => Mean(PerPool + (3 * p)))],
             [.. Enumerable.Range(0, pools).Select(p => Mean(PerPool + (3 * p) + 1))],
-            [.. Enumerable.Range(0, pools).Select(p => Mean(PerPool + (3 * p) + 2))]);
+            [.. Enumerable.Range(0, pools).Select(p => Mean(PerPool + (3 * p) + 2))])
+        {
+            Instances = [.. _instanceNames],
+            InstanceKvCapacityBytes = [.. _instanceCapacity],
+            InstanceKvBytes = [.. Enumerable.Range(0, _instanceNames.Length).Select(i => Mean(_perInstance + i))],
+        };
     }
 }
 
@@ -323,4 +336,13 @@ public sealed record SimulationTimelineData(
 {
     /// <summary>Buckets with data.</summary>
     public int Count => Arrivals.Length;
+
+    /// <summary>Instance names, in the cluster's order.</summary>
+    public string[] Instances { get; init; } = [];
+
+    /// <summary>KV capacity per instance, bytes.</summary>
+    public long[] InstanceKvCapacityBytes { get; init; } = [];
+
+    /// <summary>Per instance: mean KV bytes in use (reserved, or the vLLM engine's blocks in use) per bucket.</summary>
+    public double[][] InstanceKvBytes { get; init; } = [];
 }

@@ -1,6 +1,7 @@
 using Splitwise.Designs;
 using Splitwise.Hardware;
 using Splitwise.Performance;
+using Splitwise.Reports;
 using Splitwise.Simulation;
 
 namespace Splitwise.Tests.Simulation;
@@ -44,6 +45,33 @@ public class SimulationTimelineTests
         Assert.Equal([2.0, 2.0], d.BatchRequests[0]); // 4 for half of bucket 0; instance 1's 2 for all of bucket 1
         Assert.Equal([50.0, 2.0], d.BatchTokens[0]);
         Assert.Equal([250.0, 250.0], d.KvBytes[0]);
+        // Per instance: 500 for half of bucket 0, then none; instance 1's 250 from 1 s.
+        Assert.Equal(["test/0", "test/1"], d.Instances);
+        Assert.Equal([1000L, 1000], d.InstanceKvCapacityBytes);
+        Assert.Equal([250.0, 0], d.InstanceKvBytes[0]);
+        Assert.Equal([0.0, 250], d.InstanceKvBytes[1]);
+    }
+
+    [Fact]
+    public void Per_instance_kv_survives_widening_and_the_report_draws_the_spread_of_a_large_cluster()
+    {
+        var t = new SimulationTimeline(Instances(14), buckets: 2, initialBucketNs: S);
+        for (int i = 0; i < 14; i++)
+        {
+            t.OnIterationStart(0, i, requests: 1, tokens: 1, newPrompts: 0, kvBytes: 10 * i);
+        }
+
+        t.OnIterationStart(3 * S, 13, requests: 0, tokens: 0, newPrompts: 0, kvBytes: 0); // width 2 s by now: bucket 1
+        SimulationTimelineData d = t.Snapshot(4 * S);
+
+        Assert.Equal(2 * S, d.BucketNs);
+        Assert.Equal([130.0, 65], d.InstanceKvBytes[13]); // 130 for 3 s of 4
+        Assert.Equal([70.0, 70], d.InstanceKvBytes[7]);
+        Figure f = SimulationFigures.InstanceKv(d, [0, 2], "s");
+        Assert.Equal(["most used instance", "median instance", "least used instance"], f.Series.Select(x => x.Label));
+        Assert.Equal([13.0, 12], f.Series[0].Y); // % of 1000: instance 13 then instance 12
+        Assert.Equal([6.5, 6.25], f.Series[1].Y); // between instances 6 and 7; then between 6 and instance 13's 6.5
+        Assert.Equal([0.0, 0], f.Series[2].Y);
     }
 
     [Fact]
