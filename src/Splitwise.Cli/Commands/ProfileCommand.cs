@@ -54,6 +54,12 @@ public static class ProfileCommand
                 await context.Error.WriteLineAsync(calibration.Describe());
             }
 
+            if (result.WarmupRequests > 0)
+            {
+                await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"warm-up: {result.WarmupRequests} concurrent request(s) of {options.PromptSizes.Max()} prompt tokens sent first; not measured"));
+            }
+
             await context.Output.WriteAsync(ToText(result, options));
             foreach (string warning in result.Warnings)
             {
