@@ -52,10 +52,22 @@ public static class ClusterSimulation
                 return (split, PrefixAwareScheduler.Parse(cluster.Scheduler, split.Count, [.. split.Select(s => s.Roles)]), transfers);
             }
 
+            // token-jsq is a config's default when it names none; the Splitwise scheduler stands in for it.
+            if (cluster.Scheduler is not ("splitwise" or "token-jsq" or "tokenjsq"))
+            {
+                throw SplitwiseException.Usage($"scheduler '{cluster.Scheduler}' with a phase-split design: it routes with the Splitwise scheduler (prompt, token and mixed pools), or prefix with --engine vllm");
+            }
+
             return (split, scheduler, transfers);
         }
 
-        return (instances, ClusterScheduler.Create(cluster.Scheduler, instances.Count), null);
+        ClusterScheduler colocated = ClusterScheduler.Create(cluster.Scheduler, instances.Count);
+        if (colocated is PrefixAwareScheduler { Threshold: > 0 })
+        {
+            throw SplitwiseException.Usage($"scheduler '{cluster.Scheduler}': the P/D threshold (its fourth number) needs a phase-split design (prefill and decode instances)");
+        }
+
+        return (instances, colocated, null);
     }
 
     // requestObserver receives each request's RequestOutcome (the typed requests.csv row), e.g. for SLOs.

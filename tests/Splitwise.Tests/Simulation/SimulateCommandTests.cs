@@ -229,6 +229,18 @@ public class SimulateCommandTests
             Assert.Equal(ExitCodes.Usage, layerwise);
             Assert.Contains("KV connector", layerwiseError, StringComparison.Ordinal);
 
+            // A scheduler the cluster cannot use is named, not silently replaced or half applied.
+            foreach ((string[] args, string why) in new[]
+            {
+                (new[] { "--design", "splitwise-hh", "--prompt-machines", "1", "--token-machines", "1", "--scheduler", "jsq" }, "with a phase-split design"),
+                (new[] { "--machines", "2", "--engine", "vllm", "--scheduler", "prefix:3:2:2:256" }, "P/D threshold"),
+            })
+            {
+                var (code, _, error) = await Run(["simulate", "--trace", trace, "--perf", "roofline", "--out", Path.Combine(dir, "bad"), .. args]);
+                Assert.Equal(ExitCodes.Usage, code);
+                Assert.Contains(why, error, StringComparison.Ordinal);
+            }
+
             foreach ((string text, string why) in new[]
             {
                 ("engine: sglang\npools:\n  - { machine: dgx-h100, count: 1 }\n", "engine 'sglang'"),
