@@ -85,10 +85,10 @@ public class OnlineSimulationTests
             long perToken = SimKit.Llama.KvBytesPerToken();
             InstanceSpec Machine(int i)
             {
-                InstanceSpec spec = SimKit.Instance(perf, c.Limits, c.Capacity * perToken, perToken, i) with { Roles = i < c.Instances ? InstanceRoles.Prompt : InstanceRoles.Token };
+                InstanceRoles roles = i < c.Instances ? InstanceRoles.Prompt : InstanceRoles.Token;
                 return c.Vllm
-                    ? spec with { Vllm = new VllmLimits(c.Limits.MaxBatchTokens, c.Limits.MaxBatchRequests, 16, (int)(c.KvTokens / 16) + 1, true, 0, 16 * perToken) }
-                    : spec;
+                    ? SimKit.VllmInstance(perf, c.Limits.MaxBatchTokens, c.Limits.MaxBatchRequests, 16, (int)(c.KvTokens / 16) + 1, index: i, kvPerToken: perToken, roles: roles)
+                    : SimKit.Instance(perf, c.Limits, c.KvTokens * perToken, perToken, i) with { Roles = roles };
             }
 
             var split = Enumerable.Range(0, 2 * c.Instances).Select(Machine).ToArray();

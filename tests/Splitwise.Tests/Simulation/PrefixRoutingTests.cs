@@ -78,10 +78,8 @@ public sealed class PrefixRoutingTests
     private static SimKit.Result RunPd(Trace trace, int threshold)
     {
         // Three prefill instances (0–2) and three decode instances (3–5), each on its own machine.
-        InstanceSpec[] instances = [.. Enumerable.Range(0, 6).Select(i => SimKit.VllmInstance(s_perf, budget: 8192, seqs: 64, blockSize: 16, blocks: 10_000, index: i) with
-        {
-            Roles = i < 3 ? InstanceRoles.Prompt : InstanceRoles.Token,
-        })];
+        InstanceSpec[] instances = [.. Enumerable.Range(0, 6).Select(i =>
+            SimKit.VllmInstance(s_perf, budget: 8192, seqs: 64, blockSize: 16, blocks: 10_000, index: i, roles: i < 3 ? InstanceRoles.Prompt : InstanceRoles.Token))];
         var scheduler = new PrefixAwareScheduler(instances.Length, roles: [.. instances.Select(s => s.Roles)], threshold: threshold);
         return SimKit.Run(trace, instances, scheduler, new ClusterKvTransfers(instances));
     }

@@ -36,10 +36,15 @@ internal static class SimKit
     public static InstanceSpec Instance(IPerformanceModel perf, BatchLimits? limits = null, long? kvCapacity = null, long kvPerToken = 1, int index = 0) =>
         new($"test/{index}", Machine, index, 8, Llama, perf, kvCapacity ?? 1_000_000_000, kvPerToken, InstanceRoles.Mixed, limits ?? BatchLimits.Default);
 
-    /// <summary>An instance running the vLLM personality with one byte of KV per token (a block is <paramref name="blockSize"/>
-    /// bytes; <paramref name="blocks"/> includes vLLM's null block).</summary>
-    public static InstanceSpec VllmInstance(IPerformanceModel perf, int budget, int seqs, int blockSize, int blocks, bool caching = true, int threshold = 0, int index = 0) =>
-        Instance(perf, null, (long)(blocks - 1) * blockSize, 1, index) with { Vllm = new VllmLimits(budget, seqs, blockSize, blocks, caching, threshold, blockSize) };
+    /// <summary>An instance running the vLLM personality with <paramref name="kvPerToken"/> bytes of KV per token (one by
+    /// default; <paramref name="blocks"/> includes vLLM's null block), on machine <paramref name="index"/>.</summary>
+    public static InstanceSpec VllmInstance(IPerformanceModel perf, int budget, int seqs, int blockSize, int blocks, bool caching = true, int threshold = 0, int index = 0,
+        long kvPerToken = 1, InstanceRoles roles = InstanceRoles.Mixed) =>
+        Instance(perf, null, (long)(blocks - 1) * blockSize * kvPerToken, kvPerToken, index) with
+        {
+            Roles = roles,
+            Vllm = new VllmLimits(budget, seqs, blockSize, blocks, caching, threshold, blockSize * kvPerToken),
+        };
 
     /// <summary>A trace from (arrival ns, input, output) triples; arrivals are rounded to 100 ns ticks.</summary>
     public static Trace Trace(params (long ArrivalNs, int Input, int Output)[] rows)

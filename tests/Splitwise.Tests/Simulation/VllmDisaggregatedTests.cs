@@ -22,11 +22,7 @@ public class VllmDisaggregatedTests
 
     /// <summary>An instance of the vLLM personality on its own machine, with <paramref name="roles"/>.</summary>
     private static InstanceSpec Instance(int index, InstanceRoles roles, int blocks, int blockSize = 4, int budget = 64, int seqs = 8, IPerformanceModel? perf = null) =>
-        SimKit.Instance(perf ?? s_perf, null, (long)(blocks - 1) * blockSize * KvPerToken, KvPerToken, index) with
-        {
-            Roles = roles,
-            Vllm = new VllmLimits(budget, seqs, blockSize, blocks, true, 0, blockSize * KvPerToken),
-        };
+        SimKit.VllmInstance(perf ?? s_perf, budget, seqs, blockSize, blocks, index: index, kvPerToken: KvPerToken, roles: roles);
 
     /// <summary>Prompt instances in turn for prompts, token instances in turn for tokens: no borrowing.</summary>
     private sealed class PdRoundRobin(IReadOnlyList<InstanceSpec> instances) : ClusterScheduler
