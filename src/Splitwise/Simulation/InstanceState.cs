@@ -1,3 +1,5 @@
+using Splitwise.Simulation.Memory;
+
 namespace Splitwise.Simulation;
 
 /// <summary>The mutable state of one instance during a run: its queues, current batch, KV memory and counters.</summary>
@@ -50,8 +52,11 @@ internal sealed class InstanceState(int index, InstanceSpec spec)
     public long KvLocalHitTokens;
     public long KvSendTimeouts; // on prefill instances: prompts whose KV nobody read within the abort timeout
 
-    public long KvUsed;
-    public long KvPeak;
+    /// <summary>Whole-request KV reservation (the default and SplitwiseSim personalities; unused by vLLM's, which pages).</summary>
+    public readonly ReservedKvMemory Kv = new(spec.KvCapacityBytes);
+
+    /// <summary>The instance's KV memory, whichever the personality uses: its paged cache, else its reservations.</summary>
+    public IKvMemory Memory => Cache is null ? Kv : Cache;
 
     public bool Busy;
     public long RunStart;

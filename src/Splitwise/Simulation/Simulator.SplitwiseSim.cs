@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Splitwise.Simulation.Memory;
 
 namespace Splitwise.Simulation;
 
@@ -371,8 +372,8 @@ public sealed partial class Simulator
             return;
         }
 
-        long kvPerToken = p.Spec.KvBytesPerToken, capacity = p.Spec.KvCapacityBytes;
-        if (!p.Busy && p.KvUsed + ((_r.Input[slot] + 1L) * kvPerToken) <= capacity)
+        long kvPerToken = p.Spec.KvBytesPerToken;
+        if (!p.Busy && p.Kv.Fits((_r.Input[slot] + 1L) * kvPerToken))
         {
             if (p.SimPool.Count == 0 && _recount is null && p.Spec.Limits.MaxPreemptions > 0 && p.Spec.Limits.MaxBatchRequests > 0)
             {
@@ -394,7 +395,7 @@ public sealed partial class Simulator
         p.SimPrompts.Enqueue(slot);
         if (!p.Busy)
         {
-            if (p.KvUsed + ((_r.Output[slot] - 1L) * kvPerToken) <= capacity)
+            if (p.Kv.Fits((_r.Output[slot] - 1L) * kvPerToken))
             {
                 StartIterationSim(p);
             }
@@ -425,19 +426,15 @@ public sealed partial class Simulator
         s.SimPool.Add(slot);
         r.PendingSince[slot] = clock + 1; // the prompt waited no selection; its token task waits from the next
         long need = (r.Input[slot] + 1L) * s.Spec.KvBytesPerToken;
-        s.KvUsed += need;
+        s.Kv.Reserve(need);
         r.KvBytes[slot] += need;
         r.Phase[slot] = RequestPhase.Prompting;
         r.PromptStart[slot] = _now;
         s.BatchPrompts.Add(slot);
         s.SimSelections = clock + 1;
-        if (s.KvUsed > s.KvPeak)
-        {
-            s.KvPeak = s.KvUsed;
-        }
-
+        s.Kv.NotePeak();
         s.BatchTokens = r.Input[slot];
-        Timeline?.OnIterationStart(_now, s.Index, 1, r.Input[slot], s.BatchPrompts.Count, s.KvUsed);
+        Timeline?.OnIterationStart(_now, s.Index, 1, r.Input[slot], s.BatchPrompts.Count, s.Kv.UsedBytes);
         ScheduleIteration(s, 1);
         s.SimPending.Insert(TokenTask(slot), r, s.SimSelections);
     }
@@ -462,7 +459,7 @@ public sealed partial class Simulator
 
         if (!s.Busy)
         {
-            if (s.KvUsed + SimTaskMemory(s, task) > s.Spec.KvCapacityBytes)
+            if (!s.Kv.Fits(SimTaskMemory(s, task)))
             {
                 return; // "if instance is blocked due to memory constraints, do nothing"
             }
@@ -550,13 +547,9 @@ public sealed partial class Simulator
         {
             // Nothing here (every queue and the batch hold pool requests only): an empty selection.
             s.SimSelections++;
-            if (s.KvUsed > s.KvPeak)
-            {
-                s.KvPeak = s.KvUsed;
-            }
-
+            s.Kv.NotePeak();
             s.BatchTokens = 0;
-            Timeline?.OnIterationStart(_now, s.Index, 0, 0, s.BatchPrompts.Count, s.KvUsed);
+            Timeline?.OnIterationStart(_now, s.Index, 0, 0, s.BatchPrompts.Count, s.Kv.UsedBytes);
             s.Busy = false;
             _scheduler.OnInstanceIdle(s.Index);
             return;
@@ -570,7 +563,7 @@ public sealed partial class Simulator
         int[] stamps = r.BatchStamp, input = r.Input, output = r.Output;
         int stamp = ++_batchStamp;
         int size = 0, tokens = 0;
-        long memory = s.KvUsed;
+        long memory = s.Kv.UsedBytes; // what the selection would hold (committed below)
         IntList added = s.Scratch; // tasks joining the batch, in selection order (each stamped, counted in size and tokens)
         added.Clear();
 
@@ -754,7 +747,7 @@ public sealed partial class Simulator
         // The new tasks leave the queues and join the batch (after the decodes already running).
         IntList batchPrompts = s.BatchPrompts;
         int takenPrompts = 0, takenBlocked = 0;
-        long kvUsed = s.KvUsed;
+        ReservedKvMemory kv = s.Kv;
         for (int i = 0; i < added.Count; i++)
         {
             int task = added[i];
@@ -765,7 +758,7 @@ public sealed partial class Simulator
                 r.PromptPreemptions[slot] += clock - r.PendingSince[slot]; // it stops waiting
                 r.PendingSince[slot] = clock + 1; // its token task here waits from the selection after its prompt
                 long need = (input[slot] + 1L) * kvPerToken;
-                kvUsed += need;
+                kv.Reserve(need);
                 r.KvBytes[slot] += need;
                 phase[slot] = RequestPhase.Prompting;
                 r.PromptStart[slot] = _now;
@@ -781,7 +774,7 @@ public sealed partial class Simulator
             else
             {
                 long need = (output[slot] - 1L) * kvPerToken; // TokenTask.run allocates token_size tokens
-                kvUsed += need;
+                kv.Reserve(need);
                 r.KvBytes[slot] += need;
                 r.TokenStart[slot] = _now;
             }
@@ -790,7 +783,6 @@ public sealed partial class Simulator
             batch.Add(slot);
         }
 
-        s.KvUsed = kvUsed;
 
         // ... and leave the pending queue, the prompt queue and the preempted list (their phases say which).
         if (added.Count > 0)
@@ -815,13 +807,9 @@ public sealed partial class Simulator
             RecountPreemptions(s, stamp);
         }
 
-        if (kvUsed > s.KvPeak)
-        {
-            s.KvPeak = kvUsed;
-        }
-
+        kv.NotePeak();
         s.BatchTokens = tokens;
-        Timeline?.OnIterationStart(_now, s.Index, size, tokens, batchPrompts.Count, kvUsed);
+        Timeline?.OnIterationStart(_now, s.Index, size, tokens, batchPrompts.Count, kv.UsedBytes);
         if (size == 0)
         {
             s.Busy = false;
@@ -895,18 +883,13 @@ public sealed partial class Simulator
     {
         InstanceState to = _instances[_r.TokenInstance[slot]];
         long need = (_r.Input[slot] + 1L) * to.Spec.KvBytesPerToken; // request.memory: the prompt task's
-        if (to.KvUsed + need > to.Spec.KvCapacityBytes)
+        if (!to.Kv.TryReserve(need)) // Flow.run allocates the request's memory on the destination
         {
             Schedule(_now + SimFlowRetryNs, EventKind.SimFlowRetry, slot, 0); // Link.retry_flow, every retry_delay
             return;
         }
 
-        // Flow.run allocates the request's memory on the destination; the duration is size / bandwidth.
-        to.KvUsed += need;
-        if (to.KvUsed > to.KvPeak)
-        {
-            to.KvPeak = to.KvUsed;
-        }
+        // The duration is size / bandwidth.
 
         _r.KvDest[slot] = need;
         _r.Transfer[slot] = RequestTable.TransferInFlight;
@@ -922,7 +905,7 @@ public sealed partial class Simulator
     {
         InstanceState from = _instances[_r.PromptInstance[slot]];
         InstanceState to = _instances[_r.TokenInstance[slot]];
-        from.KvUsed -= _r.KvBytes[slot];
+        from.Kv.Release(_r.KvBytes[slot]);
         _scheduler.OnTransferDone(from.Index, _r.Input[slot]);
         _r.KvBytes[slot] = _r.KvDest[slot];
         _r.KvDest[slot] = 0;
@@ -939,7 +922,7 @@ public sealed partial class Simulator
 
         if (!from.Busy)
         {
-            if (from.KvUsed + SimTaskMemory(from, from.SimPending[0]) <= from.Spec.KvCapacityBytes)
+            if (from.Kv.Fits(SimTaskMemory(from, from.SimPending[0])))
             {
                 StartIterationSim(from);
             }

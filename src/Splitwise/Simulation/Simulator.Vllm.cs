@@ -94,15 +94,11 @@ public sealed partial class Simulator
             ScheduleWaiting(s, v, cache, ref budget);
         }
 
-        s.KvUsed = cache.UsedBlocks * v.BlockBytes;
-        if (s.KvUsed > s.KvPeak)
-        {
-            s.KvPeak = s.KvUsed;
-        }
+        cache.NotePeak();
 
         int size = decodes.Count + prefills.Count;
         s.BatchTokens = v.MaxNumBatchedTokens - budget;
-        Timeline?.OnIterationStart(_now, s.Index, size, s.BatchTokens, prefills.Count, s.KvUsed);
+        Timeline?.OnIterationStart(_now, s.Index, size, s.BatchTokens, prefills.Count, cache.UsedBytes);
         if (size == 0)
         {
             s.Busy = false;

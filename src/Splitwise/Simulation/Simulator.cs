@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Splitwise.Performance;
+using Splitwise.Simulation.Memory;
 using Splitwise.Simulation.Paging;
 using Splitwise.Simulation.Transfer;
 
@@ -114,7 +115,7 @@ public sealed partial class Simulator
                         : "every instance of a vLLM cluster needs the same --block-size");
                 }
 
-                s.Cache = new PagedKvCache(v.Blocks, v.BlockSize, v.PrefixCaching);
+                s.Cache = new PagedKvCache(v.Blocks, v.BlockSize, v.PrefixCaching) { BlockBytes = v.BlockBytes };
             }
 
             if (scheduler.NeedsPrefixLocator)
@@ -151,7 +152,7 @@ public sealed partial class Simulator
     internal double KvUsage(int i) => _instances[i].Cache is { } c ? (double)c.UsedBlocks / c.Usable : 0;
 
     /// <summary>KV bytes reserved on an instance now (for schedulers that look at memory).</summary>
-    public long KvUsedBytes(int i) => _instances[i].KvUsed;
+    public long KvUsedBytes(int i) => _instances[i].Memory.UsedBytes;
 
     /// <summary>Prompts queued on an instance now.</summary>
     public int QueuedPrompts(int i) => _instances[i].Prompts.Count;
@@ -186,7 +187,7 @@ public sealed partial class Simulator
     internal int InFlight => _r.InFlight;
 
     /// <summary>KV bytes reserved over all instances now.</summary>
-    internal long KvUsedTotal => SumOverInstances(static s => s.KvUsed);
+    internal long KvUsedTotal => SumOverInstances(static s => s.Memory.UsedBytes);
 
     /// <summary>Iterations completed over all instances (a decode run counts when it ends).</summary>
     internal long IterationsTotal => SumOverInstances(static s => s.Iterations);
@@ -454,7 +455,7 @@ public sealed partial class Simulator
             }
 
             instances[i] = new InstanceOutcome(s.Spec, s.Assigned, s.Completed, s.PromptTokensDone, s.DecodeTokensDone, s.Iterations,
-                s.PromptBusyNs, s.TokenBusyNs, s.Evictions, s.PeakBatch, s.KvPeak)
+                s.PromptBusyNs, s.TokenBusyNs, s.Evictions, s.PeakBatch, s.Memory.PeakBytes)
             {
                 Admissions = s.Admissions,
                 FirstAdmissions = s.FirstAdmissions,
@@ -764,7 +765,7 @@ public sealed partial class Simulator
             return;
         }
 
-        from.KvUsed -= _r.KvBytes[slot];
+        from.Kv.Release(_r.KvBytes[slot]);
         _r.KvBytes[slot] = 0;
         InstanceState to = _instances[ti];
         to.Assigned++;
@@ -779,10 +780,10 @@ public sealed partial class Simulator
     private void Drop(InstanceState holder, int slot)
     {
         RequestTable r = _r;
-        holder.KvUsed -= r.KvBytes[slot];
+        holder.Kv.Release(r.KvBytes[slot]);
         if (r.KvDest[slot] > 0 && r.KvArrived[slot] < 0)
         {
-            _instances[r.TokenInstance[slot]].KvUsed -= r.KvDest[slot]; // reserved for a transfer that never happened
+            _instances[r.TokenInstance[slot]].Kv.Release(r.KvDest[slot]); // reserved for a transfer that never happened
         }
 
         if (r.Phase[slot] == RequestPhase.QueuedPrompt)
@@ -815,7 +816,7 @@ public sealed partial class Simulator
 
     private void Finish(InstanceState s, int slot)
     {
-        s.KvUsed -= _r.KvBytes[slot];
+        s.Kv.Release(_r.KvBytes[slot]);
         if (_sim)
         {
             s.SimPool.Remove(slot);
@@ -860,7 +861,8 @@ public sealed partial class Simulator
         BatchLimits limits = s.Spec.Limits;
         int maxReq = limits.MaxBatchRequests, maxTok = limits.MaxBatchTokens, maxPre = limits.MaxPreemptions;
         bool fullReservation = limits.ReserveFullRequest;
-        long kvPerToken = s.Spec.KvBytesPerToken, capacity = s.Spec.KvCapacityBytes;
+        long kvPerToken = s.Spec.KvBytesPerToken;
+        ReservedKvMemory kv = s.Kv;
         RequestTable r = _r;
         IntList next = s.Scratch;
         next.Clear();
@@ -909,7 +911,7 @@ public sealed partial class Simulator
             // A prompt handed off to another instance keeps only its own KV here (prompt + first token).
             bool stays = r.TokenInstance[slot] == s.Index || r.Output[slot] == 1; // one token: done with the prompt
             long need = (fullReservation && stays ? (long)p + r.Output[slot] : p + 1) * kvPerToken;
-            if (s.KvUsed + need > capacity)
+            if (!kv.Fits(need))
             {
                 break;
             }
@@ -927,7 +929,7 @@ public sealed partial class Simulator
             }
 
             queue.Dequeue();
-            s.KvUsed += need;
+            kv.Reserve(need);
             r.KvBytes[slot] = need;
             r.Phase[slot] = RequestPhase.Prompting;
             r.PromptStart[slot] = _now;
@@ -1009,13 +1011,13 @@ public sealed partial class Simulator
             long need = r.PromptInstance[slot] != s.Index
                 ? (r.KvDest[slot] > 0 ? 0 : (long)(r.Input[slot] + r.Output[slot]) * kvPerToken) // reserved before its transfer
                 : fullReservation ? 0 : (r.Output[slot] - 1) * kvPerToken;
-            if (s.KvUsed + need > capacity)
+            if (!kv.Fits(need))
             {
                 break;
             }
 
             waiting.Dequeue();
-            s.KvUsed += need;
+            kv.Reserve(need);
             r.KvBytes[slot] += need;
             r.Phase[slot] = RequestPhase.Decoding;
             r.TokenStart[slot] = _now;
@@ -1024,17 +1026,14 @@ public sealed partial class Simulator
             tokens++;
         }
 
-        if (s.KvUsed > s.KvPeak)
-        {
-            s.KvPeak = s.KvUsed;
-        }
+        kv.NotePeak();
 
         // The new decode list becomes the batch (one block copy).
         batch.Clear();
         batch.AddRange(next.AsSpan());
 
         s.BatchTokens = tokens;
-        Timeline?.OnIterationStart(_now, s.Index, size, tokens, prompts.Count, s.KvUsed);
+        Timeline?.OnIterationStart(_now, s.Index, size, tokens, prompts.Count, kv.UsedBytes);
         if (size == 0)
         {
             s.Busy = false;
@@ -1167,15 +1166,9 @@ public sealed partial class Simulator
     {
         InstanceState to = _instances[_r.TokenInstance[slot]];
         long need = (long)(_r.Input[slot] + _r.Output[slot]) * to.Spec.KvBytesPerToken;
-        if (to.KvUsed + need > to.Spec.KvCapacityBytes)
+        if (!to.Kv.TryReserve(need))
         {
             return false;
-        }
-
-        to.KvUsed += need;
-        if (to.KvUsed > to.KvPeak)
-        {
-            to.KvPeak = to.KvUsed;
         }
 
         _r.KvDest[slot] = need;
@@ -1253,7 +1246,7 @@ public sealed partial class Simulator
     private void ArriveAtTokenInstance(int slot)
     {
         InstanceState from = _instances[_r.PromptInstance[slot]];
-        from.KvUsed -= _r.KvBytes[slot];
+        from.Kv.Release(_r.KvBytes[slot]);
         _r.KvBytes[slot] = _r.KvDest[slot];
         _r.KvArrived[slot] = _now;
         InstanceState to = _instances[_r.TokenInstance[slot]];

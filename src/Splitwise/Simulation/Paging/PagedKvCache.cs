@@ -26,7 +26,7 @@ namespace Splitwise.Simulation.Paging;
 /// the shared content cached, not with the pool's size. The per-block implementation this replaces is kept in the
 /// tests as the oracle it is checked against. Deterministic.</para>
 /// </remarks>
-internal sealed class PagedKvCache
+internal sealed class PagedKvCache : Memory.IKvMemory
 {
     private const int None = -1;
     private const byte Blank = 0, SharedRun = 1, PrivateRun = 2, DeadRun = 3;
@@ -94,6 +94,25 @@ internal sealed class PagedKvCache
 
     /// <summary>Blocks held by requests now.</summary>
     public int UsedBlocks => Usable - FreeBlocks;
+
+    /// <summary>Bytes of one block over the instance's GPUs (0 when only blocks are counted).</summary>
+    public long BlockBytes { get; init; }
+
+    /// <summary>Bytes of the blocks held now.</summary>
+    public long UsedBytes => UsedBlocks * BlockBytes;
+
+    /// <summary>The most bytes held when a step was scheduled (<see cref="NotePeak"/>).</summary>
+    public long PeakBytes { get; private set; }
+
+    /// <summary>A step was scheduled: records the bytes held now as the peak if they are the most so far.</summary>
+    public void NotePeak()
+    {
+        long used = UsedBytes;
+        if (used > PeakBytes)
+        {
+            PeakBytes = used;
+        }
+    }
 
     /// <summary>Cached blocks evicted to make room so far.</summary>
     public long Evictions { get; private set; }
