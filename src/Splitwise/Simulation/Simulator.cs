@@ -49,12 +49,8 @@ public sealed partial class Simulator
     private long _eventsProcessed;
     private long _timeViolations;
 
-    // Splitwise designs: KV-cache transfers between machines (null for colocated clusters).
-    private readonly ClusterKvTransfers? _kv;
-    private readonly List<int> _kvDone = [];
-    private long _kvEventAt = long.MaxValue;
-    private int _kvVersion;
-    private readonly List<int> _waitingForDestination = []; // prompt instances whose head prompt waits for token-side memory
+    // Splitwise designs: the KV hand-off between machines (null for colocated clusters).
+    private readonly KvHandOff? _kv;
 
     private IRequestObserver? _observer;
     private bool _retryPending;
@@ -87,7 +83,7 @@ public sealed partial class Simulator
         _scheduler = scheduler;
         _recorder = recorder;
         _options = options ?? new SimulatorOptions();
-        _kv = kvTransfers;
+        _kv = kvTransfers is null ? null : new KvHandOff(kvTransfers, _r);
         _sim = _instances[0].Spec.Limits.SplitwiseSimRules;
         _vllm = _instances[0].Spec.Vllm is not null;
         if (_vllm)
@@ -500,7 +496,7 @@ public sealed partial class Simulator
 
                 break;
             case EventKind.KvTransfer:
-                if (ev.Version == _kvVersion)
+                if (_kv!.IsCurrent(ev.Version))
                 {
                     OnKvTransferEvent();
                 }
@@ -781,10 +777,7 @@ public sealed partial class Simulator
     {
         RequestTable r = _r;
         holder.Kv.Release(r.KvBytes[slot]);
-        if (r.KvDest[slot] > 0 && r.KvArrived[slot] < 0)
-        {
-            _instances[r.TokenInstance[slot]].Kv.Release(r.KvDest[slot]); // reserved for a transfer that never happened
-        }
+        _kv?.ReleaseUnlanded(slot, _instances[r.TokenInstance[slot]].Kv); // reserved for a transfer that never happened
 
         if (r.Phase[slot] == RequestPhase.QueuedPrompt)
         {
@@ -796,7 +789,7 @@ public sealed partial class Simulator
         r.Release(slot);
         // Prompt instances waiting for token-side memory retry once the current step is done: a drop can happen in
         // the middle of an instance's batch selection, which must not be re-entered.
-        _retryPending |= _waitingForDestination.Count > 0;
+        _retryPending |= _kv is { WaitingCount: > 0 };
     }
 
     /// <summary>Runs the retry a drop deferred (online use), at the same simulated time.</summary>
@@ -832,7 +825,7 @@ public sealed partial class Simulator
         _recorder.OnCompleted(_r, slot);
         _observer?.OnDone(slot, _r.Id[slot], completed: true);
         _r.Release(slot);
-        if (_waitingForDestination.Count > 0)
+        if (_kv is { WaitingCount: > 0 })
         {
             RetryWaitingForDestination(freed: s.Index);
         }
@@ -918,13 +911,9 @@ public sealed partial class Simulator
 
             // Splitwise: the token machine's KV memory is reserved when the prompt starts (before any transfer), in the
             // same step as the prompt's own, so no request holds memory on one machine while waiting for another.
-            if (_kv is not null && !stays && !_kv.SameMachine(s.Index, r.TokenInstance[slot]) && !TryReserveDestination(slot))
+            if (_kv is not null && !stays && !_kv.SameMachine(s.Index, r.TokenInstance[slot]) && !ReserveDestination(slot))
             {
-                if (!_waitingForDestination.Contains(s.Index))
-                {
-                    _waitingForDestination.Add(s.Index);
-                }
-
+                _kv.Wait(s.Index);
                 break;
             }
 
@@ -1122,15 +1111,14 @@ public sealed partial class Simulator
     /// layer by layer during it.</summary>
     private void StartLayerWiseTransfers(InstanceState s, long promptEnd)
     {
-        ClusterKvTransfers kv = _kv!;
+        KvHandOff kv = _kv!;
         IntList prompts = s.BatchPrompts;
         for (int i = 0; i < prompts.Count; i++)
         {
             int slot = prompts[i];
             int ti = _r.TokenInstance[slot];
-            if (ti != s.Index && _r.Output[slot] > 1 && !kv.SameMachine(s.Index, ti) && kv.IsLayerWise(_r.Input[slot]))
+            if (ti != s.Index && _r.Output[slot] > 1 && !kv.SameMachine(s.Index, ti) && kv.Links.IsLayerWise(_r.Input[slot]))
             {
-                _r.Transfer[slot] = RequestTable.TransferInFlight;
                 kv.StartLayerWise(slot, s.Index, ti, _r.Input[slot], _now, promptEnd);
             }
         }
@@ -1157,22 +1145,14 @@ public sealed partial class Simulator
 
     private void StartSerializedTransfer(int from, int slot)
     {
-        _r.Transfer[slot] = RequestTable.TransferInFlight;
         _kv!.StartSerialized(slot, from, _r.TokenInstance[slot], _r.Input[slot], _now);
         RescheduleKv();
     }
 
-    private bool TryReserveDestination(int slot)
+    private bool ReserveDestination(int slot)
     {
         InstanceState to = _instances[_r.TokenInstance[slot]];
-        long need = (long)(_r.Input[slot] + _r.Output[slot]) * to.Spec.KvBytesPerToken;
-        if (!to.Kv.TryReserve(need))
-        {
-            return false;
-        }
-
-        _r.KvDest[slot] = need;
-        return true;
+        return _kv!.TryReserveDestination(slot, to.Kv, to.Spec.KvBytesPerToken);
     }
 
     /// <summary>KV memory was freed: idle prompt instances whose next prompt waited for token-side memory retry.</summary>
@@ -1182,16 +1162,21 @@ public sealed partial class Simulator
     /// instance per completion; the order, and so every result, is what retrying it would give).</remarks>
     private void RetryWaitingForDestination(int freed = -1)
     {
-        for (int i = _waitingForDestination.Count - 1; i >= 0; i--)
+        if (_kv is not { } kv)
         {
-            int index = _waitingForDestination[i];
+            return;
+        }
+
+        for (int i = kv.WaitingCount - 1; i >= 0; i--)
+        {
+            int index = kv.WaitingAt(i);
             InstanceState p = _instances[index];
             if (!p.Busy)
             {
-                _waitingForDestination.RemoveAt(i);
+                kv.StopWaitingAt(i);
                 if (freed >= 0 && p.Prompts.Count > 0 && _r.TokenInstance[p.Prompts.Peek()] != freed && !_r.Cancelled[p.Prompts.Peek()])
                 {
-                    _waitingForDestination.Add(index);
+                    kv.Wait(index); // to the end of the list, as retrying it would
                     continue;
                 }
 
@@ -1202,24 +1187,15 @@ public sealed partial class Simulator
 
     private void RescheduleKv()
     {
-        long t = _kv!.NextEventTime();
-        if (t != _kvEventAt)
+        if (_kv!.Reschedule(_now, out long at, out int version))
         {
-            _kvEventAt = t;
-            _kvVersion++;
-            if (t != long.MaxValue)
-            {
-                Schedule(Math.Max(t, _now), EventKind.KvTransfer, 0, _kvVersion);
-            }
+            Schedule(at, EventKind.KvTransfer, 0, version);
         }
     }
 
     private void OnKvTransferEvent()
     {
-        _kvEventAt = long.MaxValue;
-        _kvDone.Clear();
-        _kv!.Advance(_now, _kvDone);
-        foreach (int slot in _kvDone)
+        foreach (int slot in _kv!.Advance(_now))
         {
             OnTransferDone(slot);
         }
@@ -1246,9 +1222,7 @@ public sealed partial class Simulator
     private void ArriveAtTokenInstance(int slot)
     {
         InstanceState from = _instances[_r.PromptInstance[slot]];
-        from.Kv.Release(_r.KvBytes[slot]);
-        _r.KvBytes[slot] = _r.KvDest[slot];
-        _r.KvArrived[slot] = _now;
+        _kv!.Land(slot, from.Kv, _now);
         InstanceState to = _instances[_r.TokenInstance[slot]];
         bool dropped = _r.Cancelled[slot];
         if (dropped)
@@ -1266,7 +1240,7 @@ public sealed partial class Simulator
             OnWorkArrived(to, 1);
         }
 
-        if (_waitingForDestination.Count > 0)
+        if (_kv.WaitingCount > 0)
         {
             RetryWaitingForDestination(freed: dropped ? -1 : from.Index); // only the source freed memory, unless the request was dropped
         }
