@@ -215,6 +215,18 @@ public sealed partial class Simulator
     private const long SimFlowRetryNs = 1_000_000_000;
 
     private readonly bool _sim;
+
+    /// <summary>SplitwiseSim's machine-level scheduler (<c>--splitwise-sim</c>): <c>SplitwiseInstance</c>'s
+    /// <c>task_arrival</c> and <c>select_batch</c>, its pending queue and preemption counts.</summary>
+    private readonly struct SplitwiseSimBatches : IBatchPolicy
+    {
+        public static void Arrive(Simulator engine, InstanceState prompt, InstanceState token, int slot, ReadOnlySpan<long> chain) =>
+            engine.SimArrive(prompt, token, slot);
+
+        public static void IterationDone(Simulator engine, InstanceState instance) => engine.OnIterationDone<SplitwiseSimBatches>(instance);
+
+        public static void StartIteration(Simulator engine, InstanceState instance) => engine.StartIterationSim(instance);
+    }
     private int _batchStamp;
     private int[]? _recount; // tests only (CheckPreemptionCounts): SplitwiseSim's counts, task by task, counted its way
 

@@ -30,6 +30,18 @@ namespace Splitwise.Simulation;
 public sealed partial class Simulator
 {
     private readonly bool _vllm;
+
+    /// <summary>vLLM V1's scheduler (<c>--engine vllm</c>): one token budget per step, chunked prefill, paged KV with
+    /// prefix caching, recompute preemption.</summary>
+    private readonly struct VllmBatches : IBatchPolicy
+    {
+        public static void Arrive(Simulator engine, InstanceState prompt, InstanceState token, int slot, ReadOnlySpan<long> chain) =>
+            engine.VllmArrive(prompt, slot, chain);
+
+        public static void IterationDone(Simulator engine, InstanceState instance) => engine.OnStepDoneVllm(instance);
+
+        public static void StartIteration(Simulator engine, InstanceState instance) => engine.StartStepVllm(instance);
+    }
     private readonly BlockTables? _tables;
     private readonly BlockTables? _decodeTables; // phase-split clusters: requests' tables on their decode instances
     private readonly List<int> _idleSteps = [];  // instances to step after the current event if idle (a cancelled P/D request freed their blocks)

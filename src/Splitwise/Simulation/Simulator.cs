@@ -216,7 +216,9 @@ public sealed partial class Simulator
         time = Math.Max(time, _now);
         Advance(time, inclusive: false);
         _now = time;
-        int slot = OnArrival(id, time, inputTokens, outputTokens, _vllm ? chain : default);
+        int slot = _sim ? OnArrival<SplitwiseSimBatches>(id, time, inputTokens, outputTokens, default)
+            : _vllm ? OnArrival<VllmBatches>(id, time, inputTokens, outputTokens, chain)
+            : OnArrival<DefaultBatches>(id, time, inputTokens, outputTokens, default);
         RetryIfPending();
         return slot;
     }
@@ -300,17 +302,38 @@ public sealed partial class Simulator
             }
 
             _now = key.Time;
-            OnEvent(ev);
+            if (_sim)
+            {
+                OnEvent<SplitwiseSimBatches>(ev);
+            }
+            else if (_vllm)
+            {
+                OnEvent<VllmBatches>(ev);
+            }
+            else
+            {
+                OnEvent<DefaultBatches>(ev);
+            }
+
             RetryIfPending();
             _eventsProcessed++;
         }
     }
 
     /// <summary>Runs the whole source through the cluster and returns the end state.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     public SimulationOutcome Run(ArrivalSource source, Action<SimulationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
+        return _sim ? Run<SplitwiseSimBatches>(source, progress, cancellationToken)
+            : _vllm ? Run<VllmBatches>(source, progress, cancellationToken)
+            : Run<DefaultBatches>(source, progress, cancellationToken);
+    }
+
+    /// <summary>The offline event loop, compiled once per engine personality.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
+    private SimulationOutcome Run<TPolicy>(ArrivalSource source, Action<SimulationProgress>? progress, CancellationToken cancellationToken)
+        where TPolicy : struct, IBatchPolicy
+    {
         long[] arrivals = new long[ArrivalBlock];
         int[] inputs = new int[ArrivalBlock], outputs = new int[ArrivalBlock];
         int have = 0, next = 0;
@@ -353,7 +376,7 @@ public sealed partial class Simulator
 
                 lastArrival = t;
                 _now = t;
-                OnArrival(arrived, t, inputs[next], outputs[next], _vllm ? source.HashChain(next) : default);
+                OnArrival<TPolicy>(arrived, t, inputs[next], outputs[next], _vllm ? source.HashChain(next) : default);
                 next++;
                 arrived++;
             }
@@ -376,7 +399,7 @@ public sealed partial class Simulator
                 }
 
                 _now = key.Time;
-                OnEvent(ev);
+                OnEvent<TPolicy>(ev);
             }
 
             if ((++_eventsProcessed & 0x3FFF) == 0)
@@ -476,7 +499,8 @@ public sealed partial class Simulator
     /// the unfinished requests are recorded (<c>--splitwise-sim</c>'s preemption counts).</summary>
     partial void SettleCounters();
 
-    private void OnEvent(in Event ev)
+    private void OnEvent<TPolicy>(in Event ev)
+        where TPolicy : struct, IBatchPolicy
     {
         switch (ev.Kind)
         {
@@ -484,14 +508,7 @@ public sealed partial class Simulator
                 InstanceState s = _instances[ev.Target];
                 if (ev.Version == s.Version)
                 {
-                    if (_vllm)
-                    {
-                        OnStepDoneVllm(s);
-                    }
-                    else
-                    {
-                        OnIterationDone(s);
-                    }
+                    TPolicy.IterationDone(this, s);
                 }
 
                 break;
@@ -527,7 +544,8 @@ public sealed partial class Simulator
         _events.Enqueue(new Event(kind, target, version), new EventKey(time, _seq++));
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
-    private int OnArrival(long id, long t, int input, int output, ReadOnlySpan<long> chain = default)
+    private int OnArrival<TPolicy>(long id, long t, int input, int output, ReadOnlySpan<long> chain)
+        where TPolicy : struct, IBatchPolicy
     {
         Timeline?.OnArrival(t);
         input = Math.Max(1, input);
@@ -573,23 +591,25 @@ public sealed partial class Simulator
         _r.CachedTokens[slot] = 0;
         _r.PromptEnd[slot] = -1;
         p.Assigned++;
-        if (_sim)
-        {
-            SimArrive(p, tk, slot);
-            return slot;
-        }
-
-        if (_vllm)
-        {
-            VllmArrive(p, slot, chain);
-            return slot;
-        }
-
-        p.Prompts.Enqueue(slot);
-        // SplitwiseSim submits the token task with the prompt task; on the same instance its arrival (1 token) also
-        // cuts a decode run, even when the prompt alone could not join the next batch.
-        OnWorkArrived(p, input, alsoToken: pi == ti);
+        TPolicy.Arrive(this, p, tk, slot, chain);
         return slot;
+    }
+
+    /// <summary>The engine's own machine-level scheduler (the default personality): SplitwiseSim's instance rules with a
+    /// preemption limit that protects decodes from starvation, KV admission control and deadlock-free memory.</summary>
+    private readonly struct DefaultBatches : IBatchPolicy
+    {
+        public static void Arrive(Simulator engine, InstanceState prompt, InstanceState token, int slot, ReadOnlySpan<long> chain)
+        {
+            prompt.Prompts.Enqueue(slot);
+            // SplitwiseSim submits the token task with the prompt task; on the same instance its arrival (1 token)
+            // also cuts a decode run, even when the prompt alone could not join the next batch.
+            engine.OnWorkArrived(prompt, engine._r.Input[slot], alsoToken: prompt == token);
+        }
+
+        public static void IterationDone(Simulator engine, InstanceState instance) => engine.OnIterationDone<DefaultBatches>(instance);
+
+        public static void StartIteration(Simulator engine, InstanceState instance) => engine.SelectBatch(instance);
     }
 
     /// <summary>
@@ -600,15 +620,9 @@ public sealed partial class Simulator
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
     private void OnWorkArrived(InstanceState s, int tokens, bool alsoToken = false)
     {
-        if (_vllm)
-        {
-            VllmWorkArrived(s);
-            return;
-        }
-
         if (!s.Busy)
         {
-            StartIteration(s);
+            SelectBatch(s);
             return;
         }
 
@@ -640,7 +654,8 @@ public sealed partial class Simulator
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
-    private void OnIterationDone(InstanceState s)
+    private void OnIterationDone<TPolicy>(InstanceState s)
+        where TPolicy : struct, IBatchPolicy
     {
         long now = _now;
         int n = EndRun(s);
@@ -702,7 +717,7 @@ public sealed partial class Simulator
 
         prompts.Clear();
         s.Busy = false;
-        StartIteration(s);
+        TPolicy.StartIteration(this, s);
     }
 
     /// <summary>A decode run of <paramref name="n"/> iterations, the first ending at <paramref name="firstEnd"/>, gave the
@@ -831,39 +846,80 @@ public sealed partial class Simulator
         }
     }
 
+    /// <summary>The instance is idle: its personality selects the next batch (online use: after a cancellation).</summary>
+    private void StartIteration(InstanceState s)
+    {
+        if (_sim)
+        {
+            StartIterationSim(s);
+        }
+        else if (_vllm)
+        {
+            StartStepVllm(s);
+        }
+        else
+        {
+            SelectBatch(s);
+        }
+    }
+
     /// <summary>
     /// Selects the next batch (SplitwiseSim's <c>SplitwiseInstance.select_batch</c> order) and schedules its end:
     /// decodes evicted too often first, then queued prompts FCFS, then evicted decodes, then the running decodes, then
     /// requests waiting to start decoding — within the request and token limits and, for new work, KV memory.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // hot: skip tier-0 JIT, a run is often shorter than tiering
-    private void StartIteration(InstanceState s)
+    private void SelectBatch(InstanceState s)
     {
-        if (_sim)
-        {
-            StartIterationSim(s);
-            return;
-        }
-
-        if (_vllm)
-        {
-            StartStepVllm(s);
-            return;
-        }
-
-        BatchLimits limits = s.Spec.Limits;
-        int maxReq = limits.MaxBatchRequests, maxTok = limits.MaxBatchTokens, maxPre = limits.MaxPreemptions;
-        bool fullReservation = limits.ReserveFullRequest;
-        long kvPerToken = s.Spec.KvBytesPerToken;
-        ReservedKvMemory kv = s.Kv;
-        RequestTable r = _r;
-        IntList next = s.Scratch;
+        var batch = new Selection(s.Spec.Limits);
+        IntList next = s.Scratch; // the decodes of the new batch, in order
         next.Clear();
-        IntList prompts = s.BatchPrompts;
-        int size = 0, tokens = 0;
+        TakeStarvedDecodes(s, ref batch, next);
+        TakePrompts(s, ref batch);
+        TakeEvictedDecodes(s, ref batch, next);
+        KeepRunningDecodes(s, ref batch, next);
+        TakeWaitingDecodes(s, ref batch, next);
+        s.Kv.NotePeak();
 
-        // 1. Decodes evicted at least maxPre times go first.
+        // The new decode list becomes the batch (one block copy).
+        s.Batch.Clear();
+        s.Batch.AddRange(next.AsSpan());
+        s.BatchTokens = batch.Tokens;
+        Timeline?.OnIterationStart(_now, s.Index, batch.Size, batch.Tokens, s.BatchPrompts.Count, s.Kv.UsedBytes);
+        if (batch.Size == 0)
+        {
+            s.Busy = false;
+            return;
+        }
+
+        ScheduleIteration(s, batch.Size);
+    }
+
+    /// <summary>A batch being selected: its requests and tokens so far, against the instance's limits.</summary>
+    private struct Selection(BatchLimits limits)
+    {
+        public readonly int MaxRequests = limits.MaxBatchRequests;
+        public readonly int MaxTokens = limits.MaxBatchTokens;
+        public int Size;
+        public int Tokens;
+
+        /// <summary>True when one more decode (one token) fits both limits.</summary>
+        public readonly bool DecodeFits => Size < MaxRequests && !(Size > 0 && Tokens + 1 > MaxTokens);
+
+        public void Add(int tokens)
+        {
+            Size++;
+            Tokens += tokens;
+        }
+    }
+
+    /// <summary>Step 1: decodes evicted at least <c>max_preemptions</c> times go first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // one batch selection's steps: one method's code, as before the split
+    private void TakeStarvedDecodes(InstanceState s, ref Selection batch, IntList next)
+    {
+        RequestTable r = _r;
         IntList blocked = s.Blocked;
+        int maxPre = s.Spec.Limits.MaxPreemptions;
         for (int i = 0; i < blocked.Count; i++)
         {
             int slot = blocked[i];
@@ -872,20 +928,29 @@ public sealed partial class Simulator
                 continue;
             }
 
-            if (size == maxReq || (size > 0 && tokens + 1 > maxTok))
+            if (!batch.DecodeFits)
             {
                 break;
             }
 
             next.Add(slot);
             r.Phase[slot] = RequestPhase.Decoding;
-            size++;
-            tokens++;
+            batch.Add(1);
         }
+    }
 
-        // 2. Prompts, FCFS; a prompt larger than the token limit runs alone.
+    /// <summary>Step 2: queued prompts, FCFS, while their KV fits (and, bound for another machine, their destination's);
+    /// a prompt larger than the token limit runs alone.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // one batch selection's steps: one method's code, as before the split
+    private void TakePrompts(InstanceState s, ref Selection batch)
+    {
+        RequestTable r = _r;
+        ReservedKvMemory kv = s.Kv;
+        long kvPerToken = s.Spec.KvBytesPerToken;
+        bool fullReservation = s.Spec.Limits.ReserveFullRequest;
         IntQueue queue = s.Prompts;
-        while (queue.Count > 0 && size < maxReq)
+        IntList prompts = s.BatchPrompts;
+        while (queue.Count > 0 && batch.Size < batch.MaxRequests)
         {
             int slot = queue.Peek();
             if (r.Cancelled[slot])
@@ -896,7 +961,7 @@ public sealed partial class Simulator
             }
 
             int p = r.Input[slot];
-            if (size > 0 && tokens + p > maxTok)
+            if (batch.Size > 0 && batch.Tokens + p > batch.MaxTokens)
             {
                 break;
             }
@@ -923,11 +988,17 @@ public sealed partial class Simulator
             r.Phase[slot] = RequestPhase.Prompting;
             r.PromptStart[slot] = _now;
             prompts.Add(slot);
-            size++;
-            tokens += p;
+            batch.Add(p);
         }
+    }
 
-        // 3. Evicted decodes, in eviction order.
+    /// <summary>Step 3: evicted decodes, in eviction order; those left out wait one more iteration (SplitwiseSim counts
+    /// it), and cancelled ones are dropped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // one batch selection's steps: one method's code, as before the split
+    private void TakeEvictedDecodes(InstanceState s, ref Selection batch, IntList next)
+    {
+        RequestTable r = _r;
+        IntList blocked = s.Blocked;
         for (int i = 0; i < blocked.Count; i++)
         {
             int slot = blocked[i];
@@ -936,18 +1007,17 @@ public sealed partial class Simulator
                 continue; // taken in step 1
             }
 
-            if (size == maxReq || (size > 0 && tokens + 1 > maxTok))
+            if (!batch.DecodeFits)
             {
                 break;
             }
 
             next.Add(slot);
             r.Phase[slot] = RequestPhase.Decoding;
-            size++;
-            tokens++;
+            batch.Add(1);
         }
 
-        // Compact the blocked list; those still blocked wait one more iteration (SplitwiseSim counts it).
+        // Compact the blocked list.
         int keptBlocked = 0;
         for (int i = 0; i < blocked.Count; i++)
         {
@@ -964,17 +1034,21 @@ public sealed partial class Simulator
         }
 
         blocked.Truncate(keptBlocked);
+    }
 
-        // 4. The running decodes keep their place while they fit; the rest are evicted.
-        IntList batch = s.Batch;
-        for (int i = 0; i < batch.Count; i++)
+    /// <summary>Step 4: the running decodes keep their place while they fit; the rest are evicted (they keep their KV).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // one batch selection's steps: one method's code, as before the split
+    private void KeepRunningDecodes(InstanceState s, ref Selection batch, IntList next)
+    {
+        RequestTable r = _r;
+        IntList running = s.Batch, blocked = s.Blocked;
+        for (int i = 0; i < running.Count; i++)
         {
-            int slot = batch[i];
-            if (size < maxReq && !(size > 0 && tokens + 1 > maxTok))
+            int slot = running[i];
+            if (batch.DecodeFits)
             {
                 next.Add(slot);
-                size++;
-                tokens++;
+                batch.Add(1);
             }
             else
             {
@@ -984,10 +1058,18 @@ public sealed partial class Simulator
                 s.Evictions++;
             }
         }
+    }
 
-        // 5. Requests waiting to decode here, FCFS, when their KV fits.
+    /// <summary>Step 5: requests waiting to decode here, FCFS, when their KV fits (a transfer's was reserved before it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // one batch selection's steps: one method's code, as before the split
+    private void TakeWaitingDecodes(InstanceState s, ref Selection batch, IntList next)
+    {
+        RequestTable r = _r;
+        ReservedKvMemory kv = s.Kv;
+        long kvPerToken = s.Spec.KvBytesPerToken;
+        bool fullReservation = s.Spec.Limits.ReserveFullRequest;
         IntQueue waiting = s.Waiting;
-        while (waiting.Count > 0 && size < maxReq && !(size > 0 && tokens + 1 > maxTok))
+        while (waiting.Count > 0 && batch.DecodeFits)
         {
             int slot = waiting.Peek();
             if (r.Cancelled[slot])
@@ -1011,25 +1093,8 @@ public sealed partial class Simulator
             r.Phase[slot] = RequestPhase.Decoding;
             r.TokenStart[slot] = _now;
             next.Add(slot);
-            size++;
-            tokens++;
+            batch.Add(1);
         }
-
-        kv.NotePeak();
-
-        // The new decode list becomes the batch (one block copy).
-        batch.Clear();
-        batch.AddRange(next.AsSpan());
-
-        s.BatchTokens = tokens;
-        Timeline?.OnIterationStart(_now, s.Index, size, tokens, prompts.Count, kv.UsedBytes);
-        if (size == 0)
-        {
-            s.Busy = false;
-            return;
-        }
-
-        ScheduleIteration(s, size);
     }
 
     /// <summary>Prices the selected batch and schedules its end: one iteration when it has prompts, else a run of
@@ -1180,7 +1245,7 @@ public sealed partial class Simulator
                     continue;
                 }
 
-                StartIteration(p); // re-adds itself if still blocked
+                SelectBatch(p); // re-adds itself if still blocked
             }
         }
     }
@@ -1230,7 +1295,7 @@ public sealed partial class Simulator
             Drop(to, slot);
             if (!to.Busy)
             {
-                StartIteration(to); // requests may have waited for the memory just freed
+                SelectBatch(to); // requests may have waited for the memory just freed
             }
         }
         else
@@ -1247,7 +1312,7 @@ public sealed partial class Simulator
 
         if (!from.Busy)
         {
-            StartIteration(from); // prompts may have waited for the memory just freed
+            SelectBatch(from); // prompts may have waited for the memory just freed
         }
     }
 
