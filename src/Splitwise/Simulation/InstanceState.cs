@@ -59,6 +59,7 @@ internal sealed class InstanceState(int index, InstanceSpec spec)
     public IKvMemory Memory => Cache is null ? Kv : Cache;
 
     public bool Busy;
+    public bool PromptRun; // the run in progress counts as prompt-phase busy time (it computes prompt tokens)
     public long RunStart;
     public long IterationNs;
     public int RunIterations;

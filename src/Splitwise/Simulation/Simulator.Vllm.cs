@@ -331,7 +331,9 @@ public sealed partial class Simulator
 
         var shape = new BatchShape(promptTokens, prompts, decodes.Count + received, context) { PromptContextTokens = promptContext, PromptContextPairs = pairs };
         long step = Math.Max(1, s.Spec.Performance.IterationNanoseconds(shape));
-        StartRun(s, step, prefills.Count == 0 && runAllowed ? DecodeRunLength(s, minRemaining) : 1);
+        // A step whose only "prefills" are received P/D requests' last prompt tokens is decode work (priced as decodes
+        // above): token-phase time, at the GPU's token power.
+        StartRun(s, step, prefills.Count == 0 && runAllowed ? DecodeRunLength(s, minRemaining) : 1, promptTime: prompts > 0);
     }
 
     /// <summary>Decode steps that can run as one event: at most <paramref name="minRemaining"/> (the first request to

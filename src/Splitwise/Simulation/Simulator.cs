@@ -461,7 +461,7 @@ public sealed partial class Simulator
             {
                 // The run in progress at the horizon counts up to the end.
                 long partial = Math.Max(0, endNs - s.RunStart);
-                if (s.BatchPrompts.Count > 0)
+                if (s.PromptRun)
                 {
                     s.PromptBusyNs += partial;
                 }
@@ -1135,7 +1135,7 @@ public sealed partial class Simulator
             StartLayerWiseTransfers(s, _now + iteration);
         }
 
-        StartRun(s, iteration, prompts.Count > 0 ? 1 : minRemaining);
+        StartRun(s, iteration, prompts.Count > 0 ? 1 : minRemaining, promptTime: prompts.Count > 0);
     }
 
     /// <summary>A run of iterations ended: counts them and their busy time (prompt time when the batch held a prompt
@@ -1145,7 +1145,7 @@ public sealed partial class Simulator
         int n = s.RunIterations;
         long elapsed = n * s.IterationNs;
         s.Iterations += n;
-        if (s.BatchPrompts.Count > 0)
+        if (s.PromptRun)
         {
             s.PromptBusyNs += elapsed;
         }
@@ -1158,10 +1158,12 @@ public sealed partial class Simulator
     }
 
     /// <summary>The instance runs <paramref name="iterations"/> iterations of <paramref name="iterationNs"/> from now as
-    /// one event (a later version of the event, from a cut or a new run, supersedes it).</summary>
-    private void StartRun(InstanceState s, long iterationNs, int iterations)
+    /// one event (a later version of the event, from a cut or a new run, supersedes it); <paramref name="promptTime"/>:
+    /// its busy time is prompt-phase time (energy at the GPU's prompt power), else token-phase time.</summary>
+    private void StartRun(InstanceState s, long iterationNs, int iterations, bool promptTime)
     {
         s.Busy = true;
+        s.PromptRun = promptTime;
         s.RunStart = _now;
         s.IterationNs = iterationNs;
         s.RunIterations = iterations;

@@ -63,6 +63,11 @@ public class VllmDisaggregatedTests
         Assert.Equal(2, decode.DecodeTokens); // the first token is the recompute's, the prefill's is discarded
         Assert.Equal(1, decode.Completed);
         Assert.True(result.Summary.Vllm is { PhaseSplit: true, KvReceives: 1, KvReceivedTokens: 8 });
+
+        // Busy time (and so energy) by phase: the prefill is prompt time (1080); on the decode instance, the last
+        // prompt token's step is a decode like the two after it: token time 510 + 2 × 510, no prompt time.
+        Assert.Equal((1080, 0), (prefill.PromptBusyNs, prefill.TokenBusyNs));
+        Assert.Equal((0, 3 * 510), (decode.PromptBusyNs, decode.TokenBusyNs));
     }
 
     [Fact]
