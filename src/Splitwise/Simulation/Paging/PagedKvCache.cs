@@ -228,6 +228,26 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         int baseAt = record * _perRecord, t = _tail;
         int[] state = _state;
         bool extend = t != None && _kind[t] == SharedRun && _record[t] == record;
+        Span<int> range = state.AsSpan(baseAt + lo, hi - lo);
+        if (!range.IsEmpty && !range.ContainsAnyExcept(1))
+        {
+            // The usual case: no other request holds any of them, so all join one run (the tail's, when it is this
+            // record's and ends where they start) — what the loop below does offset by offset, in one step.
+            FreeBlocks += hi - lo;
+            if (extend && _lo[t] == hi)
+            {
+                _lo[t] = lo;
+            }
+            else
+            {
+                t = Append(SharedRun, lo, hi);
+                _record[t] = record;
+            }
+
+            range.Fill(-1 - t);
+            return;
+        }
+
         for (int o = hi - 1; o >= lo; o--)
         {
             int at = baseAt + o;
