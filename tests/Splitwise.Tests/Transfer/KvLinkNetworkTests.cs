@@ -27,6 +27,20 @@ public class KvLinkNetworkTests
         return [.. done];
     }
 
+    /// <summary>A cluster of <paramref name="minMachines"/> to <paramref name="maxMachines"/> machines of 25 or 50 GB/s, one in five half duplex.</summary>
+    private static Gen<(double[] Links, bool FullDuplex)> RandomCluster(int minMachines, int maxMachines) =>
+        from machines in Gen.Int[minMachines, maxMachines]
+        from fast in Gen.Bool.Array[machines]
+        from halfDuplex in Gen.Int[0, 4]
+        select (fast.Select(f => f ? 50e9 : A100Link).ToArray(), halfDuplex != 0);
+
+    /// <summary>A machine <paramref name="hop"/> after <paramref name="source"/>, never the source itself.</summary>
+    private static int Destination(int source, int hop, int machines)
+    {
+        int destination = (source + hop) % machines;
+        return destination == source ? (destination + 1) % machines : destination;
+    }
+
     [Fact]
     public void One_transfer_takes_bytes_over_bandwidth()
     {
@@ -281,16 +295,14 @@ public class KvLinkNetworkTests
         // processed: every completion time and every rate after every start must equal the naive model's exactly (rates
         // compared as bits).
         var gen =
-            from machines in Gen.Int[3, 12]
-            from fast in Gen.Bool.Array[machines]
-            from halfDuplex in Gen.Int[0, 4]
+            from cluster in RandomCluster(3, 12)
             from flows in Gen.Select(Gen.Int[0, 3], Gen.Int[0, 11], Gen.Int[1, 11], Gen.Int[1, 400], Gen.Int[0, 2], Gen.Int[1, 80]).Array[1, 80]
-            select (fast, halfDuplex == 0, flows);
+            select (cluster.Links, cluster.FullDuplex, flows);
         gen.Sample(c =>
         {
-            double[] links = [.. c.fast.Select(f => f ? 50e9 : A100Link)];
-            var net = new KvLinkNetwork(links, !c.Item2);
-            var naive = new NaiveKvLinks(links, !c.Item2);
+            double[] links = c.Links;
+            var net = new KvLinkNetwork(links, c.FullDuplex);
+            var naive = new NaiveKvLinks(links, c.FullDuplex);
             var log = new List<string>();
             var naiveLog = new List<string>();
             var done = new List<int>();
@@ -307,11 +319,7 @@ public class KvLinkNetworkTests
                 time = at;
                 (_, int src, int hop, int mb, int kind, int ms) = c.flows[i];
                 src %= links.Length;
-                int dst = (src + hop) % links.Length;
-                if (dst == src)
-                {
-                    dst = (dst + 1) % links.Length;
-                }
+                int dst = Destination(src, hop, links.Length);
 
                 long bytes = mb * 1_000_000L;
                 if (kind == 0)
@@ -352,5 +360,95 @@ public class KvLinkNetworkTests
                 Assert.Equal(naive.Active, net.Active);
             }
         }, seed: "0N0XIzNsQ0O2", iter: 500);
+    }
+
+    [Fact]
+    public void Fast_path_filling_gives_the_general_loops_doubles()
+    {
+        // Random clusters and random operations — serialized and layer-wise starts (caps mostly under the links' fair
+        // share, where the fast path applies, sometimes over it, where it must fall back), several at one instant,
+        // advances to events and to arbitrary times — on two networks, one of them forced through the general loop:
+        // every rate (as bits), next event time and completion must be the same.
+        var gen =
+            from cluster in RandomCluster(2, 10)
+            from ops in Gen.Select(Gen.Int[0, 5], Gen.Int[0, 9], Gen.Int[1, 9], Gen.Int[1, 500], Gen.Int[0, 9], Gen.Int[1, 400]).Array[1, 60]
+            select (cluster.Links, cluster.FullDuplex, ops);
+        long fills = 0, fastFills = 0;
+        gen.Sample(c =>
+        {
+            double[] links = c.Links;
+            var net = new KvLinkNetwork(links, c.FullDuplex);
+            var general = new KvLinkNetwork(links, c.FullDuplex) { GeneralFillOnly = true };
+            var done = new List<int>();
+            var generalDone = new List<int>();
+            long time = 0;
+            for (int k = 0; k < c.ops.Length; k++)
+            {
+                (int op, int src, int hop, int mb, int kind, int ms) = c.ops[k];
+                src %= links.Length;
+                int dst = Destination(src, hop, links.Length);
+
+                long bytes = mb * 1_000_000L;
+                if (op <= 2)
+                {
+                    if (kind <= 1)
+                    {
+                        net.Start(k, src, dst, bytes, time);
+                        general.Start(k, src, dst, bytes, time);
+                    }
+                    else
+                    {
+                        // Mostly slow producers (a long prompt for its bytes): caps of 0.01-20 bytes/ns.
+                        long prompt = kind == 9 ? ms * 100_000L : ms * 10_000_000L;
+                        int layers = kind == 2 ? 1 : 80;
+                        net.StartLayerWise(k, src, dst, bytes, layers, time, time + prompt);
+                        general.StartLayerWise(k, src, dst, bytes, layers, time, time + prompt);
+                    }
+                }
+                else
+                {
+                    long next = net.NextEventTime();
+                    Assert.Equal(general.NextEventTime(), next);
+                    long to = op == 3 || next == long.MaxValue ? time + (ms * 1_000_000L) : next;
+                    if (op == 5 && next != long.MaxValue)
+                    {
+                        to = next + (ms * 10_000L); // past the next event, maybe past several
+                    }
+
+                    done.Clear();
+                    generalDone.Clear();
+                    net.Advance(to, done);
+                    general.Advance(to, generalDone);
+                    Assert.Equal(generalDone, done);
+                    time = to;
+                }
+
+                Assert.Equal(general.Active, net.Active);
+                Assert.Equal(general.NextEventTime(), net.NextEventTime());
+                for (int j = 0; j <= k; j++)
+                {
+                    Assert.Equal(BitConverter.DoubleToInt64Bits(general.RateBytesPerSecond(j)), BitConverter.DoubleToInt64Bits(net.RateBytesPerSecond(j)));
+                }
+            }
+
+            while (net.Active > 0)
+            {
+                long t = net.NextEventTime();
+                Assert.Equal(general.NextEventTime(), t);
+                done.Clear();
+                generalDone.Clear();
+                net.Advance(t, done);
+                general.Advance(t, generalDone);
+                Assert.Equal(generalDone, done);
+            }
+
+            Assert.Equal(0, general.Active);
+            Assert.Equal(0, general.FastFills);
+            fills += net.Fills;
+            fastFills += net.FastFills;
+        }, seed: "0N0XIzNsQ0O2", iter: 3000, threads: 1);
+
+        // Both paths were exercised: the fast one mostly, the general loop from its first round in one filling in 20 or more.
+        Assert.InRange(fastFills, fills / 10, fills - (fills / 20));
     }
 }

@@ -20,9 +20,9 @@ namespace Splitwise.Simulation.Transfer;
 /// accumulated over more than one transfer's life); completion times are rounded up to the next nanosecond, so one
 /// transfer alone takes exactly <c>ceil(bytes / bandwidth)</c>. Deterministic: same calls, same results; ties are
 /// resolved by start order.</para>
-/// <para>Cost per event: O(active transfers) to integrate progress and set finish times, plus O(links in use) per
-/// round of the filling (a round freezes at least one link's or one cap level's transfers); no allocation once the
-/// arrays have grown.</para>
+/// <para>Cost per event: O(active transfers) to integrate progress and set finish times, plus, when rates change, a
+/// filling: O(machines) of flat clears and copies to set it up and O(links in use) per round (a round freezes at least
+/// one link's or one cap level's transfers); no allocation once the arrays have grown.</para>
 /// </remarks>
 public sealed class KvLinkNetwork
 {
@@ -52,13 +52,13 @@ public sealed class KvLinkNetwork
     // Scratch for the water filling.
     private readonly double[] _resLeft;
     private readonly int[] _resUsers;
-    private readonly bool[] _resMarked;
     private readonly int[] _usedResources;
     private readonly int[] _liveResources;
     private readonly double[] _share; // per resource in use: _resLeft / _resUsers, updated as they change
     private readonly int[] _saturatedResources;
-    private readonly int[] _resHead; // per resource: first node of its list of active transfers (-1: none)
+    private readonly int[] _resHead; // per resource: first node of its list of unfrozen transfers (-1: none)
     private int[] _nodeNext = new int[32]; // node 2i: transfer i on its egress list, 2i + 1: on its ingress list
+    private int[] _open = new int[16];   // the transfers taking part in the filling, in start order
     private int[] _cappedList = new int[16];
     private bool[] _frozen = new bool[16];
 
@@ -95,7 +95,6 @@ public sealed class KvLinkNetwork
 
         _resLeft = new double[resources];
         _resUsers = new int[resources];
-        _resMarked = new bool[resources];
         _usedResources = new int[resources];
         _liveResources = new int[resources];
         _share = new double[resources];
@@ -103,6 +102,15 @@ public sealed class KvLinkNetwork
         _resHead = new int[resources];
         Machines = linkBytesPerSecond.Length;
     }
+
+    /// <summary>Test hook: always run the general progressive filling, never its fast path (results are the same).</summary>
+    internal bool GeneralFillOnly { get; set; }
+
+    /// <summary>Progressive fillings run, for tests.</summary>
+    internal long Fills { get; private set; }
+
+    /// <summary>Fillings that took the fast path (all capped transfers frozen in round one), for tests.</summary>
+    internal long FastFills { get; private set; }
 
     /// <summary>Number of machines (links).</summary>
     public int Machines { get; }
@@ -184,50 +192,73 @@ public sealed class KvLinkNetwork
                 break;
             }
 
-            Progress(t);
-            bool changed = false;
-            int w = 0;
-            for (int i = 0; i < _count; i++)
-            {
-                bool released = false;
-                if (_held[i] > 0 && _releaseAt[i] <= t)
-                {
-                    // The prompt completed: the last layer joins the stream and the production cap lifts.
-                    _remaining[i] += _held[i];
-                    _held[i] = 0;
-                    _cap[i] = double.PositiveInfinity;
-                    changed = released = true;
-                }
-
-                if (!released && _held[i] == 0 && _activateAt[i] <= t && _finishAt[i] <= t)
-                {
-                    completed.Add(_id[i]);
-                    changed = true;
-                    continue;
-                }
-
-                if (_activateAt[i] == t || _finishAt[i] <= t)
-                {
-                    // A first layer became available, or the streamed layers finished before the prompt did.
-                    changed = true;
-                }
-
-                if (w != i)
-                {
-                    Move(i, w);
-                }
-
-                w++;
-            }
-
-            _count = w;
-            if (changed)
-            {
-                _dirty = _fillStale = true;
-            }
+            Step(t, completed);
         }
 
         Progress(now);
+    }
+
+    /// <summary>Processes the events at <paramref name="t"/>, the next event time: progress to it and the phase changes
+    /// at it in one pass over the transfers (as <see cref="Progress"/> and then a scan would do; no rate is read after
+    /// the progress step, and no recomputation is pending, as <see cref="NextEventTime"/> just ran).</summary>
+    private void Step(long t, List<int> completed)
+    {
+        long old = _now;
+        long dt = t - old;
+        int count = _count;
+        long[] activateAt = _activateAt, releaseAt = _releaseAt, finishAt = _finishAt;
+        double[] remaining = _remaining, held = _held, rate = _rate;
+        bool stale = false;
+        bool changed = false;
+        int w = 0;
+        for (int i = 0; i < count; i++)
+        {
+            long activate = activateAt[i];
+            long finish = finishAt[i];
+            if (dt > 0)
+            {
+                stale |= ProgressOne(ref remaining[i], rate[i], finish, activate, old, t, dt);
+            }
+
+            bool released = false;
+            double h = held[i];
+            if (h > 0 && releaseAt[i] <= t)
+            {
+                // The prompt completed: the last layer joins the stream and the production cap lifts.
+                remaining[i] += h;
+                held[i] = h = 0;
+                _cap[i] = double.PositiveInfinity;
+                changed = released = true;
+            }
+
+            if (!released && h == 0 && activate <= t && finish <= t)
+            {
+                completed.Add(_id[i]);
+                changed = true;
+                continue;
+            }
+
+            if (activate == t || finish <= t)
+            {
+                // A first layer became available, or the streamed layers finished before the prompt did.
+                changed = true;
+            }
+
+            if (w != i)
+            {
+                Move(i, w);
+            }
+
+            w++;
+        }
+
+        _count = w;
+        _fillStale |= stale;
+        ReachTime(t);
+        if (changed)
+        {
+            _dirty = _fillStale = true;
+        }
     }
 
     /// <summary>The current rate of a transfer in bytes per second (0 if it waits for its first layer), for reports and tests.</summary>
@@ -312,7 +343,8 @@ public sealed class KvLinkNetwork
     /// <summary>Moves every active transfer's progress forward to <paramref name="t"/> at its current rate.</summary>
     private void Progress(long t)
     {
-        long dt = t - _now;
+        long old = _now;
+        long dt = t - old;
         if (dt > 0)
         {
             if (_dirty)
@@ -320,21 +352,40 @@ public sealed class KvLinkNetwork
                 Recompute(); // the rates of the instant being left
             }
 
-            for (int i = 0; i < _count; i++)
+            int count = _count;
+            long[] activateAt = _activateAt, finishAt = _finishAt;
+            double[] remaining = _remaining, rate = _rate;
+            bool stale = false;
+            for (int i = 0; i < count; i++)
             {
-                if (_rate[i] > 0)
-                {
-                    // A transfer finishing at or before t is exactly done (its finish time was rounded up).
-                    _remaining[i] = _finishAt[i] <= t ? 0 : Math.Max(0, _remaining[i] - (_rate[i] * dt));
-                    _fillStale |= _remaining[i] <= 0;
-                }
-                else
-                {
-                    _fillStale |= _activateAt[i] > _now && _activateAt[i] <= t; // its first layer exists from now on
-                }
+                stale |= ProgressOne(ref remaining[i], rate[i], finishAt[i], activateAt[i], old, t, dt);
             }
+
+            _fillStale |= stale;
         }
 
+        ReachTime(t);
+    }
+
+    /// <summary>Moves one transfer's progress forward by <paramref name="dt"/> from <paramref name="old"/> to
+    /// <paramref name="t"/>; true when that changes the transfers taking part in the filling (its streamed bytes are
+    /// done, or its first layer exists from now on).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool ProgressOne(ref double remaining, double rate, long finishAt, long activateAt, long old, long t, long dt)
+    {
+        if (rate > 0)
+        {
+            // A transfer finishing at or before t is exactly done (its finish time was rounded up).
+            remaining = finishAt <= t ? 0 : Math.Max(0, remaining - (rate * dt));
+            return remaining <= 0;
+        }
+
+        return activateAt > old && activateAt <= t;
+    }
+
+    /// <summary>The clock moves to <paramref name="t"/> (never back).</summary>
+    private void ReachTime(long t)
+    {
         _now = Math.Max(_now, t);
         if (_now >= _next)
         {
@@ -377,12 +428,6 @@ public sealed class KvLinkNetwork
     }
 
     /// <summary>Max-min fair rates by progressive filling, then each transfer's finish time at those rates.</summary>
-    /// <remarks>Each round costs O(links in use), not O(transfers): the fair level is the smallest share over the links
-    /// still carrying unfrozen transfers, the transfers capped at or below it are frozen from a list of the capped ones
-    /// (in start order, only scanned when the smallest cap could be reached), and otherwise the links at that level
-    /// freeze their own transfers, found through a per-link list built once per filling. Every capacity is
-    /// reduced by the same operations in the same order as a scan over all transfers per round would do (freezes of
-    /// one round at the same level commute; capped freezes keep start order), so rates are bit for bit the same.</remarks>
     private void Recompute()
     {
         if (_fillStale)
@@ -390,24 +435,48 @@ public sealed class KvLinkNetwork
             Fill();
         }
 
+        long now = _now;
         long next = Never;
-        for (int i = 0; i < _count; i++)
+        int count = _count;
+        long[] activateAt = _activateAt, releaseAt = _releaseAt, finishAt = _finishAt;
+        double[] remaining = _remaining, held = _held, rate = _rate;
+        for (int i = 0; i < count; i++)
         {
-            if (_activateAt[i] > _now)
+            long finish;
+            long activate = activateAt[i];
+            double left = remaining[i];
+            if (activate > now)
             {
-                _finishAt[i] = Never;
+                finish = Never;
             }
-            else if (_remaining[i] <= 0)
+            else if (left <= 0)
             {
-                _finishAt[i] = _held[i] > 0 ? Never : _now;
+                finish = held[i] > 0 ? Never : now;
             }
             else
             {
-                double ns = Math.Ceiling(_remaining[i] / _rate[i]);
-                _finishAt[i] = ns >= 9e18 ? Never : _now + (long)ns;
+                double ns = Math.Ceiling(left / rate[i]);
+                finish = ns >= 9e18 ? Never : now + (long)ns;
             }
 
-            next = Math.Min(next, EventTime(i));
+            finishAt[i] = finish;
+
+            // EventTime(i), from the values at hand.
+            long t = finish;
+            if (activate > now && activate < t)
+            {
+                t = activate;
+            }
+
+            if (held[i] > 0 && releaseAt[i] < t)
+            {
+                t = releaseAt[i];
+            }
+
+            if (t < next)
+            {
+                next = t;
+            }
         }
 
         _next = next;
@@ -416,41 +485,125 @@ public sealed class KvLinkNetwork
     }
 
     /// <summary>The max-min fair rates of the transfers that can move now, by progressive filling.</summary>
-    /// <remarks>Unchanged by a transfer that joins waiting for its first layer (it takes part in no round), so a
-    /// recomputation after such a start keeps the rates and only refreshes finish times.</remarks>
+    /// <remarks>
+    /// <para>Unchanged by a transfer that joins waiting for its first layer (it takes part in no round), so a
+    /// recomputation after such a start keeps the rates and only refreshes finish times.</para>
+    /// <para>Each round costs O(links in use), not O(transfers): the fair level is the smallest share over the links
+    /// still carrying unfrozen transfers; the transfers capped at or below it freeze at their caps in start order (the
+    /// capped ones are a start-ordered list, only scanned when the smallest cap could be reached); otherwise every
+    /// unfrozen transfer through a link at the level freezes at the level, found through per-link lists built once per
+    /// filling. Every capacity is reduced by the same operations in the same order as a scan over all transfers per
+    /// round would do (freezes of one round at one level commute; capped freezes keep start order), so rates are bit for
+    /// bit those of the naive filling.</para>
+    /// <para>Fast path for the common case of layer-wise transfers streaming below their links' fair share: when the
+    /// smallest cap is at or below the first round's level, that round freezes the capped transfers at or below it, in
+    /// start order; it does so here without the round's bookkeeping (no per-freeze division of the two links' shares,
+    /// one division per link at the end: the same quotient of the same operands), and the general rounds go on from
+    /// there — usually with only the uncapped transfers left, or none. Same operations, same order, same bits;
+    /// <see cref="GeneralFillOnly"/> turns it off for the test that compares the two.</para>
+    /// </remarks>
     private void Fill()
     {
-        // The resources some active transfer uses (at most two per transfer), their capacity and unfrozen users.
-        int used = 0;
+        // Fields to locals: the loops below store into arrays, after which the JIT would reload every field.
+        long now = _now;
+        int count = _count;
+        int[] egress = _egress, ingress = _ingress;
+        double[] rate = _rate, cap = _cap, resLeft = _resLeft, share = _share;
+        bool[] frozen = _frozen;
+        int[] resUsers = _resUsers, resHead = _resHead, nodeNext = _nodeNext, cappedList = _cappedList;
+        int[] usedResources = _usedResources, liveResources = _liveResources, saturatedResources = _saturatedResources;
+        int resources = _capacity.Length;
+        Fills++;
+
+        // The resources some active transfer uses (at most two per transfer), their capacity and unfrozen users, and
+        // per resource the list of its transfers.
+        Array.Clear(resUsers);
+        Array.Fill(resHead, -1);
         int unfrozen = 0;
         int capped = 0;
         double minCap = double.PositiveInfinity;
-        for (int i = 0; i < _count; i++)
+        for (int i = 0; i < count; i++)
         {
-            bool idle = _activateAt[i] > _now || _remaining[i] <= 0;
-            _frozen[i] = idle;
-            _rate[i] = 0;
-            if (!idle)
+            rate[i] = 0;
+            if (_activateAt[i] > now || _remaining[i] <= 0)
             {
-                used = Use(_egress[i], 2 * i, used);
-                used = Use(_ingress[i], (2 * i) + 1, used);
-                unfrozen++;
-                if (_cap[i] < double.PositiveInfinity)
-                {
-                    _cappedList[capped++] = i;
-                    minCap = Math.Min(minCap, _cap[i]);
-                }
+                frozen[i] = true; // idle
+                continue;
+            }
+
+            frozen[i] = false;
+            int e = egress[i], g = ingress[i];
+            resUsers[e]++;
+            nodeNext[2 * i] = resHead[e];
+            resHead[e] = 2 * i;
+            resUsers[g]++;
+            nodeNext[(2 * i) + 1] = resHead[g];
+            resHead[g] = (2 * i) + 1;
+            unfrozen++;
+            double c = cap[i];
+            if (c < double.PositiveInfinity)
+            {
+                cappedList[capped++] = i;
+                minCap = Math.Min(minCap, c);
             }
         }
 
-        for (int k = 0; k < used; k++)
+        // The resources in use, in index order (the order of a round's resources changes no result: its freezes at one
+        // level commute), at full capacity.
+        int used = 0;
+        for (int r = 0; r < resources; r++)
         {
-            int r = _usedResources[k];
-            _share[r] = _resLeft[r] / _resUsers[r];
+            usedResources[used] = r;
+            used += resUsers[r] != 0 ? 1 : 0;
         }
 
-        Array.Copy(_usedResources, _liveResources, used);
-        int live = used; // _liveResources[0..live) still have unfrozen users
+        Array.Copy(_capacity, resLeft, resources);
+        double firstLevel = double.PositiveInfinity;
+        for (int k = 0; k < used; k++)
+        {
+            int r = usedResources[k];
+            double s = resLeft[r] / resUsers[r];
+            share[r] = s;
+            firstLevel = Math.Min(firstLevel, s);
+        }
+
+        if (minCap <= firstLevel && !GeneralFillOnly)
+        {
+            // Round one freezes the transfers capped at or below its level, in start order, and keeps the others
+            // (what the general loop's first round does), dividing the shares out once at the end instead of per freeze.
+            int keep = 0;
+            minCap = double.PositiveInfinity;
+            for (int k = 0; k < capped; k++)
+            {
+                int i = cappedList[k];
+                double c = cap[i];
+                if (c <= firstLevel)
+                {
+                    Take(i, c, egress, ingress, rate, frozen, resLeft, resUsers);
+                }
+                else
+                {
+                    cappedList[keep++] = i;
+                    minCap = Math.Min(minCap, c);
+                }
+            }
+
+            unfrozen -= capped - keep;
+            capped = keep;
+
+            // The shares as the last freeze through each resource would have divided them (NaN or infinite once
+            // unused: skipped).
+            for (int k = 0; k < used; k++)
+            {
+                int r = usedResources[k];
+                share[r] = resLeft[r] / resUsers[r];
+            }
+
+            FastFills++;
+        }
+
+        Array.Copy(usedResources, liveResources, used);
+        int live = used; // liveResources[0..live) still have unfrozen users
         while (unfrozen > 0)
         {
             // The fair level, and the resources at it (the most contended sides).
@@ -459,24 +612,23 @@ public sealed class KvLinkNetwork
             int w = 0;
             for (int k = 0; k < live; k++)
             {
-                int r = _liveResources[k];
-                int users = _resUsers[r];
-                if (users == 0)
+                int r = liveResources[k];
+                if (resUsers[r] == 0)
                 {
                     continue;
                 }
 
-                _liveResources[w++] = r;
-                double share = _share[r];
-                if (share < level)
+                liveResources[w++] = r;
+                double s = share[r];
+                if (s < level)
                 {
-                    level = share;
+                    level = s;
                     atLevel = 0;
                 }
 
-                if (share == level)
+                if (s == level)
                 {
-                    _saturatedResources[atLevel++] = r;
+                    saturatedResources[atLevel++] = r;
                 }
             }
 
@@ -486,94 +638,79 @@ public sealed class KvLinkNetwork
             // in start order.
             if (minCap <= level)
             {
-                bool frozeCapped = false;
+                int frozeCapped = 0;
                 int keep = 0;
                 minCap = double.PositiveInfinity;
-                for (int c = 0; c < capped; c++)
+                for (int k = 0; k < capped; k++)
                 {
-                    int i = _cappedList[c];
-                    if (_frozen[i])
+                    int i = cappedList[k];
+                    if (frozen[i])
                     {
                         continue;
                     }
 
-                    if (_cap[i] <= level)
+                    double c = cap[i];
+                    if (c <= level)
                     {
-                        Freeze(i, _cap[i]);
-                        unfrozen--;
-                        frozeCapped = true;
+                        Freeze(i, c, egress, ingress, rate, frozen, resLeft, resUsers, share);
+                        frozeCapped++;
                     }
                     else
                     {
-                        _cappedList[keep++] = i;
-                        minCap = Math.Min(minCap, _cap[i]);
+                        cappedList[keep++] = i;
+                        minCap = Math.Min(minCap, c);
                     }
                 }
 
                 capped = keep;
-                if (frozeCapped)
+                if (frozeCapped > 0)
                 {
+                    unfrozen -= frozeCapped;
                     continue;
                 }
             }
 
             // Otherwise the resources at the level saturate: every unfrozen transfer through one of them freezes at
             // the level (the set is fixed before any of them freezes, as the shares tested are this round's).
-            for (int s = 0; s < atLevel; s++)
+            for (int k = 0; k < atLevel; k++)
             {
-                int r = _saturatedResources[s];
-                for (int node = _resHead[r]; node >= 0; node = _nodeNext[node])
+                for (int node = resHead[saturatedResources[k]]; node >= 0; node = nodeNext[node])
                 {
                     int i = node >> 1;
-                    if (!_frozen[i])
+                    if (!frozen[i])
                     {
-                        Freeze(i, level);
+                        Freeze(i, level, egress, ingress, rate, frozen, resLeft, resUsers, share);
                         unfrozen--;
                     }
                 }
             }
         }
 
-        for (int k = 0; k < used; k++)
-        {
-            _resMarked[_usedResources[k]] = false;
-        }
-
         _fillStale = false;
     }
 
-    /// <summary>Counts one more active user of <paramref name="resource"/>, adding it to the resources in use (at its
-    /// full capacity) the first time.</summary>
+    /// <summary>Freezes transfer <paramref name="i"/> at <paramref name="rate"/> and updates its two sides' shares.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int Use(int resource, int node, int used)
+    private static void Freeze(int i, double rate, int[] egress, int[] ingress, double[] rates, bool[] frozen, double[] resLeft, int[] resUsers, double[] share)
     {
-        if (!_resMarked[resource])
-        {
-            _resMarked[resource] = true;
-            _resLeft[resource] = _capacity[resource];
-            _resUsers[resource] = 0;
-            _resHead[resource] = -1;
-            _usedResources[used++] = resource;
-        }
-
-        _resUsers[resource]++;
-        _nodeNext[node] = _resHead[resource];
-        _resHead[resource] = node;
-        return used;
+        Take(i, rate, egress, ingress, rates, frozen, resLeft, resUsers);
+        int e = egress[i], g = ingress[i];
+        share[e] = resLeft[e] / resUsers[e]; // as the next round would divide (infinite or NaN once unused: skipped)
+        share[g] = resLeft[g] / resUsers[g];
     }
 
+    /// <summary>Freezes transfer <paramref name="i"/> at <paramref name="rate"/>: its two sides lose the rate and a user.
+    /// Their shares are left to the caller.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Freeze(int i, double rate)
+    private static void Take(int i, double rate, int[] egress, int[] ingress, double[] rates, bool[] frozen, double[] resLeft, int[] resUsers)
     {
-        int e = _egress[i], g = _ingress[i];
-        _rate[i] = rate;
-        _frozen[i] = true;
-        _resLeft[e] = Math.Max(0, _resLeft[e] - rate);
-        _resLeft[g] = Math.Max(0, _resLeft[g] - rate);
-        _resUsers[e]--;
-        _resUsers[g]--;
-        _share[e] = _resLeft[e] / _resUsers[e]; // as the next round would divide (infinite or NaN once unused: skipped)
-        _share[g] = _resLeft[g] / _resUsers[g];
+        int e = egress[i], g = ingress[i];
+        rates[i] = rate;
+        frozen[i] = true;
+        resLeft[e] = Math.Max(0, resLeft[e] - rate);
+        resLeft[g] = Math.Max(0, resLeft[g] - rate);
+        resUsers[e]--;
+        resUsers[g]--;
     }
 
     private void Move(int from, int to)
@@ -605,6 +742,7 @@ public sealed class KvLinkNetwork
         Array.Resize(ref _finishAt, n);
         Array.Resize(ref _frozen, n);
         Array.Resize(ref _cappedList, n);
+        Array.Resize(ref _open, n);
         Array.Resize(ref _nodeNext, 2 * n);
     }
 }
