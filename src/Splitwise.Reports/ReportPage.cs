@@ -95,7 +95,7 @@ public static class ReportPage
         string report = Path.Combine(directory, AnalyzeReport.ReportFileName);
         string html = page(rendered);
         pngs.Finish();
-        IO.AtomicFile.WriteAllText(report, html);
+        IO.AtomicFile.WriteAllUtf8(report, html);
         written.Add(report);
         return written;
     }
@@ -145,7 +145,7 @@ public static class ReportPage
             {
                 string svg = Rendering.SvgWriter.Write(_scenes[i]);
                 string svgPath = Path.Combine(_directory, _figures[i].Id + ".svg");
-                IO.AtomicFile.WriteAllText(svgPath, svg);
+                IO.AtomicFile.WriteAllUtf8(svgPath, svg);
                 rendered[i] = (_figures[i], svg);
                 written?.Add(PngPath(i));
                 written?.Add(svgPath);
@@ -161,8 +161,7 @@ public static class ReportPage
             Task.WaitAll(_workers);
             for (int i = 0; i < _pngs.Length; i++)
             {
-                byte[] png = _pngs[i]!;
-                IO.AtomicFile.Write(PngPath(i), s => s.Write(png));
+                IO.AtomicFile.WriteAllBytes(PngPath(i), _pngs[i]!);
             }
         }
 
