@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -45,13 +46,15 @@ internal static class Deflate
             (uint Code, int Bits) distance = default;
             if (max >= MinMatch)
             {
-                if (i >= rowBytes && data[i - rowBytes] == b)
+                // A candidate is measured only when its first MinMatch bytes agree: a shorter agreement could never be
+                // used, and the vectorised compare costs a call. The choice (longest, first on ties) is unchanged.
+                if (i >= rowBytes && StartsMatch(data, i, rowBytes))
                 {
                     best = data.Slice(i, max).CommonPrefixLength(data.Slice(i - rowBytes, max));
                     distance = rowDistance;
                 }
 
-                if (best < max && i >= 1 && data[i - 1] == b)
+                if (best < max && i >= 1 && StartsMatch(data, i, 1))
                 {
                     int run = data.Slice(i, max).CommonPrefixLength(data.Slice(i - 1, max));
                     if (run > best)
@@ -60,7 +63,7 @@ internal static class Deflate
                     }
                 }
 
-                if (best < max && pixelBytes > 1 && i >= pixelBytes && data[i - pixelBytes] == b)
+                if (best < max && pixelBytes > 1 && i >= pixelBytes && StartsMatch(data, i, pixelBytes))
                 {
                     int repeat = data.Slice(i, max).CommonPrefixLength(data.Slice(i - pixelBytes, max));
                     if (repeat > best)
@@ -73,8 +76,7 @@ internal static class Deflate
             if (best >= MinMatch)
             {
                 (uint code, int bits) = length[best];
-                w.Write(code, bits);
-                w.Write(distance.Code, distance.Bits);
+                w.Write(code | (distance.Code << bits), bits + distance.Bits); // one write: at most 13 + 15 bits
                 i += best;
             }
             else
@@ -90,6 +92,18 @@ internal static class Deflate
         int at = w.Flush();
         BinaryPrimitives.WriteUInt32BigEndian(output[at..], Adler32(data));
         return at + 4;
+    }
+
+    /// <summary>Whether the <see cref="MinMatch"/> bytes at <paramref name="i"/> equal those <paramref name="distance"/>
+    /// back (the caller has checked that <paramref name="i"/> + <see cref="MinMatch"/> ≤ the length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool StartsMatch(ReadOnlySpan<byte> data, int i, int distance)
+    {
+        ref byte at = ref MemoryMarshal.GetReference(data);
+        ref byte here = ref Unsafe.Add(ref at, i), back = ref Unsafe.Add(ref at, i - distance);
+        return here == back
+            && Unsafe.Add(ref here, 1) == Unsafe.Add(ref back, 1)
+            && Unsafe.Add(ref here, 2) == Unsafe.Add(ref back, 2);
     }
 
     /// <summary>The Adler-32 checksum of <paramref name="data"/> (RFC 1950), 16 bytes a step where SSSE3 is there.</summary>
@@ -221,6 +235,7 @@ internal static class Deflate
         private ulong _bits;
         private int _count, _at;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Write(uint code, int bits)
         {
             _bits |= (ulong)code << _count;
