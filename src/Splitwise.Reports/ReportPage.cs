@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Text;
 
@@ -239,10 +240,25 @@ public static class ReportPage
         foreach ((Figure figure, string svg) in figures)
         {
             h.Append("<figure id=\"").Append(E(figure.Id)).Append("\">\n<img alt=\"").Append(E(figure.Title))
-                .Append("\" width=\"").Append(FigureRenderer.Width).Append("\" height=\"").Append(FigureRenderer.Height).Append("\" src=\"data:image/svg+xml;base64,")
-                .Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(svg))).Append("\">\n<figcaption>").Append(E(figure.Title))
+                .Append("\" width=\"").Append(FigureRenderer.Width).Append("\" height=\"").Append(FigureRenderer.Height).Append("\" src=\"data:image/svg+xml;base64,");
+            AppendBase64Utf8(h, svg);
+            h.Append("\">\n<figcaption>").Append(E(figure.Title))
                 .Append(" — <a href=\"").Append(E(figure.Id)).Append(".svg\">SVG</a>, <a href=\"").Append(E(figure.Id)).Append(".png\">PNG</a></figcaption>\n</figure>\n");
         }
+    }
+
+    /// <summary>Appends the base64 of <paramref name="text"/>'s UTF-8 bytes, through pooled buffers (the page embeds every
+    /// SVG this way: an array and a string per figure otherwise).</summary>
+    private static void AppendBase64Utf8(StringBuilder h, string text)
+    {
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(text.Length));
+        int count = Encoding.UTF8.GetBytes(text, bytes);
+        char[] chars = ArrayPool<char>.Shared.Rent(((count + 2) / 3) * 4);
+        bool done = Convert.TryToBase64Chars(bytes.AsSpan(0, count), chars, out int written);
+        System.Diagnostics.Debug.Assert(done, "the buffer holds the base64 of count bytes");
+        h.Append(chars, 0, written);
+        ArrayPool<char>.Shared.Return(chars);
+        ArrayPool<byte>.Shared.Return(bytes);
     }
 
     private static string E(string s) => WebUtility.HtmlEncode(s);
