@@ -287,9 +287,10 @@ public class RenderingTests
     public void Deflate_round_trips_through_zlib_on_rows_runs_and_noise()
     {
         // Rows that repeat the row above, runs, repeated 3-byte pixels, and noise; lengths around the 258-byte match cap
-        // and the Adler-32 block sizes (16 bytes, 5552 bytes).
+        // and the Adler-32 block sizes (16 bytes, 5552 bytes). The compressor holds a few rows at a time: tall images
+        // move its window many times, and rows far shorter than a match make it hold many rows ahead.
         var rng = new Random(12);
-        foreach ((int width, int height, int bpp) in new[] { (1, 1, 1), (37, 23, 1), (900, 40, 1), (300, 30, 3), (2000, 7, 1) })
+        foreach ((int width, int height, int bpp) in new[] { (1, 1, 1), (37, 23, 1), (900, 40, 1), (300, 30, 3), (2000, 7, 1), (3, 500, 1), (899, 300, 3), (64, 1000, 1) })
         {
             int rowBytes = (width * bpp) + 1;
             byte[] data = new byte[rowBytes * height];
