@@ -50,7 +50,13 @@ public static class PngEncoder
     /// <param name="width">Width in pixels.</param>
     /// <param name="height">Height in pixels.</param>
     /// <param name="scratch">Buffers reused across calls (a canvas keeps one); null: rented per call.</param>
-    public static byte[] EncodeIndexed(ReadOnlySpan<ushort> pixels, ReadOnlySpan<int> palette, int width, int height, Scratch? scratch = null)
+    public static byte[] EncodeIndexed(ReadOnlySpan<ushort> pixels, ReadOnlySpan<int> palette, int width, int height, Scratch? scratch = null) =>
+        EncodeCanvas(pixels, [], palette, width, height, scratch);
+
+    /// <summary><see cref="EncodeIndexed(ReadOnlySpan{ushort}, ReadOnlySpan{int}, int, int, Scratch?)"/>, setting each
+    /// row of <paramref name="clear"/> (the same pixels, or empty) to index 0 once the compressor has read it: a canvas
+    /// is white again after encoding, cleared while its rows are in the cache instead of in a pass of its own.</summary>
+    internal static byte[] EncodeCanvas(ReadOnlySpan<ushort> pixels, Span<ushort> clear, ReadOnlySpan<int> palette, int width, int height, Scratch? scratch)
     {
         if (pixels.Length != width * height)
         {
@@ -92,15 +98,16 @@ public static class PngEncoder
             }
         }
 
-        var rows = new CanvasRows(pixels, palette, remap, width, indexed);
+        var rows = new CanvasRows(pixels, clear, palette, remap, width, indexed);
         return Write(ref rows, width, height, plte, indexed ? 1 : 3, scratch);
     }
 
     /// <summary>A canvas' rows as the data stream wants them (filter byte 0, then indices or RGB), made one at a time
     /// while the compressor reads them: no buffer for the whole image (an RGB one is 1.35 MB at 900 × 500).</summary>
-    private readonly ref struct CanvasRows(ReadOnlySpan<ushort> pixels, ReadOnlySpan<int> palette, int[]? remap, int width, bool indexed) : Deflate.IRowSource
+    private readonly ref struct CanvasRows(ReadOnlySpan<ushort> pixels, Span<ushort> clear, ReadOnlySpan<int> palette, int[]? remap, int width, bool indexed) : Deflate.IRowSource
     {
         private readonly ReadOnlySpan<ushort> _pixels = pixels;
+        private readonly Span<ushort> _clear = clear;
         private readonly ReadOnlySpan<int> _palette = palette;
 
         public void Row(int y, Span<byte> row)
@@ -125,6 +132,11 @@ public static class PngEncoder
             else
             {
                 Narrow(source, row[1..]);
+            }
+
+            if (!_clear.IsEmpty)
+            {
+                _clear.Slice(y * width, width).Clear();
             }
         }
     }

@@ -79,8 +79,9 @@ public sealed class Rasterizer
         ArgumentNullException.ThrowIfNull(scene);
         Rasterizer r = Rent(scene.Width, scene.Height, font);
         r.DrawScene(scene);
-        byte[] png = PngEncoder.EncodeIndexed(r._pixels, r._palette.AsSpan(0, r._colours), scene.Width, scene.Height, r._encoder);
-        s_pool.Add(r); // only after a finished drawing: an exception could leave the accumulator dirty
+        // The encoder whitens each row once it has read it, so the pooled canvas is white for the next figure.
+        byte[] png = PngEncoder.EncodeCanvas(r._pixels, r._pixels, r._palette.AsSpan(0, r._colours), scene.Width, scene.Height, r._encoder);
+        s_pool.Add(r); // only after a finished drawing: an exception could leave the accumulator and the pixels dirty
         return png;
     }
 
@@ -126,7 +127,7 @@ public sealed class Rasterizer
             return new Rasterizer(width, height, font);
         }
 
-        r.Clear();
+        r.ResetPalette(); // the pixels are white already (RenderPng's encoding cleared them)
         return r;
     }
 
@@ -134,6 +135,12 @@ public sealed class Rasterizer
     private void Clear()
     {
         _pixels.AsSpan().Clear();
+        ResetPalette();
+    }
+
+    /// <summary>A palette of white alone (index 0, which a white canvas' pixels hold).</summary>
+    private void ResetPalette()
+    {
         _paletteIndex.Clear();
         _palette[0] = 0xFFFFFF;
         _paletteIndex.Add(0xFFFFFF, 0);

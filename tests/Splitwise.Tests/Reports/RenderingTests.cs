@@ -341,6 +341,27 @@ public class RenderingTests
     }
 
     [Fact]
+    public void A_pooled_canvas_draws_the_next_figure_as_a_fresh_one_would()
+    {
+        // The encoder whitens the canvas row by row as it reads it, and the pool hands the canvas on without clearing it:
+        // a sparse figure after a busy one must show nothing of the busy one. An odd size keeps other tests' canvases out.
+        var busy = new ChartScene(123, 77, (0, 0, 123, 77),
+        [
+            new SceneRects(new Rgb(200, 30, 30), 1, false, [(0, 0, 123, 77)]),
+            new SceneLine(new Rgb(31, 119, 180), 1, false, [0, 60, 123], [70, 5, 70], 3),
+        ]);
+        var sparse = new ChartScene(123, 77, (0, 0, 123, 77), [new SceneRects(new Rgb(0, 0, 0), 0.5, false, [(10.5, 20.25, 30, 7)])]);
+
+        foreach (ChartScene first in new[] { busy, sparse })
+        {
+            _ = Rasterizer.RenderPng(first, null);
+            byte[] again = Rasterizer.RenderPng(sparse, null);
+
+            Assert.Equal(Rasterizer.Render(sparse, null), Decode(again, out _));
+        }
+    }
+
+    [Fact]
     public void Indexed_canvas_drops_unused_palette_entries_and_falls_back_to_rgb_past_256_colours()
     {
         // 300 palette entries, 200 of them used: indexed. All 300 used: RGB.
