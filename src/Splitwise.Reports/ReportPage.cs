@@ -155,12 +155,19 @@ public static class ReportPage
             return rendered;
         }
 
-        /// <summary>Draws what the workers have not taken, waits for them and writes the PNGs.</summary>
+        /// <summary>Draws what the workers have not taken, writes the PNGs already drawn while the workers finish the
+        /// last ones (figures are taken in order, so those are a prefix), waits for them and writes the rest.</summary>
         public void Finish()
         {
             Render();
+            int i = 0;
+            for (; i < _pngs.Length && Volatile.Read(ref _pngs[i]) is { } png; i++)
+            {
+                IO.AtomicFile.WriteAllBytes(PngPath(i), png);
+            }
+
             Task.WaitAll(_workers);
-            for (int i = 0; i < _pngs.Length; i++)
+            for (; i < _pngs.Length; i++)
             {
                 IO.AtomicFile.WriteAllBytes(PngPath(i), _pngs[i]!);
             }
@@ -189,7 +196,7 @@ public static class ReportPage
         {
             for (int i = Interlocked.Increment(ref _next); i < _scenes.Length; i = Interlocked.Increment(ref _next))
             {
-                _pngs[i] = FigureRenderer.RenderPng(_scenes[i]);
+                Volatile.Write(ref _pngs[i], FigureRenderer.RenderPng(_scenes[i])); // Finish may read it before the join
             }
         }
     }
