@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Text;
 
@@ -95,7 +96,7 @@ public static class ReportPage
         string report = Path.Combine(directory, AnalyzeReport.ReportFileName);
         string html = page(rendered);
         pngs.Finish();
-        IO.AtomicFile.WriteAllText(report, html);
+        IO.AtomicFile.WriteAllUtf8(report, html);
         written.Add(report);
         return written;
     }
@@ -145,7 +146,7 @@ public static class ReportPage
             {
                 string svg = Rendering.SvgWriter.Write(_scenes[i]);
                 string svgPath = Path.Combine(_directory, _figures[i].Id + ".svg");
-                IO.AtomicFile.WriteAllText(svgPath, svg);
+                IO.AtomicFile.WriteAllUtf8(svgPath, svg);
                 rendered[i] = (_figures[i], svg);
                 written?.Add(PngPath(i));
                 written?.Add(svgPath);
@@ -154,15 +155,21 @@ public static class ReportPage
             return rendered;
         }
 
-        /// <summary>Draws what the workers have not taken, waits for them and writes the PNGs.</summary>
+        /// <summary>Draws what the workers have not taken, writes the PNGs already drawn while the workers finish the
+        /// last ones (figures are taken in order, so those are a prefix), waits for them and writes the rest.</summary>
         public void Finish()
         {
             Render();
-            Task.WaitAll(_workers);
-            for (int i = 0; i < _pngs.Length; i++)
+            int i = 0;
+            for (; i < _pngs.Length && Volatile.Read(ref _pngs[i]) is { } png; i++)
             {
-                byte[] png = _pngs[i]!;
-                IO.AtomicFile.Write(PngPath(i), s => s.Write(png));
+                IO.AtomicFile.WriteAllBytes(PngPath(i), png);
+            }
+
+            Task.WaitAll(_workers);
+            for (; i < _pngs.Length; i++)
+            {
+                IO.AtomicFile.WriteAllBytes(PngPath(i), _pngs[i]!);
             }
         }
 
@@ -189,7 +196,7 @@ public static class ReportPage
         {
             for (int i = Interlocked.Increment(ref _next); i < _scenes.Length; i = Interlocked.Increment(ref _next))
             {
-                _pngs[i] = FigureRenderer.RenderPng(_scenes[i]);
+                Volatile.Write(ref _pngs[i], FigureRenderer.RenderPng(_scenes[i])); // Finish may read it before the join
             }
         }
     }
@@ -240,10 +247,25 @@ public static class ReportPage
         foreach ((Figure figure, string svg) in figures)
         {
             h.Append("<figure id=\"").Append(E(figure.Id)).Append("\">\n<img alt=\"").Append(E(figure.Title))
-                .Append("\" width=\"").Append(FigureRenderer.Width).Append("\" height=\"").Append(FigureRenderer.Height).Append("\" src=\"data:image/svg+xml;base64,")
-                .Append(Convert.ToBase64String(Encoding.UTF8.GetBytes(svg))).Append("\">\n<figcaption>").Append(E(figure.Title))
+                .Append("\" width=\"").Append(FigureRenderer.Width).Append("\" height=\"").Append(FigureRenderer.Height).Append("\" src=\"data:image/svg+xml;base64,");
+            AppendBase64Utf8(h, svg);
+            h.Append("\">\n<figcaption>").Append(E(figure.Title))
                 .Append(" — <a href=\"").Append(E(figure.Id)).Append(".svg\">SVG</a>, <a href=\"").Append(E(figure.Id)).Append(".png\">PNG</a></figcaption>\n</figure>\n");
         }
+    }
+
+    /// <summary>Appends the base64 of <paramref name="text"/>'s UTF-8 bytes, through pooled buffers (the page embeds every
+    /// SVG this way: an array and a string per figure otherwise).</summary>
+    private static void AppendBase64Utf8(StringBuilder h, string text)
+    {
+        byte[] bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(text.Length));
+        int count = Encoding.UTF8.GetBytes(text, bytes);
+        char[] chars = ArrayPool<char>.Shared.Rent(((count + 2) / 3) * 4);
+        bool done = Convert.TryToBase64Chars(bytes.AsSpan(0, count), chars, out int written);
+        System.Diagnostics.Debug.Assert(done, "the buffer holds the base64 of count bytes");
+        h.Append(chars, 0, written);
+        ArrayPool<char>.Shared.Return(chars);
+        ArrayPool<byte>.Shared.Return(bytes);
     }
 
     private static string E(string s) => WebUtility.HtmlEncode(s);

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -23,13 +25,35 @@ internal static class Deflate
     // Per match length 3..258: the length symbol's code with its extra bits appended, and the total bit count.
     private static readonly (uint Code, int Bits)[] s_length = LengthCodes();
 
+    /// <summary>The rows of an image's data stream, produced on demand: row <c>y</c>'s bytes, its filter byte first.</summary>
+    internal interface IRowSource
+    {
+        void Row(int y, Span<byte> destination);
+    }
+
     /// <summary>Compresses <paramref name="data"/> into <paramref name="output"/>, which must hold at least
     /// 9 bits per input byte plus 16 bytes; returns the bytes written.</summary>
-    /// <param name="data">The bytes (PNG rows with their filter bytes).</param>
+    /// <param name="data">The bytes (PNG rows with their filter bytes), a whole number of rows.</param>
     /// <param name="rowBytes">Distance to the byte above (a row's length with its filter byte).</param>
     /// <param name="pixelBytes">Distance to the previous pixel's byte (1 for indexed rows, 3 for RGB).</param>
     /// <param name="output">Where the zlib stream goes.</param>
     public static int Compress(ReadOnlySpan<byte> data, int rowBytes, int pixelBytes, Span<byte> output)
+    {
+        if (rowBytes <= 0 || data.Length % rowBytes != 0)
+        {
+            throw new ArgumentException($"{data.Length} bytes are not a whole number of {rowBytes}-byte rows", nameof(data));
+        }
+
+        var rows = new SpanRows(data, rowBytes);
+        return Compress(ref rows, data.Length / rowBytes, rowBytes, pixelBytes, output);
+    }
+
+    /// <summary>Compresses <paramref name="height"/> rows of <paramref name="rowBytes"/> bytes from
+    /// <paramref name="rows"/>, asking for each row once, in order, and holding only a few of them at a time (the
+    /// row above, the row and the next up to <see cref="MaxMatch"/> bytes on): the same bytes as compressing the rows
+    /// laid out whole, without a buffer for the whole image.</summary>
+    public static int Compress<TRows>(ref TRows rows, int height, int rowBytes, int pixelBytes, Span<byte> output)
+        where TRows : IRowSource, allows ref struct
     {
         var w = new BitWriter(output);
         w.Write(0x78, 8); // CMF: deflate, 32 KB window
@@ -37,66 +61,128 @@ internal static class Deflate
         w.Write(1 | (1 << 1), 3); // BFINAL, BTYPE = 01 (fixed codes)
         (uint Code, int Bits) runDistance = DistanceCode(1), pixelDistance = DistanceCode(pixelBytes), rowDistance = DistanceCode(rowBytes);
         ReadOnlySpan<(uint Code, int Bits)> literal = s_literal, length = s_length;
-        int n = data.Length, i = 0;
+
+        // The window holds rows [firstRow, loadedRows): at least the row above the position and MaxMatch bytes ahead of
+        // it, with room to load ~32 rows between moves.
+        int lookahead = (MaxMatch + rowBytes - 1) / rowBytes, capacity = lookahead + 2 + 32;
+        byte[] window = ArrayPool<byte>.Shared.Rent(capacity * rowBytes);
+        long n = (long)height * rowBytes;
+        int firstRow = 0, loadedRows = 0;
+        uint adler = 1;
+        long i = 0;
         while (i < n)
         {
-            byte b = data[i];
-            int max = Math.Min(MaxMatch, n - i), best = 0;
-            (uint Code, int Bits) distance = default;
-            if (max >= MinMatch)
+            // Load rows until MaxMatch bytes past i are in (or the stream's end), moving the kept rows to the front
+            // when the window is full.
+            long need = Math.Min(n, i + MaxMatch);
+            while ((long)loadedRows * rowBytes < need)
             {
-                if (i >= rowBytes && data[i - rowBytes] == b)
+                if (loadedRows - firstRow == capacity)
                 {
-                    best = data.Slice(i, max).CommonPrefixLength(data.Slice(i - rowBytes, max));
-                    distance = rowDistance;
+                    int keep = Math.Max(0, (int)(i / rowBytes) - 1);
+                    window.AsSpan((keep - firstRow) * rowBytes, (loadedRows - keep) * rowBytes).CopyTo(window);
+                    firstRow = keep;
                 }
 
-                if (best < max && i >= 1 && data[i - 1] == b)
+                Span<byte> row = window.AsSpan((loadedRows - firstRow) * rowBytes, rowBytes);
+                rows.Row(loadedRows, row);
+                adler = Adler32(adler, row);
+                loadedRows++;
+            }
+
+            // Every position before safe has MaxMatch bytes (or the rest of the stream) loaded after it.
+            long loadedEnd = (long)loadedRows * rowBytes, start = (long)firstRow * rowBytes;
+            long safe = loadedEnd == n ? n : loadedEnd - MaxMatch + 1;
+            ReadOnlySpan<byte> data = window.AsSpan(0, (int)(loadedEnd - start));
+            int j = (int)(i - start), end = (int)(safe - start), total = (int)(n - start);
+            while (j < end)
+            {
+                byte b = data[j];
+                int max = Math.Min(MaxMatch, total - j), best = 0;
+                (uint Code, int Bits) distance = default;
+                if (max >= MinMatch)
                 {
-                    int run = data.Slice(i, max).CommonPrefixLength(data.Slice(i - 1, max));
-                    if (run > best)
+                    // A candidate is measured only when its first MinMatch bytes agree: a shorter agreement could never
+                    // be used, and the vectorised compare costs a call. The choice (longest, first on ties) is unchanged.
+                    if (j + start >= rowBytes && StartsMatch(data, j, rowBytes))
                     {
-                        (best, distance) = (run, runDistance);
+                        best = data.Slice(j, max).CommonPrefixLength(data.Slice(j - rowBytes, max));
+                        distance = rowDistance;
+                    }
+
+                    if (best < max && j + start >= 1 && StartsMatch(data, j, 1))
+                    {
+                        int run = data.Slice(j, max).CommonPrefixLength(data.Slice(j - 1, max));
+                        if (run > best)
+                        {
+                            (best, distance) = (run, runDistance);
+                        }
+                    }
+
+                    if (best < max && pixelBytes > 1 && j + start >= pixelBytes && StartsMatch(data, j, pixelBytes))
+                    {
+                        int repeat = data.Slice(j, max).CommonPrefixLength(data.Slice(j - pixelBytes, max));
+                        if (repeat > best)
+                        {
+                            (best, distance) = (repeat, pixelDistance);
+                        }
                     }
                 }
 
-                if (best < max && pixelBytes > 1 && i >= pixelBytes && data[i - pixelBytes] == b)
+                if (best >= MinMatch)
                 {
-                    int repeat = data.Slice(i, max).CommonPrefixLength(data.Slice(i - pixelBytes, max));
-                    if (repeat > best)
-                    {
-                        (best, distance) = (repeat, pixelDistance);
-                    }
+                    (uint code, int bits) = length[best];
+                    w.Write(code | (distance.Code << bits), bits + distance.Bits); // one write: at most 13 + 15 bits
+                    j += best;
+                }
+                else
+                {
+                    (uint code, int bits) = literal[b];
+                    w.Write(code, bits);
+                    j++;
                 }
             }
 
-            if (best >= MinMatch)
-            {
-                (uint code, int bits) = length[best];
-                w.Write(code, bits);
-                w.Write(distance.Code, distance.Bits);
-                i += best;
-            }
-            else
-            {
-                (uint code, int bits) = literal[b];
-                w.Write(code, bits);
-                i++;
-            }
+            i = start + j;
         }
 
-        (uint end, int endBits) = literal[256];
-        w.Write(end, endBits);
+        ArrayPool<byte>.Shared.Return(window);
+        (uint endCode, int endBits) = literal[256];
+        w.Write(endCode, endBits);
         int at = w.Flush();
-        BinaryPrimitives.WriteUInt32BigEndian(output[at..], Adler32(data));
+        BinaryPrimitives.WriteUInt32BigEndian(output[at..], adler);
         return at + 4;
     }
 
+    /// <summary>Rows laid out whole in a span.</summary>
+    private readonly ref struct SpanRows(ReadOnlySpan<byte> data, int rowBytes) : IRowSource
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+
+        public void Row(int y, Span<byte> destination) => _data.Slice(y * rowBytes, rowBytes).CopyTo(destination);
+    }
+
+    /// <summary>Whether the <see cref="MinMatch"/> bytes at <paramref name="i"/> equal those <paramref name="distance"/>
+    /// back (the caller has checked that <paramref name="i"/> + <see cref="MinMatch"/> ≤ the length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool StartsMatch(ReadOnlySpan<byte> data, int i, int distance)
+    {
+        ref byte at = ref MemoryMarshal.GetReference(data);
+        ref byte here = ref Unsafe.Add(ref at, i), back = ref Unsafe.Add(ref at, i - distance);
+        return here == back
+            && Unsafe.Add(ref here, 1) == Unsafe.Add(ref back, 1)
+            && Unsafe.Add(ref here, 2) == Unsafe.Add(ref back, 2);
+    }
+
     /// <summary>The Adler-32 checksum of <paramref name="data"/> (RFC 1950), 16 bytes a step where SSSE3 is there.</summary>
-    internal static uint Adler32(ReadOnlySpan<byte> data)
+    internal static uint Adler32(ReadOnlySpan<byte> data) => Adler32(1, data);
+
+    /// <summary>Adler-32 continued: <paramref name="adler"/> is the checksum of the bytes before <paramref name="data"/>
+    /// (1 for none).</summary>
+    internal static uint Adler32(uint adler, ReadOnlySpan<byte> data)
     {
         const uint Mod = 65521;
-        ulong s1 = 1, s2 = 0;
+        ulong s1 = adler & 0xFFFF, s2 = adler >> 16;
         if (Ssse3.IsSupported && data.Length >= 16)
         {
             // Per 16-byte block b[0..15] after sums (s1, s2): s1 += Σ b[j], s2 += 16 s1 + Σ (16 − j) b[j]. Lanes are
@@ -221,6 +307,7 @@ internal static class Deflate
         private ulong _bits;
         private int _count, _at;
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Write(uint code, int bits)
         {
             _bits |= (ulong)code << _count;

@@ -9,8 +9,9 @@ namespace Splitwise.Reports.Rendering;
 /// Encodes pixels as a PNG: indexed colour (one byte a pixel) when the image has at most 256 colours, as chart images
 /// usually do, else 8-bit RGB; no filter. The zlib stream is written here (<see cref="Deflate"/>), not by zlib.
 /// </summary>
-/// <remarks>Deterministic. Cost: one pass to lay the rows out, one pass of the match search (vectorised prefix
-/// compares), Adler-32 and CRC-32 — well under a millisecond for a 900 × 500 chart.</remarks>
+/// <remarks>Deterministic. Cost: one pass of the match search (vectorised prefix compares) over rows made a few at a
+/// time as the compressor reads them, Adler-32 and CRC-32 — well under a millisecond for a 900 × 500 chart; no buffer
+/// for the whole image's rows.</remarks>
 public static class PngEncoder
 {
     /// <summary>Encodes RGB pixels (3 bytes each, row by row); the palette, when there is one, is in first-seen order.</summary>
@@ -28,18 +29,18 @@ public static class PngEncoder
 
         byte[] indices = scratch is not null && scratch.Length >= width * height ? scratch : new byte[width * height];
         byte[]? palette = TryIndex(rgb, width * height, indices);
-        int bytesPerPixel = palette is null ? 3 : 1, rowBytes = (width * bytesPerPixel) + 1;
-        byte[] raw = ArrayPool<byte>.Shared.Rent(rowBytes * height);
-        for (int y = 0; y < height; y++)
-        {
-            raw[y * rowBytes] = 0; // filter: none
-            ReadOnlySpan<byte> source = palette is null ? rgb.AsSpan(y * width * 3, width * 3) : indices.AsSpan(y * width, width);
-            source.CopyTo(raw.AsSpan((y * rowBytes) + 1));
-        }
+        var rows = palette is null ? new PixelRows(rgb, width * 3) : new PixelRows(indices, width);
+        return Write(ref rows, width, height, palette, palette is null ? 3 : 1);
+    }
 
-        byte[] png = Write(raw.AsSpan(0, rowBytes * height), width, height, palette, bytesPerPixel);
-        ArrayPool<byte>.Shared.Return(raw);
-        return png;
+    /// <summary>Rows of bytes laid out whole (RGB or indices), each given its filter byte 0.</summary>
+    private readonly struct PixelRows(byte[] pixels, int rowLength) : Deflate.IRowSource
+    {
+        public void Row(int y, Span<byte> destination)
+        {
+            destination[0] = 0; // filter: none
+            pixels.AsSpan(y * rowLength, rowLength).CopyTo(destination[1..]);
+        }
     }
 
     /// <summary>Encodes a canvas of palette indices (<see cref="Rasterizer"/>'s): indexed when at most 256 of the
@@ -49,7 +50,13 @@ public static class PngEncoder
     /// <param name="width">Width in pixels.</param>
     /// <param name="height">Height in pixels.</param>
     /// <param name="scratch">Buffers reused across calls (a canvas keeps one); null: rented per call.</param>
-    public static byte[] EncodeIndexed(ReadOnlySpan<ushort> pixels, ReadOnlySpan<int> palette, int width, int height, Scratch? scratch = null)
+    public static byte[] EncodeIndexed(ReadOnlySpan<ushort> pixels, ReadOnlySpan<int> palette, int width, int height, Scratch? scratch = null) =>
+        EncodeCanvas(pixels, [], palette, width, height, scratch);
+
+    /// <summary><see cref="EncodeIndexed(ReadOnlySpan{ushort}, ReadOnlySpan{int}, int, int, Scratch?)"/>, setting each
+    /// row of <paramref name="clear"/> (the same pixels, or empty) to index 0 once the compressor has read it: a canvas
+    /// is white again after encoding, cleared while its rows are in the cache instead of in a pass of its own.</summary>
+    internal static byte[] EncodeCanvas(ReadOnlySpan<ushort> pixels, Span<ushort> clear, ReadOnlySpan<int> palette, int width, int height, Scratch? scratch)
     {
         if (pixels.Length != width * height)
         {
@@ -77,8 +84,6 @@ public static class PngEncoder
         }
 
         bool indexed = colours <= 256;
-        int bytesPerPixel = indexed ? 1 : 3, rowBytes = (width * bytesPerPixel) + 1;
-        byte[] raw = scratch?.Raw(rowBytes * height) ?? ArrayPool<byte>.Shared.Rent(rowBytes * height);
         byte[]? plte = null;
         if (indexed)
         {
@@ -93,16 +98,27 @@ public static class PngEncoder
             }
         }
 
-        for (int y = 0; y < height; y++)
+        var rows = new CanvasRows(pixels, clear, palette, remap, width, indexed);
+        return Write(ref rows, width, height, plte, indexed ? 1 : 3, scratch);
+    }
+
+    /// <summary>A canvas' rows as the data stream wants them (filter byte 0, then indices or RGB), made one at a time
+    /// while the compressor reads them: no buffer for the whole image (an RGB one is 1.35 MB at 900 × 500).</summary>
+    private readonly ref struct CanvasRows(ReadOnlySpan<ushort> pixels, Span<ushort> clear, ReadOnlySpan<int> palette, int[]? remap, int width, bool indexed) : Deflate.IRowSource
+    {
+        private readonly ReadOnlySpan<ushort> _pixels = pixels;
+        private readonly Span<ushort> _clear = clear;
+        private readonly ReadOnlySpan<int> _palette = palette;
+
+        public void Row(int y, Span<byte> row)
         {
-            Span<byte> row = raw.AsSpan(y * rowBytes, rowBytes);
             row[0] = 0; // filter: none
-            ReadOnlySpan<ushort> source = pixels.Slice(y * width, width);
+            ReadOnlySpan<ushort> source = _pixels.Slice(y * width, width);
             if (!indexed)
             {
                 for (int x = 0; x < width; x++)
                 {
-                    int c = palette[source[x]];
+                    int c = _palette[source[x]];
                     (row[1 + (3 * x)], row[2 + (3 * x)], row[3 + (3 * x)]) = ((byte)(c >> 16), (byte)(c >> 8), (byte)c);
                 }
             }
@@ -117,41 +133,36 @@ public static class PngEncoder
             {
                 Narrow(source, row[1..]);
             }
-        }
 
-        byte[] png = Write(raw.AsSpan(0, rowBytes * height), width, height, plte, bytesPerPixel, scratch);
-        if (scratch is null)
-        {
-            ArrayPool<byte>.Shared.Return(raw);
+            if (!_clear.IsEmpty)
+            {
+                _clear.Slice(y * width, width).Clear();
+            }
         }
-
-        return png;
     }
 
-    /// <summary>An encoder's buffers, kept by a canvas so that each figure does not fault in fresh pages.</summary>
+    /// <summary>An encoder's output buffer, kept by a canvas so that each figure does not allocate a fresh one.</summary>
     public sealed class Scratch
     {
-        private byte[] _raw = [], _output = [];
+        private byte[] _output = [];
 
-        /// <summary>Allocates and touches the buffers for an indexed width × height image up front (an RGB one grows them).</summary>
-        public void Reserve(int width, int height)
-        {
-            Raw((width + 1) * height).AsSpan().Clear();
-            Output((width + 1) * height).AsSpan().Clear();
-        }
+        /// <summary>Allocates the output buffer for a width × height image up front, large enough for the RGB form, and
+        /// leaves it unwritten: only the pages a PNG's bytes reach are ever mapped (a chart's PNG is a tenth of it or
+        /// less), and a canvas that meets an RGB figure does not allocate 1.5 MB more in the middle of the report.</summary>
+        public void Reserve(int width, int height) => _ = Output(((3 * width) + 1) * height);
 
-        internal byte[] Raw(int length) => _raw.Length >= length ? _raw : _raw = new byte[length];
-
-        internal byte[] Output(int rawLength) => OutputLength(rawLength) <= _output.Length ? _output : _output = new byte[OutputLength(rawLength)];
+        internal byte[] Output(int rawLength) => OutputLength(rawLength) <= _output.Length ? _output : _output = GC.AllocateUninitializedArray<byte>(OutputLength(rawLength));
 
         // Worst case of the fixed-code deflate, 9 bits a byte, and the chunks around it.
         internal static int OutputLength(int rawLength) => 64 + (256 * 3) + (rawLength / 8 * 9) + 64;
     }
 
-    /// <summary>The PNG of <paramref name="raw"/> (rows, each a filter byte and the row's bytes).</summary>
-    private static byte[] Write(ReadOnlySpan<byte> raw, int width, int height, byte[]? palette, int bytesPerPixel, Scratch? scratch = null)
+    /// <summary>The PNG of the rows (each a filter byte and the row's bytes).</summary>
+    private static byte[] Write<TRows>(ref TRows rows, int width, int height, byte[]? palette, int bytesPerPixel, Scratch? scratch = null)
+        where TRows : Deflate.IRowSource, allows ref struct
     {
-        byte[] buffer = scratch?.Output(raw.Length) ?? ArrayPool<byte>.Shared.Rent(Scratch.OutputLength(raw.Length));
+        int rowBytes = (width * bytesPerPixel) + 1, rawLength = rowBytes * height;
+        byte[] buffer = scratch?.Output(rawLength) ?? ArrayPool<byte>.Shared.Rent(Scratch.OutputLength(rawLength));
         var output = new Span<byte>(buffer);
         int at = 0;
         ReadOnlySpan<byte> signature = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
@@ -169,14 +180,15 @@ public static class PngEncoder
         }
 
         // IDAT: the chunk's data is written in place, then its length and CRC around it.
-        int length = Deflate.Compress(raw, width * bytesPerPixel + 1, bytesPerPixel, output[(at + 8)..]);
+        int length = Deflate.Compress(ref rows, height, rowBytes, bytesPerPixel, output[(at + 8)..]);
         BinaryPrimitives.WriteInt32BigEndian(output[at..], length);
         "IDAT"u8.CopyTo(output[(at + 4)..]);
         uint crc = Crc32.Update(0xFFFFFFFFu, output.Slice(at + 4, 4 + length)) ^ 0xFFFFFFFFu;
         BinaryPrimitives.WriteUInt32BigEndian(output[(at + 8 + length)..], crc);
         at += 12 + length;
         at = Chunk(output, at, "IEND"u8, []);
-        byte[] png = output[..at].ToArray();
+        byte[] png = GC.AllocateUninitializedArray<byte>(at); // every byte is copied in; a large one is not zeroed first
+        output[..at].CopyTo(png);
         if (scratch is null)
         {
             ArrayPool<byte>.Shared.Return(buffer);

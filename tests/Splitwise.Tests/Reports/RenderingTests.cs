@@ -189,6 +189,69 @@ public class RenderingTests
     }
 
     [Fact]
+    public void Simplified_polylines_keep_their_ends_and_pass_within_the_tolerance_of_every_dropped_point()
+    {
+        var rng = new Random(20261203);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            // A CDF-like walk: sub-pixel steps, mostly up, sometimes a long run across.
+            int n = 2 + rng.Next(1500);
+            double[] x = new double[n], y = new double[n];
+            for (int i = 1; i < n; i++)
+            {
+                x[i] = x[i - 1] + (rng.NextDouble() < 0.02 ? rng.NextDouble() * 40 : rng.NextDouble() * 0.3);
+                y[i] = y[i - 1] - (rng.NextDouble() * (trial % 2 == 0 ? 0.5 : 3));
+            }
+
+            double[]? xs = null, ys = null;
+            int kept = Rasterizer.Simplify(x, y, Rasterizer.SimplifyTolerance, ref xs, ref ys);
+            double[] kx = xs is null ? x : xs[..kept], ky = ys is null ? y : ys[..kept];
+
+            Assert.Equal(xs is null, kept == n);
+            Assert.Equal((x[0], y[0], x[^1], y[^1]), (kx[0], ky[0], kx[^1], ky[^1]));
+            for (int i = 0, k = 0; i < n; i++)
+            {
+                // The kept points are a subsequence; a dropped one lies near the segment between the kept ones around it.
+                if (k < kept && x[i] == kx[k] && y[i] == ky[k])
+                {
+                    k++;
+                    continue;
+                }
+
+                Assert.True(Distance(x[i], y[i], kx[k - 1], ky[k - 1], kx[k], ky[k]) <= Rasterizer.SimplifyTolerance + 1e-12, $"trial {trial}, point {i}");
+            }
+        }
+
+        double[] line = [.. Enumerable.Range(0, 1000).Select(i => i * 0.25)];
+        double[]? lx = null, ly = null;
+        Assert.Equal(2, Rasterizer.Simplify(line, line, 0.1, ref lx, ref ly));
+        double[] zig = [.. Enumerable.Range(0, 100).Select(i => i % 2 * 0.25)];
+        Assert.Equal(100, Rasterizer.Simplify(line[..100], zig, 0.1, ref lx, ref ly));
+
+        static double Distance(double px, double py, double ax, double ay, double bx, double by)
+        {
+            double dx = bx - ax, dy = by - ay, len2 = (dx * dx) + (dy * dy);
+            double t = len2 > 0 ? Math.Clamp((((px - ax) * dx) + ((py - ay) * dy)) / len2, 0, 1) : 0;
+            return Math.Sqrt(Math.Pow(px - ax - (t * dx), 2) + Math.Pow(py - ay - (t * dy), 2));
+        }
+    }
+
+    [Fact]
+    public void Coverage_rounding_matches_MathF_Round_halves_to_even_included()
+    {
+        var values = new List<float>();
+        for (int k = 0; k <= 16 * 1024; k++)
+        {
+            float v = k / 1024f;
+            values.AddRange([v, MathF.BitIncrement(v), MathF.BitDecrement(v) is var d && d >= 0 ? d : 0]);
+        }
+
+        var rng = new Random(20261204);
+        values.AddRange(Enumerable.Range(0, 100_000).Select(_ => (float)(rng.NextDouble() * 16)));
+        Assert.All(values, v => Assert.Equal((int)MathF.Round(v), Rasterizer.RoundHalfEven(v)));
+    }
+
+    [Fact]
     public void Overlapping_parts_of_one_shape_do_not_double_its_opacity()
     {
         // A polyline folding back over itself at half opacity: the overlap is as light as a single pass.
@@ -224,9 +287,10 @@ public class RenderingTests
     public void Deflate_round_trips_through_zlib_on_rows_runs_and_noise()
     {
         // Rows that repeat the row above, runs, repeated 3-byte pixels, and noise; lengths around the 258-byte match cap
-        // and the Adler-32 block sizes (16 bytes, 5552 bytes).
+        // and the Adler-32 block sizes (16 bytes, 5552 bytes). The compressor holds a few rows at a time: tall images
+        // move its window many times, and rows far shorter than a match make it hold many rows ahead.
         var rng = new Random(12);
-        foreach ((int width, int height, int bpp) in new[] { (1, 1, 1), (37, 23, 1), (900, 40, 1), (300, 30, 3), (2000, 7, 1) })
+        foreach ((int width, int height, int bpp) in new[] { (1, 1, 1), (37, 23, 1), (900, 40, 1), (300, 30, 3), (2000, 7, 1), (3, 500, 1), (899, 300, 3), (64, 1000, 1) })
         {
             int rowBytes = (width * bpp) + 1;
             byte[] data = new byte[rowBytes * height];
@@ -273,6 +337,27 @@ public class RenderingTests
             }
 
             Assert.Equal((uint)((b << 16) | a), Deflate.Adler32(data.AsSpan(0, n)));
+        }
+    }
+
+    [Fact]
+    public void A_pooled_canvas_draws_the_next_figure_as_a_fresh_one_would()
+    {
+        // The encoder whitens the canvas row by row as it reads it, and the pool hands the canvas on without clearing it:
+        // a sparse figure after a busy one must show nothing of the busy one. An odd size keeps other tests' canvases out.
+        var busy = new ChartScene(123, 77, (0, 0, 123, 77),
+        [
+            new SceneRects(new Rgb(200, 30, 30), 1, false, [(0, 0, 123, 77)]),
+            new SceneLine(new Rgb(31, 119, 180), 1, false, [0, 60, 123], [70, 5, 70], 3),
+        ]);
+        var sparse = new ChartScene(123, 77, (0, 0, 123, 77), [new SceneRects(new Rgb(0, 0, 0), 0.5, false, [(10.5, 20.25, 30, 7)])]);
+
+        foreach (ChartScene first in new[] { busy, sparse })
+        {
+            _ = Rasterizer.RenderPng(first, null);
+            byte[] again = Rasterizer.RenderPng(sparse, null);
+
+            Assert.Equal(Rasterizer.Render(sparse, null), Decode(again, out _));
         }
     }
 
