@@ -288,6 +288,23 @@ public sealed partial class Simulator
 
     private void Advance(long time, bool inclusive)
     {
+        if (_sim)
+        {
+            Advance<SplitwiseSimBatches>(time, inclusive);
+        }
+        else if (_vllm)
+        {
+            Advance<VllmBatches>(time, inclusive);
+        }
+        else
+        {
+            Advance<DefaultBatches>(time, inclusive);
+        }
+    }
+
+    private void Advance<TPolicy>(long time, bool inclusive)
+        where TPolicy : struct, IBatchPolicy
+    {
         while (_events.TryPeek(out Event ev, out EventKey key) && (key.Time < time || (inclusive && key.Time == time)))
         {
             _events.Dequeue();
@@ -302,19 +319,7 @@ public sealed partial class Simulator
             }
 
             _now = key.Time;
-            if (_sim)
-            {
-                OnEvent<SplitwiseSimBatches>(ev);
-            }
-            else if (_vllm)
-            {
-                OnEvent<VllmBatches>(ev);
-            }
-            else
-            {
-                OnEvent<DefaultBatches>(ev);
-            }
-
+            OnEvent<TPolicy>(ev);
             RetryIfPending();
             _eventsProcessed++;
         }
