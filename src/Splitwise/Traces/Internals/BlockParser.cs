@@ -708,7 +708,14 @@ internal static unsafe class BlockParser
             }
 
             int idsBefore = ids;
-            string? error = ParseJsonLine(text, chunk, ref ids, ref chains, out long arrival, out int input, out int output, out int column);
+            string? error = null;
+            int column = 1;
+            if (!TryParseJsonLineFast(text, chunk, ref ids, ref chains, out long arrival, out int input, out int output))
+            {
+                ids = idsBefore; // read again by the JSON reader, which says what is wrong
+                error = ParseJsonLine(text, chunk, ref ids, ref chains, out arrival, out input, out output, out column);
+            }
+
             if (error is not null)
             {
                 result.Skipped++;
@@ -750,6 +757,198 @@ internal static unsafe class BlockParser
         chunk.HasHashChains = chains;
         result.Lines = line - (data.IsEmpty && to > from && buffer[to - 1] != '\n' ? 1 : 0);
         result.OutOfOrder = outOfOrder;
+    }
+
+    /// <summary>
+    /// The common Mooncake line in one pass: an object of the four known keys (any order, each at most once) with plain
+    /// non-negative integers, <c>hash_ids</c> an array of them, no escapes. False on anything else — another key, a
+    /// fraction or exponent, a sign, a leading zero, a value out of range, malformed JSON — and then
+    /// <see cref="ParseJsonLine"/> reads the line again and says what is wrong; what this accepts it reads as that does.
+    /// </summary>
+    private static bool TryParseJsonLineFast(ReadOnlySpan<byte> text, TraceChunk chunk, ref int ids, ref bool chains,
+        out long arrival, out int input, out int output)
+    {
+        arrival = 0;
+        input = 0;
+        output = 0;
+        int seen = 0, i = SkipSpace(text, 0);
+        bool hasChain = false;
+        if (i >= text.Length || text[i] != '{')
+        {
+            return false;
+        }
+
+        i = SkipSpace(text, i + 1);
+        while (true)
+        {
+            if (i >= text.Length || text[i] != '"')
+            {
+                return false;
+            }
+
+            ReadOnlySpan<byte> rest = text[(i + 1)..];
+            int which, length;
+            if (rest.StartsWith("timestamp\""u8))
+            {
+                (which, length) = (0, 10);
+            }
+            else if (rest.StartsWith("input_length\""u8))
+            {
+                (which, length) = (1, 13);
+            }
+            else if (rest.StartsWith("output_length\""u8))
+            {
+                (which, length) = (2, 14);
+            }
+            else if (rest.StartsWith("hash_ids\""u8))
+            {
+                (which, length) = (3, 9);
+            }
+            else
+            {
+                return false;
+            }
+
+            if ((seen & (1 << which)) != 0)
+            {
+                return false;
+            }
+
+            seen |= 1 << which;
+            i = SkipSpace(text, i + 1 + length);
+            if (i >= text.Length || text[i] != ':')
+            {
+                return false;
+            }
+
+            i = SkipSpace(text, i + 1);
+            if (which == 3)
+            {
+                if (i >= text.Length || text[i] != '[')
+                {
+                    return false;
+                }
+
+                i = SkipSpace(text, i + 1);
+                if (i < text.Length && text[i] == ']')
+                {
+                    i++;
+                }
+                else
+                {
+                    while (true)
+                    {
+                        if (!TryReadWhole(text, ref i, long.MaxValue, out long id))
+                        {
+                            return false;
+                        }
+
+                        if (ids == chunk.HashIds.Length)
+                        {
+                            chunk.GrowHashIds(ids + 1, ids);
+                        }
+
+                        chunk.HashIds[ids++] = id;
+                        i = SkipSpace(text, i);
+                        if (i < text.Length && text[i] == ',')
+                        {
+                            i = SkipSpace(text, i + 1);
+                            continue;
+                        }
+
+                        if (i < text.Length && text[i] == ']')
+                        {
+                            i++;
+                            break;
+                        }
+
+                        return false;
+                    }
+                }
+
+                hasChain = true;
+            }
+            else
+            {
+                if (!TryReadWhole(text, ref i, which == 0 ? MaxSeconds : int.MaxValue, out long v))
+                {
+                    return false;
+                }
+
+                switch (which)
+                {
+                    case 0:
+                        arrival = s_unixEpochTicks + (v * TimeSpan.TicksPerMillisecond);
+                        break;
+                    case 1:
+                        input = (int)v;
+                        break;
+                    default:
+                        output = (int)v;
+                        break;
+                }
+            }
+
+            i = SkipSpace(text, i);
+            if (i < text.Length && text[i] == ',')
+            {
+                i = SkipSpace(text, i + 1);
+                continue;
+            }
+
+            if (i < text.Length && text[i] == '}')
+            {
+                break;
+            }
+
+            return false;
+        }
+
+        if (SkipSpace(text, i + 1) != text.Length || (seen & 7) != 7)
+        {
+            return false;
+        }
+
+        chains |= hasChain;
+        return true;
+    }
+
+    /// <summary>JSON whitespace from <paramref name="i"/> on.</summary>
+    private static int SkipSpace(ReadOnlySpan<byte> text, int i)
+    {
+        while (i < text.Length && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+        {
+            i++;
+        }
+
+        return i;
+    }
+
+    /// <summary>A plain JSON integer (digits, no leading zero, no sign, fraction or exponent) at most
+    /// <paramref name="max"/>, followed by a delimiter.</summary>
+    private static bool TryReadWhole(ReadOnlySpan<byte> text, ref int i, long max, out long value)
+    {
+        value = 0;
+        int start = i;
+        while (i < text.Length && (uint)(text[i] - '0') <= 9)
+        {
+            if (i - start == 18)
+            {
+                return false; // 19 digits or more: the slow path decides
+            }
+
+            value = (value * 10) + (text[i] - '0');
+            i++;
+        }
+
+        int digits = i - start;
+        if (digits == 0 || (digits > 1 && text[start] == '0') || value > max)
+        {
+            return false;
+        }
+
+        // A number ends at whitespace or a structural character; anything else (".", "e", letters) is not plain.
+        return i == text.Length || text[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n' or (byte)',' or (byte)']' or (byte)'}';
     }
 
     /// <summary>
