@@ -1,4 +1,5 @@
 using System.Numerics;
+using Splitwise.Common;
 
 namespace Splitwise.Simulation;
 
@@ -175,7 +176,7 @@ public sealed class MetricAccumulator
         Span<double> values = _values.AsSpan(0, (int)_count);
         if (_sortedCount != _count)
         {
-            values.Sort();
+            RadixSort.Sort(values);
             _sortedCount = _count;
         }
 
