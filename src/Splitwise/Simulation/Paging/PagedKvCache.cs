@@ -47,10 +47,8 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     // Shared content: one record per 512-token chain block, _perRecord offsets each.
     private readonly int _perRecord;
     private BlockIndex? _index; // key → record; made at the first shared block
-    private ulong[] _recordKey = [];
-    private int[] _present = [];   // offsets held or queued; the free-record chain when the record is unused
+    private Record[] _rec = [];
     private int[] _state = [];     // per offset: > 0 requests holding it; 0 not cached; < 0 free, in run −1 − state
-    private bool[] _live = [];
     private int _records;
     private int _freeRecord = None;
 
@@ -119,21 +117,22 @@ internal sealed class PagedKvCache : Memory.IKvMemory
 
     /// <summary>The record of shared content <paramref name="key"/> (a 512-token chain block), or −1 when none of its
     /// blocks is cached.</summary>
-    public int FindRecord(ulong key) => _index is null ? None : _index.Find(key);
+    public int FindRecord(ulong key)
+    {
+        if (_index is null)
+        {
+            return None;
+        }
+
+        return _index.Find(key);
+    }
 
     /// <summary>The record of <paramref name="key"/>, made (empty) when there is none.</summary>
     public int FindOrAddRecord(ulong key)
     {
         _index ??= new BlockIndex(64);
-        int record = _index.Find(key);
-        if (record == None)
-        {
-            record = NewRecord(key);
-            _index.TryAdd(key, record);
-            Locator?.Add(key, InstanceIndex);
-        }
-
-        return record;
+        var add = new AddRecord(this);
+        return _index.FindOrAdd(key, ref add);
     }
 
     /// <summary>A request takes cached offset <paramref name="offset"/> (a prefix hit): one more reference, out of the
@@ -160,7 +159,7 @@ internal sealed class PagedKvCache : Memory.IKvMemory
 
     /// <summary>True when <paramref name="record"/> is still the record of <paramref name="key"/> (a request's
     /// remembered record id, checked before it is used again).</summary>
-    public bool IsRecordOf(int record, ulong key) => record >= 0 && record < _records && _live[record] && _recordKey[record] == key;
+    public bool IsRecordOf(int record, ulong key) => record >= 0 && record < _records && _rec[record].Live && _rec[record].Key == key;
 
     /// <summary>How many offsets from <paramref name="lo"/> (below <paramref name="hi"/>) are cached in a row, and how
     /// many of those are free (queued).</summary>
@@ -218,7 +217,7 @@ internal sealed class PagedKvCache : Memory.IKvMemory
             }
         }
 
-        _present[record] += added;
+        _rec[record].Present += added;
     }
 
     /// <summary>Drops a request's reference to each cached offset of <c>[lo, hi)</c>, highest first; at zero an offset joins the tail of the free queue, still cached (one run per stretch that reaches
@@ -371,16 +370,20 @@ internal sealed class PagedKvCache : Memory.IKvMemory
 
     private void EvictShared(int record, int lo, int hi)
     {
-        _state.AsSpan((record * _perRecord) + lo, hi - lo).Clear();
-        _present[record] -= hi - lo;
-        if (_present[record] == 0)
+        ref Record r = ref _rec[record];
+        r.Present -= hi - lo;
+        if (r.Present > 0)
         {
-            _index!.Remove(_recordKey[record]);
-            Locator?.Remove(_recordKey[record], InstanceIndex);
-            _live[record] = false;
-            _present[record] = _freeRecord;
-            _freeRecord = record;
+            _state.AsSpan((record * _perRecord) + lo, hi - lo).Clear();
+            return;
         }
+
+        // Nothing of it is cached any more: the record is free (its state is cleared when it is reused).
+        _index!.Remove(r.Key);
+        Locator?.Remove(r.Key, InstanceIndex);
+        r.Live = false;
+        r.Present = _freeRecord;
+        _freeRecord = record;
     }
 
     private int NewRecord(ulong key)
@@ -389,25 +392,21 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         if (_freeRecord != None)
         {
             record = _freeRecord;
-            _freeRecord = _present[record];
+            _freeRecord = _rec[record].Present;
         }
         else
         {
-            if (_records == _recordKey.Length)
+            if (_records == _rec.Length)
             {
                 int size = Math.Max(64, _records * 2);
-                Array.Resize(ref _recordKey, size);
-                Array.Resize(ref _present, size);
-                Array.Resize(ref _live, size);
+                Array.Resize(ref _rec, size);
                 Array.Resize(ref _state, size * _perRecord);
             }
 
             record = _records++;
         }
 
-        _recordKey[record] = key;
-        _live[record] = true;
-        _present[record] = 0;
+        _rec[record] = new Record { Key = key, Live = true };
         _state.AsSpan(record * _perRecord, _perRecord).Clear();
         return record;
     }
@@ -491,5 +490,24 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         _kind[n] = Blank;
         _next[n] = _freeNode;
         _freeNode = n;
+    }
+
+    /// <summary>Makes a new record for a key the index does not hold.</summary>
+    private readonly struct AddRecord(PagedKvCache cache) : BlockIndex.IAdd
+    {
+        public int Add(ulong key)
+        {
+            int record = cache.NewRecord(key);
+            cache.Locator?.Add(key, cache.InstanceIndex);
+            return record;
+        }
+    }
+
+    /// <summary>A record of shared content: its key, the offsets held or queued (the next free record when unused).</summary>
+    private struct Record
+    {
+        public ulong Key;
+        public int Present;
+        public bool Live;
     }
 }
