@@ -147,7 +147,7 @@ internal sealed class BlockTables
         for (int c = 0; c * _perChunk < sharedHits; c++)
         {
             int end = Math.Min(sharedHits - (c * _perChunk), _perChunk);
-            cache.HoldRange(records[c], 0, end);
+            cache.HoldRange(records[c], end);
             SetBits(held.AsSpan(c * _words, _words), end);
         }
 

@@ -20,8 +20,10 @@ namespace Splitwise.Simulation.Paging;
 /// <c>[lo, hi)</c> (queued highest first, as a request frees them), a request's own blocks <c>[lo, hi)</c>, or dead
 /// ones (cached content no lookup can reach any more, which still counts as evicted) — so allocating, freeing or
 /// hitting a whole prompt costs a few runs, not one step per block. Shared content is one record per 512-token chain
-/// block with one int of state per offset (its reference count, or the free run holding it), found through an open-addressing
-/// <see cref="BlockIndex"/> once per 512 tokens. A hit takes offsets from 0 upwards and eviction takes a run from its
+/// block, found through an open-addressing <see cref="BlockIndex"/> once per 512 tokens. A record is usually a cached
+/// prefix of its offsets all in one state (held by the same number of requests, or free in one run): two ints. Only a
+/// record whose offsets differ (held up to different offsets, computed twice, hit in part) gets one int of state per
+/// offset (its reference count, or the free run holding it). A hit takes offsets from 0 upwards and eviction takes a run from its
 /// highest offset, so a hit always takes a run's low end: no run is ever split. Memory grows with the runs queued and
 /// the shared content cached, not with the pool's size. The per-block implementation this replaces is kept in the
 /// tests as the oracle it is checked against. Deterministic.</para>
@@ -48,7 +50,9 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     private readonly int _perRecord;
     private BlockIndex? _index; // key → record; made at the first shared block
     private Record[] _rec = [];
-    private int[] _state = [];     // per offset: > 0 requests holding it; 0 not cached; < 0 free, in run −1 − state
+    private int[] _state = [];     // expanded records' slabs, per offset: > 0 requests holding it; 0 not cached; < 0 free, in run −1 − state
+    private int _slabs;
+    private int _freeSlab = None;
     private int _records;
     private int _freeRecord = None;
 
@@ -135,11 +139,12 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         return _index.FindOrAdd(key, ref add);
     }
 
-    /// <summary>A request takes cached offset <paramref name="offset"/> (a prefix hit): one more reference, out of the
-    /// free queue if it was there (always the low end of its run: hits take offsets from 0 upwards).</summary>
-    private void Hold(int record, int offset)
+    /// <summary>A request takes cached offset <paramref name="offset"/> of an expanded record (a prefix hit): one more
+    /// reference, out of the free queue if it was there (always the low end of its run: hits take offsets from 0
+    /// upwards).</summary>
+    private void Hold(int baseAt, int offset)
     {
-        int at = (record * _perRecord) + offset;
+        int at = baseAt + offset;
         if (_state[at] > 0)
         {
             _state[at]++;
@@ -165,7 +170,15 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     /// many of those are free (queued).</summary>
     public int CachedFrom(int record, int lo, int hi, out int queued)
     {
-        int baseAt = record * _perRecord, o = lo;
+        ref Record r = ref _rec[record];
+        if (r.Slab < 0)
+        {
+            int run = Math.Max(0, Math.Min(hi, r.Present) - lo);
+            queued = r.Whole < 0 ? run : 0;
+            return run;
+        }
+
+        int baseAt = r.Slab * _perRecord, o = lo;
         queued = 0;
         int[] state = _state;
         for (; o < hi; o++)
@@ -187,12 +200,31 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         return o - lo;
     }
 
-    /// <summary><see cref="Hold"/> for the cached offsets <c>[lo, hi)</c>, lowest first.</summary>
-    public void HoldRange(int record, int lo, int hi)
+    /// <summary><see cref="Hold"/> for the cached offsets <c>[0, hi)</c>, lowest first.</summary>
+    public void HoldRange(int record, int hi)
     {
-        for (int o = lo; o < hi; o++)
+        ref Record r = ref _rec[record];
+        if (r.Slab < 0 && hi == r.Present)
         {
-            Hold(record, o);
+            if (r.Whole > 0)
+            {
+                r.Whole++;
+                return;
+            }
+
+            // Free: all of it is one run, [0, hi), which the hit takes whole.
+            int n = -1 - r.Whole;
+            Debug.Assert(_lo[n] == 0 && _hi[n] == hi, "a free prefix record is one run");
+            FreeBlocks -= hi;
+            Unlink(n);
+            r.Whole = 1;
+            return;
+        }
+
+        int baseAt = Expand(record);
+        for (int o = 0; o < hi; o++)
+        {
+            Hold(baseAt, o);
         }
     }
 
@@ -200,7 +232,24 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     /// (64 offsets a word) where the block caches the content, clears it where another block does already.</summary>
     public void CacheRange(int record, int lo, int hi, Span<ulong> cached)
     {
-        int baseAt = record * _perRecord, added = 0;
+        ref Record r = ref _rec[record];
+        if (r.Slab < 0 && lo == r.Present && (r.Present == 0 || r.Whole == 1))
+        {
+            // The record's cached prefix grows (nothing cached yet, or only this request holds it): still a prefix
+            // held once.
+            r.Whole = 1;
+            r.Present = hi;
+            SetBits(cached, lo, hi, true);
+            return;
+        }
+
+        if (r.Slab < 0 && hi <= r.Present)
+        {
+            SetBits(cached, lo, hi, false); // all cached already: computed twice, the first block keeps it
+            return;
+        }
+
+        int baseAt = Expand(record), added = 0;
         int[] state = _state;
         for (int o = lo; o < hi; o++)
         {
@@ -217,21 +266,38 @@ internal sealed class PagedKvCache : Memory.IKvMemory
             }
         }
 
-        _rec[record].Present += added;
+        r.Present += added;
     }
 
     /// <summary>Drops a request's reference to each cached offset of <c>[lo, hi)</c>, highest first; at zero an offset joins the tail of the free queue, still cached (one run per stretch that reaches
     /// zero references).</summary>
     public void ReleaseRange(int record, int lo, int hi)
     {
-        int baseAt = record * _perRecord, t = _tail;
-        int[] state = _state;
+        ref Record r = ref _rec[record];
+        int t = _tail;
         bool extend = t != None && _kind[t] == SharedRun && _record[t] == record;
+        if (r.Slab < 0 && lo == 0 && hi == r.Present)
+        {
+            Debug.Assert(r.Whole > 0, "released offsets are held");
+            if (--r.Whole > 0)
+            {
+                return;
+            }
+
+            FreeBlocks += hi;
+            t = Append(SharedRun, 0, hi);
+            _record[t] = record;
+            r.Whole = -1 - t;
+            return;
+        }
+
+        int baseAt = Expand(record);
+        int[] state = _state;
         Span<int> range = state.AsSpan(baseAt + lo, hi - lo);
         if (!range.IsEmpty && !range.ContainsAnyExcept(1))
         {
-            // The usual case: no other request holds any of them, so all join one run (the tail's, when it is this
-            // record's and ends where they start) — what the loop below does offset by offset, in one step.
+            // No other request holds any of them, so all join one run (the tail's, when it is this record's and ends
+            // where they start) — what the loop below does offset by offset, in one step.
             FreeBlocks += hi - lo;
             if (extend && _lo[t] == hi)
             {
@@ -269,6 +335,22 @@ internal sealed class PagedKvCache : Memory.IKvMemory
             }
 
             state[at] = -1 - t;
+        }
+    }
+
+    /// <summary>Sets (or clears) bits <c>[lo, hi)</c> of <paramref name="bits"/>.</summary>
+    private static void SetBits(Span<ulong> bits, int lo, int hi, bool set)
+    {
+        for (int o = lo; o < hi; o++)
+        {
+            if (set)
+            {
+                bits[o >> 6] |= 1UL << o;
+            }
+            else
+            {
+                bits[o >> 6] &= ~(1UL << o);
+            }
         }
     }
 
@@ -371,16 +453,31 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     private void EvictShared(int record, int lo, int hi)
     {
         ref Record r = ref _rec[record];
-        r.Present -= hi - lo;
+        if (r.Slab < 0)
+        {
+            Debug.Assert(hi == r.Present && r.Whole < 0, "eviction takes a free prefix record from its top");
+            r.Present = lo; // still a prefix, one run
+        }
+        else
+        {
+            _state.AsSpan((r.Slab * _perRecord) + lo, hi - lo).Clear();
+            r.Present -= hi - lo;
+        }
+
         if (r.Present > 0)
         {
-            _state.AsSpan((record * _perRecord) + lo, hi - lo).Clear();
             return;
         }
 
-        // Nothing of it is cached any more: the record is free (its state is cleared when it is reused).
+        // Nothing of it is cached any more: the record (and its offsets' state, if it had its own) is free.
         _index!.Remove(r.Key);
         Locator?.Remove(r.Key, InstanceIndex);
+        if (r.Slab >= 0)
+        {
+            _state[r.Slab * _perRecord] = _freeSlab;
+            _freeSlab = r.Slab;
+        }
+
         r.Live = false;
         r.Present = _freeRecord;
         _freeRecord = record;
@@ -398,17 +495,47 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         {
             if (_records == _rec.Length)
             {
-                int size = Math.Max(64, _records * 2);
-                Array.Resize(ref _rec, size);
-                Array.Resize(ref _state, size * _perRecord);
+                Array.Resize(ref _rec, Math.Max(64, _records * 2));
             }
 
             record = _records++;
         }
 
-        _rec[record] = new Record { Key = key, Live = true };
-        _state.AsSpan(record * _perRecord, _perRecord).Clear();
+        _rec[record] = new Record { Key = key, Live = true, Slab = None };
         return record;
+    }
+
+    /// <summary>Gives a prefix record its own per-offset state (its offsets no longer share one state) and returns where
+    /// that state starts; an expanded record stays so until it is evicted.</summary>
+    private int Expand(int record)
+    {
+        ref Record r = ref _rec[record];
+        if (r.Slab >= 0)
+        {
+            return r.Slab * _perRecord;
+        }
+
+        int slab;
+        if (_freeSlab != None)
+        {
+            slab = _freeSlab;
+            _freeSlab = _state[slab * _perRecord];
+        }
+        else
+        {
+            if ((_slabs + 1) * _perRecord > _state.Length)
+            {
+                Array.Resize(ref _state, Math.Max(64, _slabs * 2) * _perRecord);
+            }
+
+            slab = _slabs++;
+        }
+
+        int baseAt = slab * _perRecord;
+        _state.AsSpan(baseAt, r.Present).Fill(r.Whole);
+        _state.AsSpan(baseAt + r.Present, _perRecord - r.Present).Clear();
+        r.Slab = slab;
+        return baseAt;
     }
 
     private void AppendBlank(int count)
@@ -504,10 +631,16 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     }
 
     /// <summary>A record of shared content: its key, the offsets held or queued (the next free record when unused).</summary>
+    /// <remarks>A record is a <em>prefix record</em> while <see cref="Slab"/> is −1: its offsets <c>[0, Present)</c>
+    /// all have state <see cref="Whole"/> (the same holders, or all free in one run) and the rest are not cached — the
+    /// usual case, which costs no per-offset state. Otherwise its per-offset state is in slab <see cref="Slab"/> of
+    /// <c>_state</c>.</remarks>
     private struct Record
     {
         public ulong Key;
-        public int Present;
+        public int Present; // offsets held or queued; the next free record when unused
+        public int Whole;
+        public int Slab;
         public bool Live;
     }
 }
