@@ -338,19 +338,16 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         }
     }
 
-    /// <summary>Sets (or clears) bits <c>[lo, hi)</c> of <paramref name="bits"/>.</summary>
+    /// <summary>Sets (or clears) bits <c>[lo, hi)</c> of <paramref name="bits"/>, a word at a time.</summary>
     private static void SetBits(Span<ulong> bits, int lo, int hi, bool set)
     {
-        for (int o = lo; o < hi; o++)
+        while (lo < hi)
         {
-            if (set)
-            {
-                bits[o >> 6] |= 1UL << o;
-            }
-            else
-            {
-                bits[o >> 6] &= ~(1UL << o);
-            }
+            int w = lo >> 6, end = Math.Min(hi, (w + 1) << 6);
+            int n = end - lo;
+            ulong mask = (n == 64 ? ulong.MaxValue : (1UL << n) - 1) << (lo & 63);
+            bits[w] = set ? bits[w] | mask : bits[w] & ~mask;
+            lo = end;
         }
     }
 
