@@ -33,14 +33,8 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     private const int None = -1;
     private const byte Blank = 0, SharedRun = 1, PrivateRun = 2, DeadRun = 3;
 
-    // Runs of the free queue, doubly linked, nodes recycled through _next.
-    private byte[] _kind = new byte[16];
-    private int[] _record = new int[16];   // SharedRun: its record
-    private ulong[] _owner = new ulong[16]; // PrivateRun: its request's serial
-    private int[] _lo = new int[16];
-    private int[] _hi = new int[16];
-    private int[] _prev = new int[16];
-    private int[] _next = new int[16];
+    // Runs of the free queue, doubly linked, nodes recycled through Next.
+    private Node[] _n = new Node[16];
     private int _nodes;
     private int _freeNode = None;
     private int _head = None;
@@ -152,11 +146,11 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         }
 
         int n = -1 - _state[at];
-        Debug.Assert(_lo[n] == offset, "a hit takes the low end of a run");
+        Debug.Assert(_n[n].Lo == offset, "a hit takes the low end of a run");
         _state[at] = 1;
-        _lo[n]++;
+        _n[n].Lo++;
         FreeBlocks--;
-        if (_lo[n] == _hi[n])
+        if (_n[n].Lo == _n[n].Hi)
         {
             Unlink(n);
         }
@@ -214,7 +208,7 @@ internal sealed class PagedKvCache : Memory.IKvMemory
 
             // Free: all of it is one run, [0, hi), which the hit takes whole.
             int n = -1 - r.Whole;
-            Debug.Assert(_lo[n] == 0 && _hi[n] == hi, "a free prefix record is one run");
+            Debug.Assert(_n[n].Lo == 0 && _n[n].Hi == hi, "a free prefix record is one run");
             FreeBlocks -= hi;
             Unlink(n);
             r.Whole = 1;
@@ -275,7 +269,7 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     {
         ref Record r = ref _rec[record];
         int t = _tail;
-        bool extend = t != None && _kind[t] == SharedRun && _record[t] == record;
+        bool extend = t != None && _n[t].Kind == SharedRun && _n[t].Record == record;
         if (r.Slab < 0 && lo == 0 && hi == r.Present)
         {
             Debug.Assert(r.Whole > 0, "released offsets are held");
@@ -286,7 +280,7 @@ internal sealed class PagedKvCache : Memory.IKvMemory
 
             FreeBlocks += hi;
             t = Append(SharedRun, 0, hi);
-            _record[t] = record;
+            _n[t].Record = record;
             r.Whole = -1 - t;
             return;
         }
@@ -299,14 +293,14 @@ internal sealed class PagedKvCache : Memory.IKvMemory
             // No other request holds any of them, so all join one run (the tail's, when it is this record's and ends
             // where they start) — what the loop below does offset by offset, in one step.
             FreeBlocks += hi - lo;
-            if (extend && _lo[t] == hi)
+            if (extend && _n[t].Lo == hi)
             {
-                _lo[t] = lo;
+                _n[t].Lo = lo;
             }
             else
             {
                 t = Append(SharedRun, lo, hi);
-                _record[t] = record;
+                _n[t].Record = record;
             }
 
             range.Fill(-1 - t);
@@ -323,14 +317,14 @@ internal sealed class PagedKvCache : Memory.IKvMemory
             }
 
             FreeBlocks++;
-            if (extend && _lo[t] == o + 1)
+            if (extend && _n[t].Lo == o + 1)
             {
-                _lo[t] = o;
+                _n[t].Lo = o;
             }
             else
             {
                 t = Append(SharedRun, o, o + 1);
-                _record[t] = record;
+                _n[t].Record = record;
                 extend = true;
             }
 
@@ -369,7 +363,7 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     {
         FreeBlocks += hi - lo;
         int n = Append(PrivateRun, lo, hi);
-        _owner[n] = owner;
+        _n[n].Owner = owner;
         return n;
     }
 
@@ -377,10 +371,10 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     /// (evicted from the top: <c>lo</c> stays where it was freed); false when none is.</summary>
     public bool PrivateCached(int run, ulong owner, out int lo, out int hi)
     {
-        if (run != None && _kind[run] == PrivateRun && _owner[run] == owner && _lo[run] < _hi[run])
+        if (run != None && _n[run].Kind == PrivateRun && _n[run].Owner == owner && _n[run].Lo < _n[run].Hi)
         {
-            lo = _lo[run];
-            hi = _hi[run];
+            lo = _n[run].Lo;
+            hi = _n[run].Hi;
             return true;
         }
 
@@ -392,24 +386,24 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     /// hitting its own blocks); the rest can never be found again and stays queued as dead content.</summary>
     public void HoldPrivate(int run, int count)
     {
-        _lo[run] += count;
+        _n[run].Lo += count;
         FreeBlocks -= count;
-        if (_lo[run] == _hi[run])
+        if (_n[run].Lo == _n[run].Hi)
         {
             Unlink(run);
         }
         else
         {
-            _kind[run] = DeadRun;
+            _n[run].Kind = DeadRun;
         }
     }
 
     /// <summary>A private run its owner will never look up again (it was admitted anew): dead content.</summary>
     public void Forget(int run, ulong owner)
     {
-        if (run != None && _kind[run] == PrivateRun && _owner[run] == owner)
+        if (run != None && _n[run].Kind == PrivateRun && _n[run].Owner == owner)
         {
-            _kind[run] = DeadRun;
+            _n[run].Kind = DeadRun;
         }
     }
 
@@ -425,11 +419,11 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         FreeBlocks -= count;
         while (count > 0)
         {
-            int n = _head, t = Math.Min(count, _hi[n] - _lo[n]);
-            switch (_kind[n])
+            int n = _head, t = Math.Min(count, _n[n].Hi - _n[n].Lo);
+            switch (_n[n].Kind)
             {
                 case SharedRun:
-                    EvictShared(_record[n], _hi[n] - t, _hi[n]);
+                    EvictShared(_n[n].Record, _n[n].Hi - t, _n[n].Hi);
                     Evictions += t;
                     break;
                 case PrivateRun:
@@ -438,9 +432,9 @@ internal sealed class PagedKvCache : Memory.IKvMemory
                     break;
             }
 
-            _hi[n] -= t;
+            _n[n].Hi -= t;
             count -= t;
-            if (_lo[n] == _hi[n])
+            if (_n[n].Lo == _n[n].Hi)
             {
                 Unlink(n);
             }
@@ -538,9 +532,9 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     private void AppendBlank(int count)
     {
         int t = _tail;
-        if (t != None && _kind[t] == Blank)
+        if (t != None && _n[t].Kind == Blank)
         {
-            _hi[t] += count;
+            _n[t].Hi += count;
         }
         else
         {
@@ -553,37 +547,30 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         int n = _freeNode;
         if (n != None)
         {
-            _freeNode = _next[n];
+            _freeNode = _n[n].Next;
         }
         else
         {
-            if (_nodes == _kind.Length)
+            if (_nodes == _n.Length)
             {
-                int size = _nodes * 2;
-                Array.Resize(ref _kind, size);
-                Array.Resize(ref _record, size);
-                Array.Resize(ref _owner, size);
-                Array.Resize(ref _lo, size);
-                Array.Resize(ref _hi, size);
-                Array.Resize(ref _prev, size);
-                Array.Resize(ref _next, size);
+                Array.Resize(ref _n, _nodes * 2);
             }
 
             n = _nodes++;
         }
 
-        _kind[n] = kind;
-        _lo[n] = lo;
-        _hi[n] = hi;
-        _prev[n] = _tail;
-        _next[n] = None;
+        _n[n].Kind = kind;
+        _n[n].Lo = lo;
+        _n[n].Hi = hi;
+        _n[n].Prev = _tail;
+        _n[n].Next = None;
         if (_tail == None)
         {
             _head = n;
         }
         else
         {
-            _next[_tail] = n;
+            _n[_tail].Next = n;
         }
 
         _tail = n;
@@ -592,14 +579,14 @@ internal sealed class PagedKvCache : Memory.IKvMemory
 
     private void Unlink(int n)
     {
-        int p = _prev[n], x = _next[n];
+        int p = _n[n].Prev, x = _n[n].Next;
         if (p == None)
         {
             _head = x;
         }
         else
         {
-            _next[p] = x;
+            _n[p].Next = x;
         }
 
         if (x == None)
@@ -608,11 +595,11 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         }
         else
         {
-            _prev[x] = p;
+            _n[x].Prev = p;
         }
 
-        _kind[n] = Blank;
-        _next[n] = _freeNode;
+        _n[n].Kind = Blank;
+        _n[n].Next = _freeNode;
         _freeNode = n;
     }
 
@@ -639,5 +626,17 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         public int Whole;
         public int Slab;
         public bool Live;
+    }
+
+    /// <summary>A run of the free queue.</summary>
+    private struct Node
+    {
+        public int Lo;
+        public int Hi;
+        public int Prev;
+        public int Next;
+        public int Record; // SharedRun: its record
+        public byte Kind;
+        public ulong Owner; // PrivateRun: its request's serial
     }
 }
