@@ -36,6 +36,7 @@ internal sealed class BlockTables
     private long[][] _chain = [];
     private ulong[][] _keys = [];
     private int[] _keyed = [];
+    private int[] _found = [];          // its leading chain blocks whose entry in _record was set for it
     private int[][] _record = [];       // per chain block: the record its held offsets are in
     private ulong[][] _held = [];       // per chain block: bit o set when it holds the cached block at offset o
     private ulong _serials;
@@ -64,6 +65,7 @@ internal sealed class BlockTables
         _count[slot] = 0;
         _registered[slot] = 0;
         _keyed[slot] = 0;
+        _found[slot] = 0;
         _serial[slot] = ++_serials;
         _privateRun[slot] = None;
         if (_chain[slot].Length < chain.Length)
@@ -111,6 +113,7 @@ internal sealed class BlockTables
             }
 
             records[c] = record; // for TakeCachedPrefix, which follows with nothing changed in between
+            _found[slot] = Math.Max(_found[slot], c + 1);
             int from = hits - (c * _perChunk), to = Math.Min(limit - (c * _perChunk), _perChunk);
             int run = cache.CachedFrom(record, from, to, out int queued);
             hits += run;
@@ -198,10 +201,11 @@ internal sealed class BlockTables
         {
             int c = j / _perChunk, record = records[c];
             ulong key = ChunkKey(slot, c);
-            if (!cache.IsRecordOf(record, key))
+            if (c >= _found[slot] || !cache.IsRecordOf(record, key)) // an entry not set for this request is stale
             {
                 record = cache.FindOrAddRecord(key);
                 records[c] = record;
+                _found[slot] = Math.Max(_found[slot], c + 1);
             }
 
             int lo = j - (c * _perChunk), hi = Math.Min(sharedEnd - (c * _perChunk), _perChunk);
@@ -229,6 +233,12 @@ internal sealed class BlockTables
         {
             ReadOnlySpan<ulong> bits = held.AsSpan(c * _words, _words);
             int o = Math.Min(sharedHeld - (c * _perChunk), _perChunk) - 1;
+            if (AllSet(bits, o + 1))
+            {
+                cache.ReleaseRange(records[c], 0, o + 1); // the usual case: every block it holds there is cached
+                continue;
+            }
+
             while (o >= 0)
             {
                 bool cached = IsSet(bits, o);
@@ -263,6 +273,23 @@ internal sealed class BlockTables
     }
 
     private static bool IsSet(ReadOnlySpan<ulong> bits, int o) => (bits[o >> 6] & (1UL << o)) != 0;
+
+    /// <summary>True when bits <c>[0, count)</c> are all set.</summary>
+    private static bool AllSet(ReadOnlySpan<ulong> bits, int count)
+    {
+        int w = 0;
+        for (; (w + 1) * 64 <= count; w++)
+        {
+            if (bits[w] != ulong.MaxValue)
+            {
+                return false;
+            }
+        }
+
+        int rest = count - (w * 64);
+        ulong mask = (1UL << rest) - 1;
+        return rest == 0 || (bits[w] & mask) == mask;
+    }
 
     /// <summary>Sets bits <c>[0, count)</c>.</summary>
     private static void SetBits(Span<ulong> bits, int count)
@@ -304,6 +331,7 @@ internal sealed class BlockTables
         Array.Resize(ref _chain, size);
         Array.Resize(ref _keys, size);
         Array.Resize(ref _keyed, size);
+        Array.Resize(ref _found, size);
         Array.Resize(ref _record, size);
         Array.Resize(ref _held, size);
         for (int i = old; i < size; i++)
