@@ -233,6 +233,11 @@ internal sealed class BlockTables
         {
             ReadOnlySpan<ulong> bits = held.AsSpan(c * _words, _words);
             int o = Math.Min(sharedHeld - (c * _perChunk), _perChunk) - 1;
+            if (!cache.IsRecordOf(records[c], _keys[slot][c]))
+            {
+                records[c] = cache.FindRecord(_keys[slot][c]); // the cache's records moved since (it rebuilt its table)
+            }
+
             if (AllSet(bits, o + 1))
             {
                 cache.ReleaseRange(records[c], 0, o + 1); // the usual case: every block it holds there is cached

@@ -32,6 +32,7 @@ internal sealed class PagedKvCache : Memory.IKvMemory
 {
     private const int None = -1;
     private const byte Blank = 0, SharedRun = 1, PrivateRun = 2, DeadRun = 3;
+    private const byte Empty = 0, Live = 1, Tombstone = 2;
 
     // Runs of the free queue, doubly linked, nodes recycled through Next.
     private Node[] _n = new Node[16];
@@ -42,13 +43,15 @@ internal sealed class PagedKvCache : Memory.IKvMemory
 
     // Shared content: one record per 512-token chain block, _perRecord offsets each.
     private readonly int _perRecord;
-    private BlockIndex? _index; // key → record; made at the first shared block
-    private Record[] _rec = [];
+    // The records are an open-addressing table keyed by content (linear probing; an evicted record leaves a tombstone,
+    // so records stay where they are until the table is rebuilt): finding a record is reading it.
+    private Record[] _rec = new Record[16];
+    private int _recMask = 15;
+    private int _liveRecords;
+    private int _tombstones;
     private int[] _state = [];     // expanded records' slabs, per offset: > 0 requests holding it; 0 not cached; < 0 free, in run −1 − state
     private int _slabs;
     private int _freeSlab = None;
-    private int _records;
-    private int _freeRecord = None;
 
     /// <param name="blocks">Blocks of the pool, the null block included (vLLM's <c>num_gpu_blocks</c>); at least 2.</param>
     /// <param name="blockSize">Tokens per block; divides 512.</param>
@@ -117,21 +120,103 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     /// blocks is cached.</summary>
     public int FindRecord(ulong key)
     {
-        if (_index is null)
+        Record[] table = _rec;
+        for (int i = Home(key); ; i = (i + 1) & _recMask)
         {
-            return None;
-        }
+            ref Record r = ref table[i];
+            if (r.Use == Empty)
+            {
+                return None;
+            }
 
-        return _index.Find(key);
+            if (r.Key == key && r.Use == Live)
+            {
+                return i;
+            }
+        }
     }
 
     /// <summary>The record of <paramref name="key"/>, made (empty) when there is none.</summary>
     public int FindOrAddRecord(ulong key)
     {
-        _index ??= new BlockIndex(64);
-        var add = new AddRecord(this);
-        return _index.FindOrAdd(key, ref add);
+        if ((_liveRecords + _tombstones + 1) * 3 > (_recMask + 1) * 2)
+        {
+            // Grow when live records pass a third of the table, else clear the tombstones at the same size.
+            Rebuild((_liveRecords + 1) * 3 > _recMask + 1 ? (_recMask + 1) * 2 : _recMask + 1);
+        }
+
+        Record[] table = _rec;
+        int at = None, i = Home(key);
+        for (; table[i].Use != Empty; i = (i + 1) & _recMask)
+        {
+            if (table[i].Use == Live)
+            {
+                if (table[i].Key == key)
+                {
+                    return i;
+                }
+            }
+            else if (at == None)
+            {
+                at = i; // the first tombstone: where the record goes if the key is not further on
+            }
+        }
+
+        if (at == None)
+        {
+            at = i;
+        }
+        else
+        {
+            _tombstones--;
+        }
+
+        table[at] = new Record { Key = key, Slab = None, Use = Live };
+        _liveRecords++;
+        Locator?.Add(key, InstanceIndex);
+        return at;
     }
+
+    /// <summary>The records' table at <paramref name="size"/> slots without tombstones. Records move, so the runs of
+    /// the free queue are told their records' new places; block tables check a remembered record id against its key
+    /// before they use it (<see cref="IsRecordOf"/>).</summary>
+    private void Rebuild(int size)
+    {
+        Record[] old = _rec;
+        int[] moved = System.Buffers.ArrayPool<int>.Shared.Rent(old.Length);
+        _rec = new Record[size];
+        _recMask = size - 1;
+        for (int k = 0; k < old.Length; k++)
+        {
+            if (old[k].Use != Live)
+            {
+                continue;
+            }
+
+            int i = Home(old[k].Key);
+            while (_rec[i].Use != Empty)
+            {
+                i = (i + 1) & _recMask;
+            }
+
+            _rec[i] = old[k];
+            moved[k] = i;
+        }
+
+        for (int n = _head; n != None; n = _n[n].Next)
+        {
+            if (_n[n].Kind == SharedRun)
+            {
+                _n[n].Record = moved[_n[n].Record];
+            }
+        }
+
+        _tombstones = 0;
+        System.Buffers.ArrayPool<int>.Shared.Return(moved);
+    }
+
+    // Keys are 64-bit hashes already; fold the high bits in so a table of any size sees them.
+    private int Home(ulong key) => (int)((key ^ (key >> 29)) & (ulong)_recMask);
 
     /// <summary>A request takes cached offset <paramref name="offset"/> of an expanded record (a prefix hit): one more
     /// reference, out of the free queue if it was there (always the low end of its run: hits take offsets from 0
@@ -158,7 +243,7 @@ internal sealed class PagedKvCache : Memory.IKvMemory
 
     /// <summary>True when <paramref name="record"/> is still the record of <paramref name="key"/> (a request's
     /// remembered record id, checked before it is used again).</summary>
-    public bool IsRecordOf(int record, ulong key) => record >= 0 && record < _records && _rec[record].Live && _rec[record].Key == key;
+    public bool IsRecordOf(int record, ulong key) => record >= 0 && record <= _recMask && _rec[record].Use == Live && _rec[record].Key == key;
 
     /// <summary>How many offsets from <paramref name="lo"/> (below <paramref name="hi"/>) are cached in a row, and how
     /// many of those are free (queued).</summary>
@@ -460,8 +545,7 @@ internal sealed class PagedKvCache : Memory.IKvMemory
             return;
         }
 
-        // Nothing of it is cached any more: the record (and its offsets' state, if it had its own) is free.
-        _index!.Remove(r.Key);
+        // Nothing of it is cached any more: the record (and its offsets' state, if it had its own) is gone.
         Locator?.Remove(r.Key, InstanceIndex);
         if (r.Slab >= 0)
         {
@@ -469,31 +553,9 @@ internal sealed class PagedKvCache : Memory.IKvMemory
             _freeSlab = r.Slab;
         }
 
-        r.Live = false;
-        r.Present = _freeRecord;
-        _freeRecord = record;
-    }
-
-    private int NewRecord(ulong key)
-    {
-        int record;
-        if (_freeRecord != None)
-        {
-            record = _freeRecord;
-            _freeRecord = _rec[record].Present;
-        }
-        else
-        {
-            if (_records == _rec.Length)
-            {
-                Array.Resize(ref _rec, Math.Max(64, _records * 2));
-            }
-
-            record = _records++;
-        }
-
-        _rec[record] = new Record { Key = key, Live = true, Slab = None };
-        return record;
+        r.Use = Tombstone;
+        _liveRecords--;
+        _tombstones++;
     }
 
     /// <summary>Gives a prefix record its own per-offset state (its offsets no longer share one state) and returns where
@@ -603,18 +665,7 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         _freeNode = n;
     }
 
-    /// <summary>Makes a new record for a key the index does not hold.</summary>
-    private readonly struct AddRecord(PagedKvCache cache) : BlockIndex.IAdd
-    {
-        public int Add(ulong key)
-        {
-            int record = cache.NewRecord(key);
-            cache.Locator?.Add(key, cache.InstanceIndex);
-            return record;
-        }
-    }
-
-    /// <summary>A record of shared content: its key, the offsets held or queued (the next free record when unused).</summary>
+    /// <summary>A record of shared content: its key, the offsets held or queued; a slot of the records' table.</summary>
     /// <remarks>A record is a <em>prefix record</em> while <see cref="Slab"/> is −1: its offsets <c>[0, Present)</c>
     /// all have state <see cref="Whole"/> (the same holders, or all free in one run) and the rest are not cached — the
     /// usual case, which costs no per-offset state. Otherwise its per-offset state is in slab <see cref="Slab"/> of
@@ -622,10 +673,10 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     private struct Record
     {
         public ulong Key;
-        public int Present; // offsets held or queued; the next free record when unused
+        public int Present; // offsets held or queued
         public int Whole;
         public int Slab;
-        public bool Live;
+        public byte Use;    // Empty, Live or Tombstone
     }
 
     /// <summary>A run of the free queue.</summary>
