@@ -20,7 +20,7 @@ namespace Splitwise.Simulation.Paging;
 /// <c>[lo, hi)</c> (queued highest first, as a request frees them), a request's own blocks <c>[lo, hi)</c>, or dead
 /// ones (cached content no lookup can reach any more, which still counts as evicted) — so allocating, freeing or
 /// hitting a whole prompt costs a few runs, not one step per block. Shared content is one record per 512-token chain
-/// block, found through an open-addressing <see cref="BlockIndex"/> once per 512 tokens. A record is usually a cached
+/// block, looked up once per 512 tokens in the records' own open-addressing table (the record is the table's slot). A record is usually a cached
 /// prefix of its offsets all in one state (held by the same number of requests, or free in one run): two ints. Only a
 /// record whose offsets differ (held up to different offsets, computed twice, hit in part) gets one int of state per
 /// offset (its reference count, or the free run holding it). A hit takes offsets from 0 upwards and eviction takes a run from its
