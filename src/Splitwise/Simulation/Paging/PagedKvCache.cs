@@ -46,6 +46,7 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     // The records are an open-addressing table keyed by content (linear probing; an evicted record leaves a tombstone,
     // so records stay where they are until the table is rebuilt): finding a record is reading it.
     private Record[] _rec = new Record[16];
+    private Record[]? _spareRec;
     private int _recMask = 15;
     private int _liveRecords;
     private int _tombstones;
@@ -139,10 +140,10 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     /// <summary>The record of <paramref name="key"/>, made (empty) when there is none.</summary>
     public int FindOrAddRecord(ulong key)
     {
-        if ((_liveRecords + _tombstones + 1) * 3 > (_recMask + 1) * 2)
+        if ((_liveRecords + _tombstones + 1) * 4 > (_recMask + 1) * 3)
         {
-            // Grow when live records pass a third of the table, else clear the tombstones at the same size.
-            Rebuild((_liveRecords + 1) * 3 > _recMask + 1 ? (_recMask + 1) * 2 : _recMask + 1);
+            // Grow when live records pass half the table, else clear the tombstones at the same size.
+            Rebuild((_liveRecords + 1) * 2 > _recMask + 1 ? (_recMask + 1) * 2 : _recMask + 1);
         }
 
         Record[] table = _rec;
@@ -184,7 +185,17 @@ internal sealed class PagedKvCache : Memory.IKvMemory
     {
         Record[] old = _rec;
         int[] moved = System.Buffers.ArrayPool<int>.Shared.Rent(old.Length);
-        _rec = new Record[size];
+        if (_spareRec?.Length == size)
+        {
+            _rec = _spareRec;
+            Array.Clear(_rec);
+        }
+        else
+        {
+            _rec = new Record[size];
+        }
+
+        _spareRec = old.Length == size ? old : null; // the same two arrays take turns while the table keeps its size
         _recMask = size - 1;
         for (int k = 0; k < old.Length; k++)
         {
