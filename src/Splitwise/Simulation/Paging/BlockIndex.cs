@@ -1,7 +1,8 @@
 namespace Splitwise.Simulation.Paging;
 
 /// <summary>
-/// The prefix cache's hash → record index: an open-addressing table (linear probing, backward-shift deletion) of
+/// A content hash → int index (the cluster's <see cref="PrefixLocator"/>; each instance's cache keeps its records in
+/// a table of the same kind, <see cref="PagedKvCache"/>): an open-addressing table (linear probing, backward-shift deletion) of
 /// key–value entries side by side, so a lookup, insert or removal is one probe sequence, usually within one cache line
 /// — about a quarter of the memory traffic of a <see cref="Dictionary{TKey, TValue}"/>. It doubles when its load would
 /// pass 2/3, so it grows with the content cached, not with the pool.
@@ -45,11 +46,8 @@ internal sealed class BlockIndex
         }
     }
 
-    /// <summary>The block stored under <paramref name="key"/>; when there is none, stores the one
-    /// <paramref name="add"/> makes (called once, with nothing else changed in between) and returns it. One probe
-    /// sequence either way.</summary>
-    public int FindOrAdd<TAdd>(ulong key, ref TAdd add)
-        where TAdd : struct, IAdd
+    /// <summary>Stores <paramref name="block"/> under <paramref name="key"/> unless the key is present; true when stored.</summary>
+    public bool TryAdd(ulong key, int block)
     {
         if ((Count + 1) * 3 > (_mask + 1) * 2)
         {
@@ -62,30 +60,15 @@ internal sealed class BlockIndex
         {
             if (entries[i].Key == key)
             {
-                return entries[i].Value - 1;
+                return false;
             }
 
             i = (i + 1) & _mask;
         }
 
-        int block = add.Add(key);
         entries[i] = new Entry { Key = key, Value = block + 1 };
         Count++;
-        return block;
-    }
-
-    /// <summary>Makes the value of a key <see cref="FindOrAdd{TAdd}"/> did not find.</summary>
-    public interface IAdd
-    {
-        int Add(ulong key);
-    }
-
-    /// <summary>Stores <paramref name="block"/> under <paramref name="key"/> unless the key is present; true when stored.</summary>
-    public bool TryAdd(ulong key, int block)
-    {
-        var add = new Constant(block);
-        FindOrAdd(key, ref add);
-        return add.Added;
+        return true;
     }
 
     /// <summary>Removes <paramref name="key"/> (present); later entries of its probe run shift back into the gap.</summary>
@@ -140,23 +123,15 @@ internal sealed class BlockIndex
         }
     }
 
-    // Keys are 64-bit hashes already; fold the high bits in so a table of any size sees them.
-    private int Home(ulong key) => (int)((key ^ (key >> 29)) & (ulong)_mask);
+    private int Home(ulong key) => HomeOf(key, _mask);
+
+    /// <summary>Where a key's probe starts in a table of <paramref name="mask"/> + 1 slots: keys are 64-bit hashes
+    /// already, so the high bits are folded in for a table of any size to see them.</summary>
+    internal static int HomeOf(ulong key, int mask) => (int)((key ^ (key >> 29)) & (ulong)mask);
 
     private struct Entry
     {
         public ulong Key;
         public int Value; // value + 1; 0 marks an empty slot
-    }
-
-    private struct Constant(int block) : IAdd
-    {
-        public bool Added { get; private set; }
-
-        public int Add(ulong key)
-        {
-            Added = true;
-            return block;
-        }
     }
 }

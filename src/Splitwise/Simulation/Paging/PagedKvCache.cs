@@ -226,8 +226,7 @@ internal sealed class PagedKvCache : Memory.IKvMemory
         System.Buffers.ArrayPool<int>.Shared.Return(moved);
     }
 
-    // Keys are 64-bit hashes already; fold the high bits in so a table of any size sees them.
-    private int Home(ulong key) => (int)((key ^ (key >> 29)) & (ulong)_recMask);
+    private int Home(ulong key) => BlockIndex.HomeOf(key, _recMask);
 
     /// <summary>A request takes cached offset <paramref name="offset"/> of an expanded record (a prefix hit): one more
     /// reference, out of the free queue if it was there (always the low end of its run: hits take offsets from 0
